@@ -1,0 +1,38 @@
+# matcher: `make help` lists the targets.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+TENDER ?= data/sample/tenders/bridge-reconstruction.yaml
+# torch is pinned to a CPU build (see README: "Other platforms"); an unpinned torch pulls a CUDA build of several GB.
+TORCH  ?= torch==2.13.0
+
+.PHONY: help install dev run test lint clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; run make PYTHON=python3"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet "$(TORCH)"
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed ## create .venv and install matcher with its test tools
+
+run: install ## build the sample cluster's index and suggest members for a sample tender
+	$(BIN)/matcher index build --sample
+	$(BIN)/matcher suggest $(TENDER) --top-k 5
+
+test: install ## run the test suite (uses the real bundled model; no network)
+	$(BIN)/python -m pytest -q
+
+lint: install ## ruff and mypy
+	$(BIN)/ruff check matcher tests scripts
+	$(BIN)/mypy matcher
+
+clean: ## remove .venv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,34 @@
+"""matcher: partner and subcontractor suggestions for industrial clusters.
+
+Embeds members' capability profiles, indexes them with FAISS, and ranks members for the
+lots of a tender with the reasons for each score.
+
+Example:
+    >>> from matcher import Matcher, Workspace, ingest, build_index
+    >>> ws = Workspace(Path("my-cluster"))                       # doctest: +SKIP
+    >>> ingest(["members.csv"], ws); build_index(ws)             # doctest: +SKIP
+    >>> Matcher.open(ws).suggest("tender.yaml").lots[0].suggestions[:3]  # doctest: +SKIP
+"""
+
+from matcher.build import build_index, ingest
+from matcher.errors import MatcherError
+from matcher.schema import Lot, Participant, Project, Tender
+from matcher.search import Matcher, similar, suggest
+from matcher.tenders import read_tender
+from matcher.workspace import Workspace
+
+__version__ = "0.1.0"
+__all__ = [
+    "Lot",
+    "Matcher",
+    "MatcherError",
+    "Participant",
+    "Project",
+    "Tender",
+    "Workspace",
+    "build_index",
+    "ingest",
+    "read_tender",
+    "similar",
+    "suggest",
+]

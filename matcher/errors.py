@@ -1,0 +1,45 @@
+"""Exceptions raised by matcher. Every user-facing error derives from MatcherError.
+
+The CLI turns a MatcherError into one line on stderr and a non-zero exit code;
+anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class MatcherError(Exception):
+    """Base class: something the user can fix (bad input, missing index, wrong model)."""
+
+    exit_code = 2
+
+
+class InputError(MatcherError):
+    """An input file cannot be read or holds no usable rows."""
+
+
+class TenderError(InputError):
+    """A tender file is malformed or has nothing to match on."""
+
+
+class UnknownCode(MatcherError):
+    """A capability code is neither a CPV nor an OKVED2 code."""
+
+
+class IndexMissing(MatcherError):
+    """The workspace has no index yet."""
+
+
+class IndexCorrupt(MatcherError):
+    """An index file is missing, truncated or does not match its checksum."""
+
+
+class ModelMismatch(MatcherError):
+    """The index was built with another model or dimension than the one asked for."""
+
+
+class ModelNotFound(MatcherError):
+    """A --model path is not a local sentence-transformers model directory."""
+
+
+class UnknownParticipant(MatcherError):
+    """A participant id is not in the index."""

@@ -1,0 +1,124 @@
+"""Field parsers shared by the participant and tender readers.
+
+Each parser takes a raw cell (text from CSV/XLSX, or a typed value from JSON/Parquet/YAML)
+and either returns a clean value or raises FieldError naming the field and the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from matcher.errors import UnknownCode
+from matcher.taxonomy import Taxonomy
+
+_TRUE = {"true", "t", "yes", "y", "1", "да"}
+_FALSE = {"false", "f", "no", "n", "0", "нет"}
+
+
+class FieldError(Exception):
+    def __init__(self, field_name: str, reason: str):
+        super().__init__(reason)
+        self.field = field_name
+        self.reason = reason
+
+
+def blank(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def text(value: Any, name: str, required: bool = False) -> str:
+    if blank(value):
+        if required:
+            raise FieldError(name, "missing (required)")
+        return ""
+    if isinstance(value, (dict, list)):
+        raise FieldError(name, f"expected text, got {type(value).__name__}")
+    return " ".join(str(value).split())
+
+
+def as_list(value: Any, name: str, separators: str = ";\n") -> list[str]:
+    if blank(value):
+        return []
+    if isinstance(value, str):
+        stripped = value.strip()
+        if stripped.startswith("["):
+            try:
+                value = json.loads(stripped)
+            except json.JSONDecodeError:
+                raise FieldError(name, "starts with '[' but is not a JSON list") from None
+        else:
+            for sep in separators[1:]:
+                stripped = stripped.replace(sep, separators[0])
+            return [p.strip() for p in stripped.split(separators[0]) if p.strip()]
+    if isinstance(value, (list, tuple)):
+        out = []
+        for item in value:
+            if isinstance(item, (dict, list)):
+                raise FieldError(name, f"expected a list of texts, found {type(item).__name__}")
+            if not blank(item):
+                out.append(str(item).strip())
+        return out
+    return [str(value).strip()]
+
+
+def integer(value: Any, name: str, low: int | None = None, high: int | None = None) -> int | None:
+    if blank(value):
+        return None
+    if isinstance(value, bool):
+        raise FieldError(name, f"expected a whole number, got {value!r}")
+    try:
+        number = float(str(value).replace(" ", "").replace("_", "").replace("\u00a0", ""))
+    except ValueError:
+        raise FieldError(name, f"expected a whole number, got {value!r}") from None
+    if not number.is_integer():
+        raise FieldError(name, f"expected a whole number, got {value!r}")
+    result = int(number)
+    if (low is not None and result < low) or (high is not None and result > high):
+        raise FieldError(name, f"{result} is out of range {low}..{high}")
+    return result
+
+
+def number(value: Any, name: str) -> float | None:
+    if blank(value):
+        return None
+    if isinstance(value, bool):
+        raise FieldError(name, f"expected a number, got {value!r}")
+    try:
+        number = float(str(value).replace(" ", "").replace("_", "").replace("\u00a0", ""))
+    except ValueError:
+        raise FieldError(name, f"expected a number, got {value!r}") from None
+    if math.isnan(number) or number < 0:
+        raise FieldError(name, f"expected a non-negative number, got {value!r}")
+    return number
+
+
+def boolean(value: Any, name: str) -> bool | None:
+    if blank(value):
+        return None
+    if isinstance(value, bool):
+        return value
+    lowered = str(value).strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise FieldError(name, f"expected true or false, got {value!r}")
+
+
+def parse_codes(value: Any, name: str, taxonomy: Taxonomy) -> tuple[str, ...]:
+    """Canonical codes from a list or a ';'/','-separated text; raises on an unknown code."""
+    codes: list[str] = []
+    for i, raw in enumerate(as_list(value, name, separators=";,\n")):
+        try:
+            for code in taxonomy.normalise(raw):
+                if code not in codes:
+                    codes.append(code)
+        except UnknownCode as exc:
+            raise FieldError(name if isinstance(value, str) else f"{name}[{i}]", str(exc)) from None
+    return tuple(codes)

@@ -1,0 +1,58 @@
+"""The texts that get embedded: one per participant profile, one per lot or tender."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from matcher.schema import Lot, Participant, Tender
+from matcher.taxonomy import Taxonomy, load_taxonomy
+
+# all-MiniLM-L6-v2 reads 256 word pieces; the most telling parts go first so that
+# truncation drops the tail of the project list, not the description.
+MAX_PROJECTS_IN_TEXT = 6
+
+
+def _labels(codes: tuple[str, ...], taxonomy: Taxonomy) -> str:
+    return "; ".join(taxonomy.label(c) for c in codes)
+
+
+def profile_text(participant: Participant, taxonomy: Taxonomy | None = None) -> str:
+    """Text for a participant: name and kind, description, code labels, recent projects."""
+    taxonomy = taxonomy or load_taxonomy()
+    p = participant
+    parts = [f"{p.name} ({p.kind})." if p.kind else f"{p.name}."]
+    if p.description:
+        parts.append(p.description.rstrip(".") + ".")
+    if p.codes:
+        parts.append(f"Capabilities: {_labels(p.codes, taxonomy)}.")
+    if p.projects:
+        recent = sorted(p.projects, key=lambda x: x.year or 0, reverse=True)[:MAX_PROJECTS_IN_TEXT]
+        parts.append("Past projects: " + "; ".join(x.title for x in recent) + ".")
+    return " ".join(parts)
+
+
+def lot_text(lot: Lot, tender: Tender, taxonomy: Taxonomy | None = None) -> str:
+    """Text for one lot: its own title, description and code labels, then the tender's title."""
+    taxonomy = taxonomy or load_taxonomy()
+    parts = [x.rstrip(".") + "." for x in (lot.title, lot.description) if x]
+    if lot.codes:
+        parts.append(f"Work: {_labels(lot.codes, taxonomy)}.")
+    if tender.title and tender.title != lot.title:
+        parts.append(f"Part of: {tender.title.rstrip('.')}.")
+    return " ".join(parts)
+
+
+def tender_text(tender: Tender, taxonomy: Taxonomy | None = None) -> str:
+    """Text for the whole tender: title, description and every lot's title."""
+    parts = [x.rstrip(".") + "." for x in (tender.title, tender.description) if x]
+    titles = [lot.title for lot in tender.lots if lot.title and lot.title != tender.title]
+    if titles:
+        parts.append("Lots: " + "; ".join(titles) + ".")
+    return " ".join(parts) or lot_text(tender.lots[0], tender, taxonomy)
+
+
+def content_hash(participant: Participant) -> str:
+    """A stable hash of everything in a profile; equal hashes mean equal embeddings."""
+    payload = json.dumps(participant.as_record(), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()

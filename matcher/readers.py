@@ -1,0 +1,278 @@
+"""Read participant tables (CSV, JSON, JSON Lines, Parquet, XLSX) and validate them row by row.
+
+Valid rows always load; each rejected row is reported with its file, row and field and
+written to ``<input>.rejects.csv`` beside the input (or into the workspace when the
+input's folder is read-only), so that nothing is lost.
+
+Row numbers are the ones a person sees: the spreadsheet row for CSV and XLSX (the header
+is row 1), the line for JSON Lines, the 1-based record for JSON and Parquet.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from matcher.errors import InputError
+from matcher.fields import FieldError, as_list, blank, boolean, integer, number, parse_codes, text
+from matcher.schema import SME_HEADCOUNT_LIMIT, Participant, Project
+from matcher.taxonomy import Taxonomy, load_taxonomy
+
+PARTICIPANT_COLUMNS = (
+    "id", "name", "kind", "description", "codes", "regions", "headcount", "sme",
+    "certifications", "projects", "clusters",
+)  # fmt: skip
+TABLE_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".parquet", ".xlsx")
+
+
+@dataclass(frozen=True)
+class Reject:
+    """One rejected row: where it was, which field was wrong and why, and the row itself."""
+
+    file: str
+    row: int
+    field: str
+    reason: str
+    record: dict[str, Any]
+
+    def __str__(self) -> str:
+        return f"{self.file} row {self.row}, field '{self.field}': {self.reason}"
+
+
+@dataclass
+class TableResult:
+    """What reading one or more participant tables produced."""
+
+    participants: list[Participant] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    rejects_files: list[Path] = field(default_factory=list)
+    ignored_columns: dict[str, list[str]] = field(default_factory=dict)
+
+
+# --- raw rows -------------------------------------------------------------------------
+
+
+def _raw_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    """Yield (row number, record, parse error) for every row of a table file."""
+    import polars as pl
+
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".csv", ".tsv"):
+            frame = pl.read_csv(
+                path, infer_schema=False, separator="\t" if suffix == ".tsv" else ",",
+                encoding="utf8-lossy", truncate_ragged_lines=False,
+            )  # fmt: skip
+            yield from ((i + 2, rec, None) for i, rec in enumerate(frame.to_dicts()))
+        elif suffix == ".xlsx":
+            frame = pl.read_excel(path, infer_schema_length=0)
+            yield from ((i + 2, rec, None) for i, rec in enumerate(frame.to_dicts()))
+        elif suffix == ".parquet":
+            frame = pl.read_parquet(path)
+            yield from ((i + 1, rec, None) for i, rec in enumerate(frame.to_dicts()))
+        elif suffix == ".json":
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(data, dict) and isinstance(data.get("participants"), list):
+                data = data["participants"]
+            if not isinstance(data, list):
+                raise InputError(
+                    f"{path}: expected a JSON array of participants "
+                    '(or {"participants": [...]}), got a JSON ' + type(data).__name__
+                )
+            for i, rec in enumerate(data):
+                if isinstance(rec, dict):
+                    yield i + 1, rec, None
+                else:
+                    yield i + 1, None, f"expected a JSON object, got {type(rec).__name__}"
+        elif suffix in (".jsonl", ".ndjson"):
+            with path.open(encoding="utf-8") as f:
+                for line_no, line in enumerate(f, start=1):
+                    if not line.strip():
+                        continue
+                    try:
+                        rec = json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        yield line_no, {"_line": line.rstrip("\n")}, f"invalid JSON: {exc.msg}"
+                        continue
+                    if isinstance(rec, dict):
+                        yield line_no, rec, None
+                    else:
+                        yield line_no, {"_line": line.rstrip("\n")}, "expected a JSON object"
+        else:
+            raise InputError(
+                f"{path}: unsupported file type '{path.suffix}'; "
+                f"use one of {', '.join(TABLE_SUFFIXES)}"
+            )
+    except InputError:
+        raise
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not valid JSON/UTF-8 ({exc})") from None
+    except Exception as exc:  # polars / calamine parse errors have many types
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{path}: cannot read as a {suffix[1:].upper()} table: {first}") from None
+
+
+def _projects(value: Any) -> tuple[Project, ...]:
+    if blank(value):
+        return ()
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise FieldError("projects", f"not a JSON array of projects ({exc.msg})") from None
+    if not isinstance(value, list):
+        raise FieldError("projects", f"expected a list of projects, got {type(value).__name__}")
+    projects = []
+    for i, item in enumerate(value):
+        where = f"projects[{i}]"
+        if not isinstance(item, dict):
+            raise FieldError(where, f"expected an object, got {type(item).__name__}")
+        projects.append(
+            Project(
+                title=text(item.get("title"), f"{where}.title", required=True),
+                year=integer(item.get("year"), f"{where}.year", 1900, 2100),
+                value=number(item.get("value"), f"{where}.value"),
+                role=text(item.get("role"), f"{where}.role") or None,
+                buyer=text(item.get("buyer"), f"{where}.buyer") or None,
+            )
+        )
+    return tuple(projects)
+
+
+def parse_participant(record: dict[str, Any], taxonomy: Taxonomy | None = None) -> Participant:
+    """Validate one raw record into a Participant; raises FieldError naming the field."""
+    taxonomy = taxonomy or load_taxonomy()
+    pid = text(record.get("id"), "id", required=True)
+    name = text(record.get("name"), "name", required=True)
+    description = text(record.get("description"), "description")
+    codes = parse_codes(record.get("codes"), "codes", taxonomy)
+    projects = _projects(record.get("projects"))
+    if not (description or codes or projects):
+        raise FieldError("description", "no description, codes or projects: nothing to match on")
+    headcount = integer(record.get("headcount"), "headcount", 0, 10_000_000)
+    sme = boolean(record.get("sme"), "sme")
+    if sme is None and headcount is not None:
+        sme = headcount < SME_HEADCOUNT_LIMIT
+    return Participant(
+        id=pid,
+        name=name,
+        description=description,
+        kind=text(record.get("kind"), "kind") or None,
+        codes=codes,
+        regions=tuple(r.upper() for r in as_list(record.get("regions"), "regions", ";,\n")),
+        headcount=headcount,
+        sme=sme,
+        certifications=tuple(as_list(record.get("certifications"), "certifications")),
+        projects=projects,
+        clusters=tuple(as_list(record.get("clusters"), "clusters", ";,\n")),
+    )
+
+
+# --- tables ---------------------------------------------------------------------------
+
+
+def read_participants(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    write_rejects: bool = True,
+    rejects_fallback_dir: Path | None = None,
+) -> TableResult:
+    """Read and validate participant tables; ids must be unique across all of them.
+
+    Args:
+        paths: CSV, TSV, JSON, JSON Lines, Parquet or XLSX files.
+        write_rejects: write ``<file>.rejects.csv`` beside each input that had rejects
+            (and remove a stale one from an earlier run when it has none).
+        rejects_fallback_dir: where to write rejects when the input's folder is read-only.
+
+    Example:
+        >>> result = read_participants(["members.csv"])  # doctest: +SKIP
+        >>> len(result.participants), [str(r) for r in result.rejects]
+    """
+    taxonomy = load_taxonomy()
+    result = TableResult()
+    first_seen: dict[str, tuple[str, int]] = {}
+    for raw_path in paths:
+        path = Path(raw_path)
+        file_rejects: list[Reject] = []
+        columns: set[str] = set()
+        for row, record, parse_error in _raw_rows(path):
+            if record is not None:
+                columns.update(record)
+            if parse_error is not None:
+                file_rejects.append(Reject(str(path), row, "-", parse_error, record or {}))
+                continue
+            assert record is not None
+            if all(blank(v) for v in record.values()):
+                continue  # trailing empty spreadsheet rows are not data
+            try:
+                participant = parse_participant(record, taxonomy)
+            except FieldError as exc:
+                file_rejects.append(Reject(str(path), row, exc.field, exc.reason, record))
+                continue
+            if participant.id in first_seen:
+                where_file, where_row = first_seen[participant.id]
+                where = f"row {where_row}" if where_file == str(path) else f"{where_file} row {where_row}"
+                file_rejects.append(
+                    Reject(str(path), row, "id", f"duplicate id '{participant.id}' (first at {where})", record)
+                )
+                continue
+            first_seen[participant.id] = (str(path), row)
+            result.participants.append(participant)
+        extra = sorted(c for c in columns if c not in PARTICIPANT_COLUMNS and not c.startswith("_"))
+        if extra:
+            result.ignored_columns[str(path)] = extra
+        result.rejects.extend(file_rejects)
+        if write_rejects:
+            written = _write_rejects(path, file_rejects, rejects_fallback_dir)
+            if written:
+                result.rejects_files.append(written)
+    return result
+
+
+def rejects_path_for(path: Path) -> Path:
+    return path.with_name(path.name + ".rejects.csv")
+
+
+def _write_rejects(path: Path, rejects: list[Reject], fallback_dir: Path | None) -> Path | None:
+    from matcher.render import safe_csv_cell
+
+    target = rejects_path_for(path)
+    if not rejects:
+        if target.exists() and os.access(target.parent, os.W_OK):
+            target.unlink()  # stale: describes an earlier version of the input
+        return None
+    if not os.access(path.parent, os.W_OK):
+        if fallback_dir is None:
+            raise InputError(f"cannot write rejects beside {path} (read-only folder)")
+        fallback_dir.mkdir(parents=True, exist_ok=True)
+        target = fallback_dir / target.name
+    # The original columns come after the reason, so the file can be fixed and ingested again
+    # (columns starting with "_" are ignored on ingest).
+    columns: list[str] = []
+    for r in rejects:
+        columns.extend(c for c in r.record if c not in columns)
+    tmp = target.with_name(target.name + ".tmp")
+    with tmp.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["_file", "_row", "_field", "_reason", *columns])
+        for r in rejects:
+            cells = [_cell(r.record.get(c)) for c in columns]
+            writer.writerow([safe_csv_cell(v) for v in (r.file, r.row, r.field, r.reason, *cells)])
+    os.replace(tmp, target)
+    return target
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return value

@@ -1,0 +1,198 @@
+"""Render results for people (rich tables) and machines (JSON, CSV). One place for all formats."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from matcher.ranking import ScorePart, Suggestion, human_amount
+from matcher.search import SimilarResult, TenderSuggestions
+
+Format = Literal["table", "json", "csv"]
+PART_ORDER = ("semantic", "codes", "certifications", "region", "size")
+_SHORT = {"semantic": "Sem", "codes": "Codes", "certifications": "Certs", "region": "Region", "size": "Size"}
+
+
+def safe_csv_cell(value: Any) -> Any:
+    """Neutralise text that a spreadsheet would run as a formula (=, +, -, @, tab, CR)."""
+    if isinstance(value, str) and value and value[0] in "=+-@\t\r":
+        return "'" + value
+    return value
+
+
+# --- plain values -----------------------------------------------------------------------
+
+
+def _part_dict(part: ScorePart) -> dict[str, Any]:
+    return {
+        "value": part.value,
+        "weight": part.weight,
+        "contribution": round(part.contribution, 4),
+        "detail": part.detail,
+    }
+
+
+def suggestion_dict(s: Suggestion) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "rank": s.rank,
+        "participant_id": s.participant_id,
+        "name": s.name,
+        "kind": s.kind,
+        "score": s.score,
+        "parts": {p.name: _part_dict(p) for p in s.parts},
+    }
+    if s.lots:
+        out["lots"] = list(s.lots)
+    return out
+
+
+def tender_dict(result: TenderSuggestions) -> dict[str, Any]:
+    t = result.tender
+    return {
+        "tender": {
+            "id": t.id, "title": t.title, "buyer": t.buyer, "region": t.region, "value": t.value,
+            "currency": t.currency, "deadline": t.deadline.isoformat() if t.deadline else None,
+        },
+        "model": result.model,
+        "index_version": result.index_version,
+        "lots": [
+            {
+                "lot_id": lr.lot_id, "title": lr.title,
+                "codes": list(lot.codes), "value": lot.value, "certifications": list(lot.certifications),
+                "suggestions": [suggestion_dict(s) for s in lr.suggestions],
+            }
+            for lr, lot in zip(result.lots, t.lots)
+        ],
+        "overall": [suggestion_dict(s) for s in result.overall.suggestions],
+    }  # fmt: skip
+
+
+def similar_dict(result: SimilarResult) -> dict[str, Any]:
+    return {
+        "query": {"participant_id": result.query_id, "text": result.query_text},
+        "model": result.model,
+        "index_version": result.index_version,
+        "suggestions": [suggestion_dict(s) for s in result.suggestions],
+    }
+
+
+# --- CSV --------------------------------------------------------------------------------
+
+
+def _csv(rows: Iterable[dict[str, Any]], columns: list[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: safe_csv_cell(v) for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def _flat(s: Suggestion) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "rank": s.rank, "participant_id": s.participant_id, "name": s.name, "kind": s.kind or "",
+        "score": s.score, "lots": ";".join(s.lots),
+    }  # fmt: skip
+    for p in s.parts:
+        row[p.name] = p.value
+        row[f"{p.name}_contribution"] = round(p.contribution, 4)
+        row[f"{p.name}_detail"] = p.detail
+    return row
+
+
+def _part_columns() -> list[str]:
+    return [c for name in PART_ORDER for c in (name, f"{name}_contribution", f"{name}_detail")]
+
+
+def tender_csv(result: TenderSuggestions) -> str:
+    rows = []
+    for lr in (*result.lots, result.overall):
+        for s in lr.suggestions:
+            rows.append({"tender_id": result.tender.id, "lot_id": lr.lot_id, "lot_title": lr.title, **_flat(s)})
+    head = ["tender_id", "lot_id", "lot_title", "rank", "participant_id", "name", "kind", "score", "lots"]
+    return _csv(rows, head + _part_columns())
+
+
+def similar_csv(result: SimilarResult) -> str:
+    head = ["rank", "participant_id", "name", "kind", "score"]
+    return _csv((_flat(s) for s in result.suggestions), head + _part_columns())
+
+
+# --- tables -------------------------------------------------------------------------------
+
+
+def _why(s: Suggestion) -> str:
+    bits = []
+    codes = s.part("codes")
+    if codes and codes.detail:
+        bits.append(codes.detail)
+    for name in ("certifications", "region", "size"):
+        part = s.part(name)
+        if part and part.value < 1.0:
+            bits.append(part.detail)
+    return "; ".join(bits)
+
+
+def _table(title: str, suggestions: Iterable[Suggestion], show_lots: bool = False):
+    from rich.table import Table
+
+    suggestions = list(suggestions)
+    present = [p for p in PART_ORDER if any(s.part(p) for s in suggestions)]
+    weights = {p.name: p.weight for s in suggestions[:1] for p in s.parts}
+    table = Table(title=title, title_justify="left", show_lines=False, expand=False)
+    table.add_column("#", justify="right")
+    table.add_column("Member")
+    table.add_column("Score", justify="right")
+    for p in present:
+        table.add_column(f"{_SHORT[p]}\n×{weights.get(p, 0):.2f}", justify="right")
+    if show_lots:
+        table.add_column("Lots")
+    table.add_column("Why", overflow="fold")
+    for s in suggestions:
+        cells = [str(s.rank), f"{s.name}\n[dim]{s.participant_id} · {s.kind or ''}[/dim]", f"[bold]{s.score:.3f}[/bold]"]
+        for p in present:
+            part = s.part(p)
+            cells.append("" if part is None else f"{part.value:.2f}")
+        if show_lots:
+            cells.append(", ".join(s.lots))
+        cells.append(_why(s))
+        table.add_row(*cells)
+    return table
+
+
+def print_tender(result: TenderSuggestions, console) -> None:
+    from rich.markup import escape
+
+    t = result.tender
+    facts = [x for x in (t.buyer, t.region, f"{human_amount(t.value)} {t.currency or ''}".strip() if t.value else None,
+                         f"deadline {t.deadline}" if t.deadline else None) if x]  # fmt: skip
+    console.print(f"[bold]{escape(t.id)}[/bold] {escape(t.title)}")
+    if facts:
+        console.print("[dim]" + escape(" · ".join(facts)) + "[/dim]")
+    for lr, lot in zip(result.lots, t.lots):
+        head = f"Lot {lr.lot_id}: {lr.title}"
+        extra = [human_amount(lot.value) if lot.value else "", ", ".join(lot.certifications)]
+        if any(extra):
+            head += f"  ({' · '.join(x for x in extra if x)})"
+        console.print()
+        console.print(_table(escape(head), lr.suggestions))
+    console.print()
+    console.print(_table("Whole tender: lead candidates (Lots = lots where the member is in the top list)",
+                         result.overall.suggestions, show_lots=True))  # fmt: skip
+    console.print(f"[dim]model {result.model} · index {result.index_version} · "
+                  "score = Σ part × weight; weights of parts a lot does not ask for are shared out[/dim]")  # fmt: skip
+
+
+def print_similar(result: SimilarResult, console) -> None:
+    from rich.markup import escape
+
+    query = result.query_id or f'"{result.query_text}"'
+    console.print(_table(escape(f"Members similar to {query}"), result.suggestions))
+    console.print(f"[dim]model {result.model} · index {result.index_version}[/dim]")
+
+
+def dump_json(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2)

@@ -1,0 +1,251 @@
+"""Queries: `suggest` members for a tender's lots, and find `similar` members.
+
+:class:`Matcher` opens a workspace's current index once and answers many queries; the
+module-level :func:`suggest` and :func:`similar` are one-shot conveniences over it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from matcher.embedding import DEFAULT_MODEL, Embedder, load_embedder
+from matcher.errors import IndexCorrupt, InputError, ModelMismatch, UnknownParticipant
+from matcher.index import VectorIndex
+from matcher.profiles import lot_text, tender_text
+from matcher.ranking import SIMILAR_WEIGHTS, Need, Suggestion, rank
+from matcher.schema import Participant, Tender
+from matcher.taxonomy import OKVED_PREFIX, load_taxonomy
+from matcher.tenders import read_tender
+from matcher.workspace import Workspace, read_participant_table
+
+# Dense candidates per request before re-ranking; code-matched members are added to them.
+MIN_CANDIDATES = 200
+_CODE_BLOCK = 4  # members sharing a CPV class (4 digits) with a request are candidates too
+
+
+@dataclass(frozen=True)
+class LotSuggestions:
+    """The ranking for one lot (or, with lot_id "*", for the tender as a whole)."""
+
+    lot_id: str
+    title: str
+    suggestions: tuple[Suggestion, ...]
+
+
+@dataclass(frozen=True)
+class TenderSuggestions:
+    """Per-lot rankings and a whole-tender ranking (lead candidates) for one tender."""
+
+    tender: Tender
+    lots: tuple[LotSuggestions, ...]
+    overall: LotSuggestions
+    model: str
+    index_version: str
+
+
+@dataclass(frozen=True)
+class SimilarResult:
+    """Members most similar to a participant or to a free text."""
+
+    query_id: str | None
+    query_text: str | None
+    suggestions: tuple[Suggestion, ...]
+    model: str
+    index_version: str
+
+
+def _model_key(model: str | None) -> str:
+    if model is None or model == DEFAULT_MODEL:
+        return DEFAULT_MODEL
+    return str(Path(model).expanduser().resolve())
+
+
+class Matcher:
+    """A workspace's current index, opened once, answering suggest and similar queries.
+
+    Example:
+        >>> m = Matcher.open(Workspace(Path("matcher-workspace")))  # doctest: +SKIP
+        >>> m.suggest("tender.yaml").lots[0].suggestions[0].name
+    """
+
+    def __init__(self, workspace: Workspace, model: str | None = None, *, verify: bool = True):
+        self.workspace = workspace
+        self.version = workspace.current_version()
+        self.manifest = workspace.read_manifest(self.version)
+        if verify:
+            workspace.verify(self.version, self.manifest)
+        built_with = self.manifest.get("model", {}).get("name", "?")
+        dimension = int(self.manifest.get("dimension", 0))
+        if model is not None and _model_key(model) != built_with:
+            raise ModelMismatch(
+                f"the index in {workspace.root} was built with model '{built_with}' (dimension {dimension}), "
+                f"not '{model}'; leave --model out to use '{built_with}', or rebuild: "
+                f"matcher index build --model {model}"
+            )
+        self.model_name = built_with
+        self.index = VectorIndex.load(self.version / "index.faiss")
+        if self.index.dimension != dimension:
+            raise IndexCorrupt(
+                f"{self.version / 'index.faiss'} has dimension {self.index.dimension} but the manifest says "
+                f"{dimension}; rebuild with `matcher index build`"
+            )
+        self.participants: list[Participant] = read_participant_table(self.version / "participants.parquet")
+        if len(self.participants) != len(self.index):
+            raise IndexCorrupt(
+                f"{self.version}: {len(self.index)} vectors but {len(self.participants)} participants; "
+                "rebuild with `matcher index build`"
+            )
+        self._row = {p.id: i for i, p in enumerate(self.participants)}
+        self._by_class: dict[str, list[int]] = defaultdict(list)
+        for i, p in enumerate(self.participants):
+            for code in p.codes:
+                if not code.startswith(OKVED_PREFIX):
+                    self._by_class[code[:_CODE_BLOCK]].append(i)
+        self._embedder: Embedder | None = None
+
+    @classmethod
+    def open(cls, workspace: Workspace | str | os.PathLike[str], model: str | None = None) -> Matcher:
+        ws = workspace if isinstance(workspace, Workspace) else Workspace(Path(workspace))
+        return cls(ws, model)
+
+    # --- embedding ------------------------------------------------------------------
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            embedder = load_embedder(None if self.model_name == DEFAULT_MODEL else self.model_name)
+            expected = self.manifest.get("model", {}).get("fingerprint")
+            if expected and embedder.fingerprint != expected:
+                raise ModelMismatch(
+                    f"the files of model '{self.model_name}' changed since the index in {self.workspace.root} "
+                    "was built; rebuild with `matcher index build`"
+                )
+            self._embedder = embedder
+        return self._embedder
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        vectors = self.embedder.encode(texts)
+        if vectors.shape[1] != self.index.dimension:
+            raise ModelMismatch(
+                f"model '{self.model_name}' gives {vectors.shape[1]}-dimensional vectors but the index has "
+                f"{self.index.dimension}; rebuild with `matcher index build`"
+            )
+        return vectors
+
+    # --- candidates -----------------------------------------------------------------
+
+    def _candidates(self, query: np.ndarray, codes: tuple[str, ...], top_k: int, exclude: set[int]) -> tuple[list[int], np.ndarray]:
+        """Dense neighbours plus members sharing a CPV class with the request, with cosines."""
+        k = max(MIN_CANDIDATES, top_k * 10)
+        scores, ids = self.index.search(query, k)
+        cosine = {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0 and int(i) not in exclude}
+        extra = {
+            row for code in codes if not code.startswith(OKVED_PREFIX)
+            for row in self._by_class.get(code[:_CODE_BLOCK], ())
+        } - cosine.keys() - exclude  # fmt: skip
+        if extra:
+            rows = sorted(extra)
+            vectors = self.index.vectors(rows)
+            for row, sim in zip(rows, vectors @ query[0]):
+                cosine[row] = float(sim)
+        rows = list(cosine)
+        return rows, np.array([cosine[r] for r in rows], dtype=np.float32)
+
+    def _rank(self, need: Need, query: np.ndarray, top_k: int, exclude: set[int] | None = None) -> list[Suggestion]:
+        rows, dense = self._candidates(query, need.codes, top_k, exclude or set())
+        return rank(need, [self.participants[r] for r in rows], dense, top_k)
+
+    # --- queries --------------------------------------------------------------------
+
+    def suggest(self, tender: Tender | str | os.PathLike[str], top_k: int = 10) -> TenderSuggestions:
+        """Rank members for every lot of a tender, and for the tender as a whole.
+
+        Args:
+            tender: a Tender, or the path of a tender JSON/YAML file.
+            top_k: how many members to return per lot.
+        """
+        if top_k < 1:
+            raise InputError(f"--top-k must be at least 1, got {top_k}")
+        if not isinstance(tender, Tender):
+            tender = read_tender(tender)
+        taxonomy = load_taxonomy()
+        texts = [lot_text(lot, tender, taxonomy) for lot in tender.lots] + [tender_text(tender, taxonomy)]
+        vectors = self._embed(texts)
+        per_lot = []
+        for lot, vector in zip(tender.lots, vectors):
+            need = Need(lot.codes, (lot.region,) if lot.region else (), lot.certifications, lot.value)
+            per_lot.append(LotSuggestions(lot.id, lot.title, tuple(self._rank(need, vector[None, :], top_k))))
+        overall_need = _tender_need(tender)
+        overall = self._rank(overall_need, vectors[-1][None, :], top_k)
+        in_lots: dict[str, list[str]] = defaultdict(list)
+        for lot_result in per_lot:
+            for s in lot_result.suggestions:
+                in_lots[s.participant_id].append(lot_result.lot_id)
+        overall = [
+            Suggestion(s.rank, s.participant_id, s.name, s.kind, s.score, s.parts, tuple(in_lots.get(s.participant_id, ())))
+            for s in overall
+        ]
+        return TenderSuggestions(
+            tender, tuple(per_lot), LotSuggestions("*", tender.title, tuple(overall)), self.model_name, self.version.name
+        )
+
+    def participant(self, participant_id: str) -> Participant:
+        row = self._row.get(participant_id)
+        if row is None:
+            close = difflib.get_close_matches(participant_id, list(self._row), n=3, cutoff=0.6)
+            hint = f"; did you mean {', '.join(close)}?" if close else "; `matcher similar --text` searches by text"
+            raise UnknownParticipant(f"no participant '{participant_id}' in the index of {self.workspace.root}{hint}")
+        return self.participants[row]
+
+    def similar(self, participant_id: str | None = None, text: str | None = None, top_k: int = 10) -> SimilarResult:
+        """Members most like a participant (by id) or like a free-text description."""
+        if top_k < 1:
+            raise InputError(f"--top-k must be at least 1, got {top_k}")
+        if (participant_id is None) == (text is None or not text.strip()):
+            raise InputError("give either a participant id or --text, not both or neither")
+        if participant_id is not None:
+            firm = self.participant(participant_id)
+            row = self._row[participant_id]
+            query = self.index.vectors([row])
+            need = Need(firm.codes, firm.regions, weights=dict(SIMILAR_WEIGHTS))
+            results = self._rank(need, query, top_k, exclude={row})
+        else:
+            assert text is not None
+            query = self._embed([" ".join(text.split())])
+            results = self._rank(Need(weights=dict(SIMILAR_WEIGHTS)), query, top_k)
+        return SimilarResult(participant_id, text, tuple(results), self.model_name, self.version.name)
+
+
+def _tender_need(tender: Tender) -> Need:
+    """The whole tender as one request: every lot's codes, the certifications all lots need."""
+    codes = tuple(dict.fromkeys(c for lot in tender.lots for c in lot.codes))
+    common = set(tender.lots[0].certifications).intersection(*(lot.certifications for lot in tender.lots[1:]))
+    certs = tuple(c for c in tender.lots[0].certifications if c in common)
+    value = tender.value or (sum(lot.value or 0 for lot in tender.lots) or None)
+    region = tender.region or tender.lots[0].region
+    return Need(codes, (region,) if region else (), certs, value)
+
+
+def suggest(
+    tender: Tender | str | os.PathLike[str], workspace: Workspace | str | os.PathLike[str], *, top_k: int = 10, model: str | None = None
+) -> TenderSuggestions:
+    """Rank a workspace's members for every lot of a tender (see :meth:`Matcher.suggest`)."""
+    return Matcher.open(workspace, model).suggest(tender, top_k)
+
+
+def similar(
+    workspace: Workspace | str | os.PathLike[str],
+    participant_id: str | None = None,
+    *,
+    text: str | None = None,
+    top_k: int = 10,
+    model: str | None = None,
+) -> SimilarResult:
+    """Members most like a participant or a text (see :meth:`Matcher.similar`)."""
+    return Matcher.open(workspace, model).similar(participant_id, text, top_k)

@@ -1,0 +1,245 @@
+"""The workspace: the ingested participant table and the versions of the index built from it.
+
+Layout::
+
+    <workspace>/participants.parquet           participants as ingested (validated)
+    <workspace>/index/CURRENT                  name of the version that serves queries
+    <workspace>/index/versions/<name>/         one built index, never changed after it is written
+        index.faiss  participants.parquet  manifest.json
+
+A version is written under a temporary name, loaded back and searched, and only then does
+``CURRENT`` move to it (write a temp file, fsync, ``os.replace``, fsync the folder), so a
+failed or killed build leaves the previous index serving.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from matcher.errors import IndexCorrupt, IndexMissing, InputError
+from matcher.schema import Participant, Project
+
+ENV_WORKSPACE = "MATCHER_WORKSPACE"
+DEFAULT_WORKSPACE = "matcher-workspace"
+MANIFEST_FORMAT = 1
+KEEP_VERSIONS = 2  # the current version and the one before it
+
+_LIST_COLUMNS = ("codes", "regions", "certifications", "clusters")
+
+
+def _participant_frame(participants: Iterable[Participant], extra: dict[str, list[Any]] | None = None):
+    import polars as pl
+
+    project = pl.Struct({"title": pl.String, "year": pl.Int32, "value": pl.Float64, "role": pl.String, "buyer": pl.String})
+    schema = {
+        "id": pl.String, "name": pl.String, "kind": pl.String, "description": pl.String,
+        "codes": pl.List(pl.String), "regions": pl.List(pl.String), "headcount": pl.Int64,
+        "sme": pl.Boolean, "certifications": pl.List(pl.String), "projects": pl.List(project),
+        "clusters": pl.List(pl.String),
+    }  # fmt: skip
+    frame = pl.DataFrame([p.as_record() for p in participants], schema=schema)
+    for name, values in (extra or {}).items():
+        frame = frame.with_columns(pl.Series(name, values))
+    return frame
+
+
+def participant_from_row(row: dict[str, Any]) -> Participant:
+    """Rebuild a Participant from a stored (already validated) table row."""
+    return Participant(
+        id=row["id"],
+        name=row["name"],
+        kind=row.get("kind"),
+        description=row.get("description") or "",
+        codes=tuple(row.get("codes") or ()),
+        regions=tuple(row.get("regions") or ()),
+        headcount=row.get("headcount"),
+        sme=row.get("sme"),
+        certifications=tuple(row.get("certifications") or ()),
+        projects=tuple(Project(**p) for p in row.get("projects") or ()),
+        clusters=tuple(row.get("clusters") or ()),
+    )
+
+
+def write_participants(path: Path, participants: Iterable[Participant], extra: dict[str, list[Any]] | None = None) -> None:
+    """Write a participant table to Parquet atomically (temp file, then rename)."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    _participant_frame(participants, extra).write_parquet(tmp)
+    _fsync_file(tmp)
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def read_participant_table(path: Path) -> list[Participant]:
+    import polars as pl
+
+    try:
+        frame = pl.read_parquet(path)
+    except Exception as exc:
+        raise IndexCorrupt(f"{path}: unreadable participant table ({type(exc).__name__}); rebuild it") from None
+    return [participant_from_row(row) for row in frame.to_dicts()]
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems do not fsync folders; the rename is still atomic
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A folder holding one cluster's participants and index."""
+
+    root: Path
+
+    @property
+    def participants_path(self) -> Path:
+        return self.root / "participants.parquet"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.root / "index"
+
+    @property
+    def versions_dir(self) -> Path:
+        return self.index_dir / "versions"
+
+    @property
+    def rejects_dir(self) -> Path:
+        return self.root / "rejects"
+
+    def has_participants(self) -> bool:
+        return self.participants_path.exists()
+
+    def load_participants(self) -> list[Participant]:
+        if not self.participants_path.exists():
+            raise IndexMissing(
+                f"no participants in workspace {self.root}; run `matcher ingest FILE` first"
+            )
+        return read_participant_table(self.participants_path)
+
+    def save_participants(self, participants: Iterable[Participant]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        write_participants(self.participants_path, participants)
+
+    # --- index versions -------------------------------------------------------------
+
+    def current_version(self) -> Path:
+        """The folder of the version that serves queries; IndexMissing if none was built."""
+        pointer = self.index_dir / "CURRENT"
+        if not pointer.exists():
+            raise IndexMissing(f"no index in workspace {self.root}; run `matcher index build`")
+        name = pointer.read_text(encoding="utf-8").strip()
+        folder = self.versions_dir / name
+        if not name or "/" in name or name.startswith(".") or not folder.is_dir():
+            raise IndexCorrupt(
+                f"{pointer} names version '{name}', which does not exist; run `matcher index build`"
+            )
+        return folder
+
+    def new_version_dir(self) -> Path:
+        """A fresh temporary folder to build a version in (see :meth:`publish`)."""
+        self.versions_dir.mkdir(parents=True, exist_ok=True)
+        folder = self.versions_dir / f".building-{uuid.uuid4().hex[:12]}"
+        folder.mkdir()
+        return folder
+
+    def publish(self, building: Path, manifest: dict[str, Any]) -> Path:
+        """Checksum the files, write the manifest, rename the version and point CURRENT at it."""
+        files = {p.name: sha256_file(p) for p in sorted(building.iterdir()) if p.is_file()}
+        manifest = {**manifest, "format": MANIFEST_FORMAT, "files": files}
+        (building / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        for p in building.iterdir():
+            _fsync_file(p)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        final = self.versions_dir / f"{stamp}-{uuid.uuid4().hex[:6]}"
+        os.replace(building, final)
+        _fsync_dir(self.versions_dir)
+        pointer_tmp = self.index_dir / f".CURRENT.{uuid.uuid4().hex[:8]}.tmp"
+        pointer_tmp.write_text(final.name + "\n", encoding="utf-8")
+        _fsync_file(pointer_tmp)
+        os.replace(pointer_tmp, self.index_dir / "CURRENT")
+        _fsync_dir(self.index_dir)
+        self._prune(keep=KEEP_VERSIONS, current=final.name)
+        return final
+
+    def _prune(self, keep: int, current: str) -> None:
+        versions = sorted(p for p in self.versions_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+        old = [p for p in versions if p.name != current][: max(0, len(versions) - keep)]
+        for p in old:
+            shutil.rmtree(p, ignore_errors=True)
+        for p in self.versions_dir.glob(".building-*"):
+            shutil.rmtree(p, ignore_errors=True)  # leftovers of killed builds
+
+    def read_manifest(self, version: Path) -> dict[str, Any]:
+        path = version / "manifest.json"
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise IndexCorrupt(f"{path} is missing; rebuild with `matcher index build`") from None
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise IndexCorrupt(f"{path} is not valid JSON; rebuild with `matcher index build`") from None
+        if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+            raise IndexCorrupt(f"{path}: unknown manifest format; rebuild with `matcher index build`")
+        return manifest
+
+    def verify(self, version: Path, manifest: dict[str, Any]) -> None:
+        """Check every file of a version against the checksums in its manifest."""
+        for name, expected in manifest.get("files", {}).items():
+            path = version / name
+            if not path.exists():
+                raise IndexCorrupt(f"{path} is missing; rebuild with `matcher index build`")
+            if sha256_file(path) != expected:
+                raise IndexCorrupt(
+                    f"{path} does not match its checksum (corrupt or changed); rebuild with `matcher index build`"
+                )
+
+
+def resolve_workspace(path: str | os.PathLike[str] | None = None) -> tuple[Workspace, bool]:
+    """The workspace to use and whether the user chose it (option or MATCHER_WORKSPACE)."""
+    if path is not None:
+        return Workspace(Path(path).expanduser()), True
+    env = os.environ.get(ENV_WORKSPACE)
+    if env:
+        return Workspace(Path(env).expanduser()), True
+    return Workspace(Path(DEFAULT_WORKSPACE)), False
+
+
+def check_input_path(path: Path) -> Path:
+    """Input files must be regular files; refuse devices, folders and the like early."""
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    if not path.is_file():
+        raise InputError(f"{path}: not a regular file")
+    return path

@@ -118,7 +118,6 @@ class SentenceTransformerEmbedder:
         return out
 
 
-@lru_cache(maxsize=4)
 def load_embedder(model: str | None = None) -> Embedder:
     """The embedder for a model name or local path (cached, so a process loads a model once).
 
@@ -127,7 +126,7 @@ def load_embedder(model: str | None = None) -> Embedder:
             of a local sentence-transformers model directory.
     """
     if model is None or model == DEFAULT_MODEL:
-        return SentenceTransformerEmbedder(default_model_path(), DEFAULT_MODEL)
+        return _cached_embedder(None)
     folder = Path(model).expanduser()
     if not folder.is_dir():
         raise ModelNotFound(
@@ -138,4 +137,11 @@ def load_embedder(model: str | None = None) -> Embedder:
         raise ModelNotFound(
             f"--model {model}: not a sentence-transformers model folder (no modules.json or config.json)"
         )
-    return SentenceTransformerEmbedder(folder.resolve(), str(folder.resolve()))
+    return _cached_embedder(str(folder.resolve()))
+
+
+@lru_cache(maxsize=4)
+def _cached_embedder(folder: str | None) -> Embedder:
+    if folder is None:
+        return SentenceTransformerEmbedder(default_model_path(), DEFAULT_MODEL)
+    return SentenceTransformerEmbedder(Path(folder), folder)

@@ -95,16 +95,26 @@ def _region_covers(served: str, wanted: str) -> bool:
 
 
 def codes_part(need: Need, firm: Participant, taxonomy: Taxonomy) -> tuple[float, str]:
+    """Mean over the requested codes of the best match among the firm's codes.
+
+    The reason reads e.g. "2/3 codes (1 exact, 1 class): Road bridge construction work; ...",
+    naming the firm's codes that matched, best first.
+    """
     if not firm.codes:
         return 0.0, "no codes stated"
     matches = best_matches(list(need.codes), list(firm.codes))
     value = sum(m.score for m in matches) / len(matches)
-    hits = [f"{taxonomy.label(m.matched)} ({m.level})" for m in matches if m.matched]
-    misses = [taxonomy.label(m.wanted) for m in matches if not m.matched]
-    detail = "; ".join(dict.fromkeys(hits))
-    if misses:
-        detail += ("; " if detail else "") + "nothing for " + ", ".join(misses)
-    return value, detail
+    found = sorted((m for m in matches if m.matched), key=lambda m: -m.score)
+    if not found:
+        return 0.0, f"0/{len(matches)} codes"
+    levels: dict[str, int] = {}
+    for m in found:
+        level = "exact" if m.level == "covers" else m.level
+        levels[level] = levels.get(level, 0) + 1
+    labels = list(dict.fromkeys(taxonomy.label(m.matched) for m in found if m.matched))
+    shown = "; ".join(labels[:2]) + ("; …" if len(labels) > 2 else "")
+    summary = ", ".join(f"{n} {level}" for level, n in levels.items())
+    return value, f"{len(found)}/{len(matches)} codes ({summary}): {shown}"
 
 
 def region_part(need: Need, firm: Participant) -> tuple[float, str]:

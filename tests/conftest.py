@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from matcher import Matcher, Workspace, build_index, ingest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch, tmp_path):
+    """No test sees the developer's workspace or cache, and none can reach the network."""
+    monkeypatch.delenv("MATCHER_WORKSPACE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def sample_workspace(tmp_path_factory) -> Workspace:
+    """The bundled sample cluster, ingested and indexed once with the real model."""
+    folder = tmp_path_factory.mktemp("sample")
+    source = folder / "participants.csv"
+    shutil.copyfile(SAMPLE / "participants.csv", source)
+    ws = Workspace(folder / "ws")
+    report = ingest([source], ws)
+    assert not report.rejects, [str(r) for r in report.rejects]
+    build_index(ws)
+    return ws
+
+
+@pytest.fixture(scope="session")
+def sample_matcher(sample_workspace) -> Matcher:
+    return Matcher.open(sample_workspace)

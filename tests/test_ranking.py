@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+
+from matcher.ranking import SIMILAR_WEIGHTS, Need, active_weights, rank
+from matcher.schema import Participant, Project
+
+
+def firm(pid, codes=(), regions=("RU-SPE",), certs=(), projects=(), **kw):
+    return Participant(id=pid, name=pid, codes=tuple(codes), regions=tuple(regions),
+                       certifications=tuple(certs), projects=tuple(projects), **kw)
+
+
+BRIDGE = Need(codes=("45221111-3",), regions=("RU-SPE",), certifications=("SRO construction", "ISO 9001"), value=3e9)
+
+
+def test_contributions_add_up_to_the_score_and_weights_to_one():
+    f = firm("A", ["45221111-3"], certs=["SRO construction"], projects=[Project("x", value=1e9)])
+    [s] = rank(BRIDGE, [f], np.array([0.6]), top_k=5)
+    assert sum(p.weight for p in s.parts) == pytest.approx(1.0, abs=1e-3)
+    assert sum(p.contribution for p in s.parts) == pytest.approx(s.score, abs=1e-3)
+    assert {p.name for p in s.parts} == {"semantic", "codes", "certifications", "region", "size"}
+
+
+def test_parts_a_request_does_not_ask_for_are_dropped_and_weights_rescaled():
+    w = active_weights(Need(codes=("45221111-3",)))
+    assert set(w) == {"semantic", "codes"}
+    assert w["semantic"] / w["codes"] == pytest.approx(0.40 / 0.30)
+    assert set(active_weights(Need(weights=dict(SIMILAR_WEIGHTS)))) == {"semantic"}
+
+
+def test_each_part_values_what_it_says():
+    holder = firm("H", ["45221111-3"], certs=["sro construction", "ISO 9001:2015"], projects=[Project("p", value=4e9)])
+    missing = firm("M", ["45221111-3"], regions=["RU-MOW"], certs=["ISO 9001"], projects=[Project("p", value=3e8)])
+    nationwide = firm("N", ["45221111-3"], regions=["RU"], certs=["SRO construction", "ISO 9001"])
+    results = {s.participant_id: s for s in rank(BRIDGE, [holder, missing, nationwide], np.array([0.5] * 3), 5)}
+    h, m, n = results["H"], results["M"], results["N"]
+    assert h.part("certifications").value == 1.0  # case and version suffix do not matter
+    assert m.part("certifications").value == 0.5
+    assert "missing SRO construction" in m.part("certifications").detail
+    assert m.part("region").value == 0.0 and h.part("region").value == 1.0
+    assert n.part("region").value == 1.0  # "RU" covers RU-SPE
+    assert h.part("size").value == 1.0  # has done a bigger project
+    assert 0 < m.part("size").value < 0.5  # lot is 10x its largest project
+    assert n.part("size").value == 0.5 and "no past project" in n.part("size").detail
+    assert [s.participant_id for s in rank(BRIDGE, [holder, missing, nationwide], np.array([0.5] * 3), 5)] == ["H", "N", "M"]
+
+
+def test_code_fit_outranks_a_slightly_better_text_match():
+    bridge = firm("bridge", ["45221111-3"], certs=["SRO construction", "ISO 9001"])
+    trainer = firm("trainer", ["80530000-8"], certs=["Educational licence"])
+    ranked = rank(BRIDGE, [trainer, bridge], np.array([0.55, 0.45]), 5)
+    assert [s.participant_id for s in ranked] == ["bridge", "trainer"]
+
+
+def test_top_k_and_deterministic_tie_break():
+    firms = [firm(pid) for pid in ("c", "a", "b")]
+    ranked = rank(Need(), firms, np.array([0.3, 0.3, 0.3]), top_k=2)
+    assert [s.participant_id for s in ranked] == ["a", "b"]
+    assert [s.rank for s in ranked] == [1, 2]
+
+
+def test_negative_cosine_is_clipped_to_zero():
+    [s] = rank(Need(), [firm("x")], np.array([-0.2]), 1)
+    assert s.part("semantic").value == 0.0 and s.score == 0.0

@@ -1,0 +1,140 @@
+"""Building, publishing and opening index versions (with the fake embedder: the model is not under test)."""
+
+import json
+
+import pytest
+
+import matcher.build
+import matcher.search
+from matcher import Matcher, Workspace, build_index, ingest
+from matcher.errors import IndexCorrupt, IndexMissing, InputError, ModelMismatch
+from matcher.workspace import sha256_file
+from tests.fakes import HashingEmbedder
+
+MEMBERS = """id,name,kind,description,codes,regions
+B1,Bridge One,bridge builder,Road bridge construction and repair of overpasses,45221111-3,RU-SPE
+B2,Bridge Two,bridge builder,Steel bridge spans and viaduct renewal,45221119-9,RU-LEN
+W1,Water Works,engineering networks,Water main renewal and sewer pipelines,45231300-8,RU-SPE
+T1,Training Centre,training centre,Vocational training of welders and crane operators,80530000-8,RU-SPE
+"""
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    embedder = HashingEmbedder()
+    monkeypatch.setattr(matcher.build, "load_embedder", lambda model=None: embedder)
+    monkeypatch.setattr(matcher.search, "load_embedder", lambda model=None: embedder)
+    return embedder
+
+
+@pytest.fixture
+def ws(tmp_path, fake):
+    source = tmp_path / "members.csv"
+    source.write_text(MEMBERS, encoding="utf-8")
+    workspace = Workspace(tmp_path / "ws")
+    ingest([source], workspace)
+    return workspace
+
+
+def test_build_publishes_a_checksummed_version_and_points_current_at_it(ws):
+    manifest = build_index(ws)
+    version = ws.current_version()
+    assert (ws.index_dir / "CURRENT").read_text().strip() == version.name
+    on_disk = json.loads((version / "manifest.json").read_text())
+    assert on_disk["model"]["name"] == "hashing-fake" and on_disk["dimension"] == 64 and on_disk["count"] == 4
+    assert set(on_disk["files"]) == {"index.faiss", "participants.parquet"}
+    for name, digest in on_disk["files"].items():
+        assert sha256_file(version / name) == digest
+    assert manifest["count"] == 4
+
+
+def test_rebuilds_keep_the_previous_version_and_prune_older_ones(ws):
+    build_index(ws)
+    first = ws.current_version().name
+    build_index(ws)
+    second = ws.current_version().name
+    build_index(ws)
+    names = sorted(p.name for p in ws.versions_dir.iterdir())
+    assert first not in names and second in names and ws.current_version().name in names and len(names) == 2
+
+
+def test_a_failed_build_leaves_the_previous_index_serving(ws, fake, monkeypatch):
+    build_index(ws)
+    before = ws.current_version().name
+
+    def boom(texts, progress=None):
+        raise RuntimeError("killed mid-embedding")
+
+    monkeypatch.setattr(fake, "encode", boom)
+    with pytest.raises(RuntimeError):
+        build_index(ws)
+    assert ws.current_version().name == before
+    assert not list(ws.versions_dir.glob(".building-*"))
+    monkeypatch.undo()
+
+
+def test_a_build_whose_index_fails_its_smoke_test_is_not_published(ws, monkeypatch):
+    build_index(ws)
+    before = ws.current_version().name
+    monkeypatch.setattr(matcher.build.VectorIndex, "search", lambda self, q, k: (None, [[-1]]))
+    with pytest.raises(IndexCorrupt, match="nothing was replaced"):
+        build_index(ws)
+    assert ws.current_version().name == before
+
+
+def test_a_workspace_without_index_says_how_to_build_one(ws):
+    with pytest.raises(IndexMissing, match="matcher index build"):
+        Matcher.open(ws)
+
+
+@pytest.mark.parametrize("victim", ["index.faiss", "participants.parquet"])
+def test_a_changed_file_fails_its_checksum_with_the_file_named(ws, victim):
+    build_index(ws)
+    path = ws.current_version() / victim
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(IndexCorrupt, match=f"{victim}.*checksum.*rebuild"):
+        Matcher.open(ws)
+
+
+def test_current_naming_a_missing_version_is_a_clear_error(ws):
+    build_index(ws)
+    (ws.index_dir / "CURRENT").write_text("20200101T000000-gone\n")
+    with pytest.raises(IndexCorrupt, match="does not exist"):
+        Matcher.open(ws)
+
+
+def test_a_different_model_than_the_index_was_built_with_is_refused(ws, tmp_path):
+    build_index(ws)
+    with pytest.raises(ModelMismatch, match="hashing-fake"):
+        Matcher.open(ws, model=str(tmp_path))
+
+
+def test_vectors_of_another_dimension_are_refused(ws, monkeypatch):
+    build_index(ws)
+    other = HashingEmbedder(dimension=32)
+    monkeypatch.setattr(matcher.search, "load_embedder", lambda model=None: other)
+    with pytest.raises(ModelMismatch, match="32-dimensional.*64"):
+        Matcher.open(ws).similar(text="bridges")
+
+
+def test_ingest_updates_by_id_and_an_all_bad_file_changes_nothing(ws, tmp_path):
+    update = tmp_path / "update.csv"
+    update.write_text("id,name,description,codes\nB1,Bridge One,New text about bridges,45221111-3\nN1,New,Asphalt,44113000-5\n")
+    report = ingest([update], ws)
+    assert (report.added, report.updated, report.total) == (1, 1, 5)
+    before = ws.participants_path.read_bytes()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,name,codes\n,NoId,45221111-3\nX,Bad code,45999999\n")
+    with pytest.raises(InputError, match="no valid participant rows.*unchanged"):
+        ingest([bad], ws)
+    assert ws.participants_path.read_bytes() == before
+    assert (tmp_path / "bad.csv.rejects.csv").exists()
+
+
+def test_similar_by_id_uses_stored_vectors_and_excludes_the_firm_itself(ws):
+    build_index(ws)
+    result = Matcher.open(ws).similar("B1", top_k=3)
+    ids = [s.participant_id for s in result.suggestions]
+    assert "B1" not in ids and ids[0] == "B2"  # shares the CPV category and the word "bridge"

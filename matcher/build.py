@@ -169,7 +169,7 @@ def ensure_sample_workspace(
     except Exception:  # missing or broken: rebuild it
         pass
     if notify:
-        notify(f"No workspace configured: building the bundled sample cluster (fictional) in {workspace.root}")
+        notify(f"Building the sample cluster's index in {workspace.root} (once; rebuilt when the sample changes).")
     report_dir = workspace.root / "input"
     report_dir.mkdir(parents=True, exist_ok=True)
     # Ingest from a private copy so that rejects (if any) never land in the package folder.

@@ -84,13 +84,36 @@ TopKOpt = Annotated[int, typer.Option("--top-k", "-k", min=1, max=1000, help="Me
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="table for people; json or csv for machines.")]
 
 
-def _progress_bar(description: str):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+class _ProgressBar:
+    """A progress bar on stderr that appears only once there is progress to show.
 
-    return Progress(
-        TextColumn(description), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=_stderr(), transient=False,
-    )  # fmt: skip
+    Used as ``with _ProgressBar("Embedding") as update: build(..., progress=update)``, so that
+    a command failing before any work starts prints its error and nothing else.
+    """
+
+    def __init__(self, description: str):
+        self.description = description
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self):
+        return self.update
+
+    def update(self, done: int, total: int) -> None:
+        if self._progress is None:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(
+                TextColumn(self.description), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                console=_stderr(),
+            )  # fmt: skip
+            self._progress.start()
+            self._task = self._progress.add_task(self.description, total=total)
+        self._progress.update(self._task, completed=done, total=total)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
 
 
 def _query_workspace(workspace: Optional[Path]):
@@ -101,12 +124,9 @@ def _query_workspace(workspace: Optional[Path]):
     ws, chosen = resolve_workspace(workspace)
     if chosen or (ws.index_dir / "CURRENT").exists():
         return ws
-    _note(f"No workspace configured and no index in ./{ws.root}: using the bundled sample cluster (fictional).")
-    with _progress_bar("Embedding sample members") as bar:
-        task = bar.add_task("embed", total=None)
-        return ensure_sample_workspace(
-            notify=_note, progress=lambda done, total: bar.update(task, completed=done, total=total)
-        )
+    _note("No workspace configured (--workspace or MATCHER_WORKSPACE): using the bundled, fictional sample cluster.")
+    with _ProgressBar("Embedding sample members") as update:
+        return ensure_sample_workspace(notify=_note, progress=update)
 
 
 def _stdout():
@@ -171,16 +191,14 @@ def index_build(
     if sample:
         if workspace is not None or model is not None:
             raise InputError("--sample builds the bundled sample with the default model; drop --workspace/--model")
-        with _progress_bar("Embedding") as bar:
-            task = bar.add_task("embed", total=None)
-            ws = ensure_sample_workspace(progress=lambda d, t: bar.update(task, completed=d, total=t))
+        with _ProgressBar("Embedding") as update:
+            ws = ensure_sample_workspace(progress=update)
         manifest = ws.read_manifest(ws.current_version())
         typer.echo(f"Sample index ready in {sample_workspace().root}: {manifest['count']} members, model {manifest['model']['name']}")
         return
     ws, _ = resolve_workspace(workspace)
-    with _progress_bar("Embedding") as bar:
-        task = bar.add_task("embed", total=None)
-        manifest = build_index(ws, model=model, progress=lambda d, t: bar.update(task, completed=d, total=t))
+    with _ProgressBar("Embedding") as update:
+        manifest = build_index(ws, model=model, progress=update)
     typer.echo(
         f"Built index of {manifest['count']} participants in {ws.root} "
         f"(model {manifest['model']['name']}, dimension {manifest['dimension']})"

@@ -1,0 +1,169 @@
+"""Every command through typer's CliRunner, including the bad-input cases (real model)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from matcher.cli import app
+from tests.conftest import SAMPLE
+
+runner = CliRunner()
+BRIDGE = str(SAMPLE / "tenders" / "bridge-reconstruction.yaml")
+COMMANDS = [["ingest"], ["index", "build"], ["suggest"], ["similar"]]
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def one_line_error(result, *fragments: str) -> None:
+    """A user mistake: non-zero exit, one 'Error:' line naming the problem, no traceback."""
+    assert result.exit_code != 0, result.output
+    assert "Traceback" not in result.output + result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error:"), result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, (fragment, result.stderr)
+
+
+@pytest.mark.parametrize("command", [[], *COMMANDS], ids=lambda c: " ".join(c) or "matcher")
+def test_every_command_has_help_with_an_example(command):
+    result = run(*command, "--help")
+    assert result.exit_code == 0
+    assert "Example: matcher" in " ".join(result.output.split())
+
+
+def test_help_does_not_import_torch():
+    code = "import sys; from matcher.cli import app; sys.argv = ['matcher', '--help']\n" \
+           "try:\n    app()\nexcept SystemExit:\n    pass\nprint('TORCH' if 'torch' in sys.modules else 'NO-TORCH')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("NO-TORCH")
+
+
+@pytest.fixture
+def members(tmp_path):
+    path = tmp_path / "members.csv"
+    shutil.copyfile(SAMPLE / "participants.csv", path)
+    return path
+
+
+def test_ingest_build_suggest_similar_in_a_new_workspace(tmp_path, members):
+    ws = str(tmp_path / "ws")
+    result = run("ingest", str(members), "-w", ws)
+    assert result.exit_code == 0, result.output
+    assert "0 rejected" in result.output
+    result = run("index", "build", "-w", ws)
+    assert result.exit_code == 0, result.output
+    assert "Built index of" in result.output and "all-MiniLM-L6-v2" in result.output
+
+    result = run("suggest", BRIDGE, "-w", ws, "--format", "json", "--top-k", "3")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["tender"]["id"] == "SPB-2026-BR-0147" and len(data["lots"]) == 6
+    first = data["lots"][0]["suggestions"][0]
+    assert set(first["parts"]) == {"semantic", "codes", "certifications", "region", "size"}
+    assert sum(p["contribution"] for p in first["parts"].values()) == pytest.approx(first["score"], abs=2e-3)
+
+    result = run("suggest", BRIDGE, "-w", ws, "--format", "csv", "-k", "2")
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == 2 * 7  # six lots and the whole tender
+    assert {"codes_detail", "size_contribution", "lots"} <= set(rows[0])
+
+    table = run("suggest", BRIDGE, "-w", ws, "-k", "2")
+    assert table.exit_code == 0 and "Lot 1:" in table.output and "Whole tender" in table.output
+
+    pid = data["lots"][0]["suggestions"][0]["participant_id"]
+    result = run("similar", pid, "-w", ws, "-f", "json", "-k", "4")
+    assert result.exit_code == 0, result.stderr
+    assert len(json.loads(result.stdout)["suggestions"]) == 4
+    result = run("similar", "--text", "asphalt concrete plant", "-w", ws, "-k", "2")
+    assert result.exit_code == 0 and "Members similar to" in result.output
+
+
+def test_ingest_with_bad_rows_keeps_the_good_ones_and_reports_file_row_field(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text("id,name,description,codes,headcount\n"
+                    "A,Good,Bridge repair,45221111-3,10\n"
+                    "B,Bad code,Road works,45999999,10\n"
+                    "C,Bad headcount,Road works,45233120-6,many\n", encoding="utf-8")
+    result = run("ingest", str(path), "-w", str(tmp_path / "ws"))
+    assert result.exit_code == 3  # partial success
+    assert "Stored 1 participants" in result.output
+    assert f"{path} row 3, field 'codes'" in result.stderr and "45999999" in result.stderr
+    assert f"{path} row 4, field 'headcount'" in result.stderr
+    assert (tmp_path / "m.csv.rejects.csv").exists()
+    assert "Traceback" not in result.stderr
+
+
+def test_ingest_missing_file(tmp_path):
+    one_line_error(run("ingest", str(tmp_path / "nope.csv"), "-w", str(tmp_path / "ws")), "nope.csv", "not found")
+
+
+def test_index_build_without_participants(tmp_path):
+    one_line_error(run("index", "build", "-w", str(tmp_path / "ws")), "matcher ingest")
+
+
+def test_suggest_without_an_index_in_a_chosen_workspace(tmp_path):
+    one_line_error(run("suggest", BRIDGE, "-w", str(tmp_path / "ws")), "no index", "matcher index build")
+
+
+@pytest.mark.parametrize(
+    ("content", "fragments"),
+    [
+        ("id: X\nlots: []\n", ["nothing to match on"]),
+        ("id: X\ntitle: Bridge\nlots:\n  - title: Spans\n    codes: [45999999]\n", ["lots[0].codes", "45999999"]),
+        ("title: [unclosed\n", ["invalid YAML"]),
+    ],
+)
+def test_bad_tenders_are_one_line_errors(tmp_path, sample_workspace, content, fragments):
+    path = tmp_path / "t.yaml"
+    path.write_text(content, encoding="utf-8")
+    one_line_error(run("suggest", str(path), "-w", str(sample_workspace.root)), "t.yaml", *fragments)
+
+
+def test_unknown_participant_suggests_close_ids(sample_workspace, sample_matcher):
+    real = sample_matcher.participants[0].id
+    one_line_error(run("similar", real[:-1] + "X", "-w", str(sample_workspace.root)), "no participant", real)
+
+
+def test_similar_needs_an_id_or_text(sample_workspace):
+    one_line_error(run("similar", "-w", str(sample_workspace.root)), "--text")
+
+
+def test_index_built_with_another_model_is_refused(tmp_path, sample_workspace):
+    other = tmp_path / "other-model"
+    other.mkdir()
+    (other / "config.json").write_text("{}")
+    one_line_error(run("suggest", BRIDGE, "-w", str(sample_workspace.root), "--model", str(other)),
+                   "built with model 'all-MiniLM-L6-v2'", "matcher index build --model")
+
+
+def test_corrupt_index_is_a_one_line_error(tmp_path, sample_workspace):
+    copy = tmp_path / "ws"
+    shutil.copytree(sample_workspace.root, copy)
+    current = copy / "index" / "versions" / (copy / "index" / "CURRENT").read_text().strip() / "index.faiss"
+    current.write_bytes(current.read_bytes()[:1000])
+    one_line_error(run("similar", "--text", "bridges", "-w", str(copy)), "index.faiss", "rebuild")
+
+
+def test_without_a_workspace_the_sample_cluster_is_used(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no ./matcher-workspace here; XDG_CACHE_HOME is a tmp dir
+    result = run("suggest", BRIDGE, "-f", "json", "-k", "2")
+    assert result.exit_code == 0, result.stderr
+    assert "sample cluster" in result.stderr and "Building" in result.stderr
+    version = json.loads(result.stdout)["index_version"]
+    again = run("suggest", BRIDGE, "-f", "json", "-k", "2")
+    assert json.loads(again.stdout)["index_version"] == version  # built once, then reused
+    assert "Building" not in again.stderr and "sample cluster" in again.stderr
+    assert not (tmp_path / "matcher-workspace").exists()
+    assert os.listdir(tmp_path / "cache" / "matcher" / "sample")

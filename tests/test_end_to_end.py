@@ -1,0 +1,111 @@
+"""End to end on the bundled sample cluster with the real model, real FAISS and real files.
+
+Expectations come from the sample's own data (which members hold bridge codes, which are
+training centres), so a ranking that ignored codes or text would fail them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from matcher import Matcher, read_tender
+from matcher.schema import Lot, Tender
+from tests.conftest import SAMPLE
+
+TENDERS = sorted((SAMPLE / "tenders").glob("*.*"))
+BRIDGE_CODES = ("452211",)  # CPV: construction work for bridges (and viaducts) and below
+
+
+@pytest.fixture(scope="module")
+def members() -> pl.DataFrame:
+    return pl.read_csv(SAMPLE / "participants.csv", infer_schema=False)
+
+
+def ids_of(members: pl.DataFrame, kind: str) -> set[str]:
+    return set(members.filter(pl.col("kind") == kind)["id"])
+
+
+def has_bridge_code(matcher: Matcher, pid: str) -> bool:
+    return any(c.startswith(BRIDGE_CODES) for c in matcher.participant(pid).codes)
+
+
+def lot(tender: Tender, lot_id: str) -> int:
+    return [x.id for x in tender.lots].index(lot_id)
+
+
+def test_bridge_lot_ranks_bridge_builders_first_and_the_training_centre_far_below(sample_matcher, members):
+    tender = read_tender(SAMPLE / "tenders" / "bridge-reconstruction.yaml")
+    everyone = len(sample_matcher.participants)
+    result = sample_matcher.suggest(tender, top_k=everyone)
+    ranking = [s.participant_id for s in result.lots[lot(tender, "1")].suggestions]
+    assert all(has_bridge_code(sample_matcher, pid) for pid in ranking[:5]), ranking[:5]
+    trainer = next(iter(members.filter(pl.col("name") == "Nevsky Construction Training Centre")["id"]))
+    bridge_builders = ids_of(members, "bridge builder")
+    worst_bridge_builder = max(ranking.index(pid) for pid in bridge_builders)
+    assert ranking.index(trainer) > worst_bridge_builder
+    assert ranking.index(trainer) > everyone // 2
+
+
+def test_training_lot_goes_to_training_centres(sample_matcher, members):
+    tender = read_tender(SAMPLE / "tenders" / "bridge-reconstruction.yaml")
+    result = sample_matcher.suggest(tender, top_k=3)
+    top = [s.participant_id for s in result.lots[lot(tender, "6")].suggestions]
+    educators = ids_of(members, "training centre") | ids_of(members, "university")
+    assert set(top) <= educators, top
+
+
+def test_text_alone_finds_bridge_builders_when_a_lot_has_no_codes(sample_matcher, members):
+    tender = Tender(id="T", title="Bridge repair", lots=(Lot(id="1", title="Repair of a steel road bridge",
+                    description="Replace the spans, bearings and expansion joints of a road bridge over a river"),))
+    top = [s.participant_id for s in sample_matcher.suggest(tender, top_k=5).lots[0].suggestions]
+    assert len(set(top) & ids_of(members, "bridge builder")) >= 3, top
+    assert not set(top) & ids_of(members, "training centre")
+
+
+def test_water_main_renewal_lot_goes_to_pipeline_and_trenchless_firms(sample_matcher):
+    tender = read_tender(SAMPLE / "tenders" / "water-main.yaml")
+    result = sample_matcher.suggest(tender, top_k=3)
+    for s in result.lots[0].suggestions:
+        codes = sample_matcher.participant(s.participant_id).codes
+        assert any(c.startswith(("4523", "45221")) for c in codes), (s.name, codes)
+
+
+def test_similar_to_a_bridge_builder_is_bridge_or_road_builders(sample_matcher, members):
+    builder = next(iter(members.filter(pl.col("name") == "Mostostroy-Nevsky LLC")["id"]))
+    result = sample_matcher.similar(builder, top_k=5)
+    kinds = [sample_matcher.participant(s.participant_id).kind for s in result.suggestions]
+    assert kinds[0] == "bridge builder"
+    assert kinds[:3].count("bridge builder") >= 2 and set(kinds[:3]) <= {"bridge builder", "road builder"}, kinds
+    assert builder not in [s.participant_id for s in result.suggestions]
+
+
+def test_similar_by_text(sample_matcher):
+    result = sample_matcher.similar(text="courses and certification for welders and crane operators", top_k=3)
+    assert sample_matcher.participant(result.suggestions[0].participant_id).kind == "training centre"
+
+
+@pytest.mark.parametrize("path", TENDERS, ids=[p.name for p in TENDERS])
+def test_every_sample_tender_gets_explained_suggestions_for_every_lot(sample_matcher, path):
+    tender = read_tender(path)
+    result = sample_matcher.suggest(tender, top_k=4)
+    assert [x.lot_id for x in result.lots] == [x.id for x in tender.lots]
+    for ranking in (*result.lots, result.overall):
+        assert len(ranking.suggestions) == 4
+        scores = [s.score for s in ranking.suggestions]
+        assert scores == sorted(scores, reverse=True)
+        for s in ranking.suggestions:
+            assert sum(p.contribution for p in s.parts) == pytest.approx(s.score, abs=2e-3)
+            assert s.part("semantic") is not None and all(p.detail for p in s.parts)
+    assert all(set(s.lots) <= {x.id for x in tender.lots} for s in result.overall.suggestions)
+
+
+def test_sample_index_search_equals_numpy_brute_force(sample_matcher):
+    n = len(sample_matcher.participants)
+    vectors = sample_matcher.index.vectors(np.arange(n))
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-4)
+    queries = sample_matcher._embed(["bridge repair", "water main", "asphalt concrete plant"])
+    scores, found = sample_matcher.index.search(queries, 10)
+    expected = np.argsort(-(queries @ vectors.T), axis=1, kind="stable")[:, :10]
+    np.testing.assert_array_equal(found, expected)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterable
@@ -32,6 +33,7 @@ ENV_WORKSPACE = "MATCHER_WORKSPACE"
 DEFAULT_WORKSPACE = "matcher-workspace"
 MANIFEST_FORMAT = 1
 KEEP_VERSIONS = 2  # the current version and the one before it
+_VERSION_RE = re.compile(r"^v(\d{6,})-")
 
 _LIST_COLUMNS = ("codes", "regions", "certifications", "clusters")
 
@@ -182,8 +184,8 @@ class Workspace:
         (building / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         for p in building.iterdir():
             _fsync_file(p)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
-        final = self.versions_dir / f"{stamp}-{uuid.uuid4().hex[:6]}"
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        final = self.versions_dir / f"v{self._next_sequence():06d}-{stamp}"
         os.replace(building, final)
         _fsync_dir(self.versions_dir)
         pointer_tmp = self.index_dir / f".CURRENT.{uuid.uuid4().hex[:8]}.tmp"
@@ -194,8 +196,19 @@ class Workspace:
         self._prune(keep=KEEP_VERSIONS, current=final.name)
         return final
 
+    def versions(self) -> list[Path]:
+        """Published versions, oldest first (names start with a sequence number)."""
+        if not self.versions_dir.exists():
+            return []
+        found = [p for p in self.versions_dir.iterdir() if p.is_dir() and _VERSION_RE.match(p.name)]
+        return sorted(found, key=lambda p: int(_VERSION_RE.match(p.name).group(1)))  # type: ignore[union-attr]
+
+    def _next_sequence(self) -> int:
+        last = self.versions()
+        return int(_VERSION_RE.match(last[-1].name).group(1)) + 1 if last else 1  # type: ignore[union-attr]
+
     def _prune(self, keep: int, current: str) -> None:
-        versions = sorted(p for p in self.versions_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+        versions = self.versions()
         old = [p for p in versions if p.name != current][: max(0, len(versions) - keep)]
         for p in old:
             shutil.rmtree(p, ignore_errors=True)

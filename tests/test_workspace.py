@@ -100,7 +100,7 @@ def test_a_changed_file_fails_its_checksum_with_the_file_named(ws, victim):
 
 def test_current_naming_a_missing_version_is_a_clear_error(ws):
     build_index(ws)
-    (ws.index_dir / "CURRENT").write_text("20200101T000000-gone\n")
+    (ws.index_dir / "CURRENT").write_text("v999999-gone\n")
     with pytest.raises(IndexCorrupt, match="does not exist"):
         Matcher.open(ws)
 

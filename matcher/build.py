@@ -6,7 +6,7 @@ import os
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +122,7 @@ def build_index(
             "count": total,
             "index_type": "IndexIDMap2(IndexFlatIP)",
             "metric": "inner_product_on_unit_vectors",
-            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "faiss_version": faiss.__version__,
             **(extra_manifest or {}),
         }
@@ -155,9 +155,7 @@ def sample_workspace() -> Workspace:
     return Workspace(base / "matcher" / "sample")
 
 
-def ensure_sample_workspace(
-    notify: Callable[[str], None] | None = None, progress: Progress | None = None
-) -> Workspace:
+def ensure_sample_workspace(notify: Callable[[str], None] | None = None, progress: Progress | None = None) -> Workspace:
     """The sample workspace, (re)built when missing or when the sample data changed."""
     workspace = sample_workspace()
     source = sample_participants_path()

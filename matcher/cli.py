@@ -6,12 +6,12 @@ library errors (MatcherError) become one line on stderr and a non-zero exit code
 
 from __future__ import annotations
 
+import os
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -21,7 +21,7 @@ from matcher.errors import InputError, MatcherError
 class _Group(TyperGroup):
     """Turns user mistakes into one line and an exit code, in one place."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # click.Context; typer 0.29 vendors its own click
         try:
             return super().invoke(ctx)
         except MatcherError as exc:
@@ -42,11 +42,18 @@ def _stderr():
 
 
 def _err(message: str) -> None:
-    _stderr().print(f"[bold red]Error:[/bold red] {message}", markup=True, highlight=False, soft_wrap=True)
+    _stderr().print(f"[bold red]Error:[/bold red] {escape(message)}", soft_wrap=True)
 
 
 def _note(message: str) -> None:
-    _stderr().print(f"[dim]{message}[/dim]", soft_wrap=True)
+    _stderr().print(f"[dim]{escape(message)}[/dim]", soft_wrap=True)
+
+
+def escape(text: str) -> str:
+    """User text (paths, ids, cell values) must never be read as rich markup."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 app = typer.Typer(
@@ -66,7 +73,7 @@ index_app = typer.Typer(cls=_Group, help="Build the search index of a workspace.
 app.add_typer(index_app, name="index")
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
@@ -74,7 +81,9 @@ class OutputFormat(str, Enum):
 
 WorkspaceOpt = Annotated[
     Optional[Path],
-    typer.Option("--workspace", "-w", envvar="MATCHER_WORKSPACE", help="Workspace folder [default: ./matcher-workspace]."),
+    typer.Option(
+        "--workspace", "-w", envvar="MATCHER_WORKSPACE", help="Workspace folder [default: ./matcher-workspace]."
+    ),
 ]
 ModelOpt = Annotated[
     Optional[str],
@@ -133,14 +142,17 @@ def _stdout():
     from rich.console import Console
 
     # Wide enough for the explanation columns when output goes to a file or a pipe.
-    return Console(width=None if sys.stdout.isatty() else 160, highlight=False)
+    width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "") or 160)
+    return Console(width=width, highlight=False)
 
 
 @app.command()
 def ingest(
     files: Annotated[list[Path], typer.Argument(help="Participant tables: .csv .tsv .json .jsonl .parquet .xlsx")],
     workspace: WorkspaceOpt = None,
-    replace: Annotated[bool, typer.Option("--replace", help="Replace all stored participants instead of adding/updating.")] = False,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace all stored participants instead of adding/updating.")
+    ] = False,
 ) -> None:
     """Validate participant tables and store their valid rows in the workspace.
 
@@ -155,18 +167,17 @@ def ingest(
     ws, _ = resolve_workspace(workspace)
     report = ingest_files(files, ws, replace=replace)
     for reject in report.rejects[:20]:
-        _err(str(reject))
+        _stderr().print(f"[yellow]Rejected:[/yellow] {escape(str(reject))}", soft_wrap=True)
     if len(report.rejects) > 20:
-        _err(f"... and {len(report.rejects) - 20} more rejected rows")
+        _note(f"... and {len(report.rejects) - 20} more rejected rows")
     for path in report.rejects_files:
         _note(f"rejected rows written to {path}")
-    for path, columns in report.ignored_columns.items():
-        _note(f"{path}: ignored unknown columns: {', '.join(columns)}")
+    for source, columns in report.ignored_columns.items():
+        _note(f"{source}: ignored unknown columns: {', '.join(columns)}")
     typer.echo(
         f"Stored {report.total} participants in {ws.root} "
         f"({report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
-        f"{len(report.rejects)} rejected). Next: matcher index build"
-        + (f" -w {ws.root}" if workspace else "")
+        f"{len(report.rejects)} rejected). Next: matcher index build" + (f" -w {ws.root}" if workspace else "")
     )
     if report.rejects:
         raise typer.Exit(3)  # partial success: scripts can tell it from a clean load
@@ -194,7 +205,10 @@ def index_build(
         with _ProgressBar("Embedding") as update:
             ws = ensure_sample_workspace(progress=update)
         manifest = ws.read_manifest(ws.current_version())
-        typer.echo(f"Sample index ready in {sample_workspace().root}: {manifest['count']} members, model {manifest['model']['name']}")
+        typer.echo(
+            f"Sample index ready in {sample_workspace().root}: "
+            f"{manifest['count']} members, model {manifest['model']['name']}"
+        )
         return
     ws, _ = resolve_workspace(workspace)
     with _ProgressBar("Embedding") as update:
@@ -237,7 +251,9 @@ def suggest(
 @app.command()
 def similar(
     participant_id: Annotated[Optional[str], typer.Argument(help="Id of a member in the index.")] = None,
-    text: Annotated[Optional[str], typer.Option("--text", "-t", help="Describe a firm instead of giving an id.")] = None,
+    text: Annotated[
+        Optional[str], typer.Option("--text", "-t", help="Describe a firm instead of giving an id.")
+    ] = None,
     top_k: TopKOpt = 10,
     output: FormatOpt = OutputFormat.table,
     workspace: WorkspaceOpt = None,
@@ -252,9 +268,9 @@ def similar(
     from matcher.search import Matcher
 
     if (participant_id is None) == (text is None):
-        raise InputError("give a participant id or --text \"...\" (one of the two)")
+        raise InputError('give a participant id or --text "..." (one of the two)')
     if text is not None and not text.strip():
-        raise InputError("--text is empty; describe the firm, e.g. --text \"road bridge repair\"")
+        raise InputError('--text is empty; describe the firm, e.g. --text "road bridge repair"')
     result = Matcher(_query_workspace(workspace), model).similar(participant_id, text, top_k)
     if output is OutputFormat.json:
         typer.echo(dump_json(similar_dict(result)))

@@ -30,8 +30,12 @@ class Embedder(Protocol):
     """Turns texts into L2-normalised float32 vectors of a fixed dimension."""
 
     name: str  # what the manifest records; the same name must load the same model
-    dimension: int
     fingerprint: str  # changes when the model's files change
+
+    @property
+    def dimension(self) -> int:
+        """Length of the vectors."""
+        ...
 
     def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Return an (n, dimension) float32 array of unit vectors; call progress(n_done)."""
@@ -93,10 +97,12 @@ class SentenceTransformerEmbedder:
                 )
             except Exception as exc:
                 raise ModelNotFound(f"cannot load the model in {self.folder}: {exc}") from None
-            get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
-                self._model, "get_sentence_embedding_dimension"
-            )
-            self._dimension = int(get_dim())
+            # renamed in sentence-transformers 5; keep working with both names
+            get_dim = getattr(self._model, "get_embedding_dimension", None)
+            dimension = get_dim() if get_dim else self._model.get_sentence_embedding_dimension()
+            if dimension is None:
+                raise ModelNotFound(f"the model in {self.folder} does not declare its embedding dimension")
+            self._dimension = int(dimension)
         return self._model
 
     @property

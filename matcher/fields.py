@@ -39,7 +39,12 @@ def text(value: Any, name: str, required: bool = False) -> str:
         return ""
     if isinstance(value, (dict, list)):
         raise FieldError(name, f"expected text, got {type(value).__name__}")
-    return " ".join(str(value).split())
+    return _unescape(" ".join(str(value).split()))
+
+
+def _unescape(value: str) -> str:
+    """Undo the apostrophe that CSV exports put before a formula-like cell (Excel's text prefix)."""
+    return value[1:] if len(value) > 1 and value[0] == "'" and value[1] in "=+-@" else value
 
 
 def as_list(value: Any, name: str, separators: str = ";\n") -> list[str]:
@@ -55,7 +60,7 @@ def as_list(value: Any, name: str, separators: str = ";\n") -> list[str]:
         else:
             for sep in separators[1:]:
                 stripped = stripped.replace(sep, separators[0])
-            return [p.strip() for p in stripped.split(separators[0]) if p.strip()]
+            return [_unescape(p.strip()) for p in stripped.split(separators[0]) if p.strip()]
     if isinstance(value, (list, tuple)):
         out = []
         for item in value:
@@ -93,7 +98,7 @@ def number(value: Any, name: str) -> float | None:
         number = float(str(value).replace(" ", "").replace("_", "").replace("\u00a0", ""))
     except ValueError:
         raise FieldError(name, f"expected a number, got {value!r}") from None
-    if math.isnan(number) or number < 0:
+    if not math.isfinite(number) or number < 0:
         raise FieldError(name, f"expected a non-negative number, got {value!r}")
     return number
 

@@ -70,13 +70,14 @@ def _raw_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | No
             )  # fmt: skip
             yield from ((i + 2, rec, None) for i, rec in enumerate(frame.to_dicts()))
         elif suffix == ".xlsx":
-            frame = pl.read_excel(path, infer_schema_length=0)
+            # keep empty rows so that row numbers stay those the spreadsheet shows
+            frame = pl.read_excel(path, infer_schema_length=0, drop_empty_rows=False)
             yield from ((i + 2, rec, None) for i, rec in enumerate(frame.to_dicts()))
         elif suffix == ".parquet":
             frame = pl.read_parquet(path)
             yield from ((i + 1, rec, None) for i, rec in enumerate(frame.to_dicts()))
         elif suffix == ".json":
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(path.read_text(encoding="utf-8-sig"))
             if isinstance(data, dict) and isinstance(data.get("participants"), list):
                 data = data["participants"]
             if not isinstance(data, list):
@@ -90,7 +91,7 @@ def _raw_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | No
                 else:
                     yield i + 1, None, f"expected a JSON object, got {type(rec).__name__}"
         elif suffix in (".jsonl", ".ndjson"):
-            with path.open(encoding="utf-8") as f:
+            with path.open(encoding="utf-8-sig") as f:
                 for line_no, line in enumerate(f, start=1):
                     if not line.strip():
                         continue
@@ -104,10 +105,7 @@ def _raw_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | No
                     else:
                         yield line_no, {"_line": line.rstrip("\n")}, "expected a JSON object"
         else:
-            raise InputError(
-                f"{path}: unsupported file type '{path.suffix}'; "
-                f"use one of {', '.join(TABLE_SUFFIXES)}"
-            )
+            raise InputError(f"{path}: unsupported file type '{path.suffix}'; use one of {', '.join(TABLE_SUFFIXES)}")
     except InputError:
         raise
     except FileNotFoundError:
@@ -199,6 +197,7 @@ def read_participants(
     taxonomy = load_taxonomy()
     result = TableResult()
     first_seen: dict[str, tuple[str, int]] = {}
+    per_file: list[tuple[Path, list[Reject]]] = []
     for raw_path in paths:
         path = Path(raw_path)
         file_rejects: list[Reject] = []
@@ -230,7 +229,10 @@ def read_participants(
         if extra:
             result.ignored_columns[str(path)] = extra
         result.rejects.extend(file_rejects)
-        if write_rejects:
+        per_file.append((path, file_rejects))
+    # Written only after every file was read: a corrected rejects file may be among the inputs.
+    if write_rejects:
+        for path, file_rejects in per_file:
             written = _write_rejects(path, file_rejects, rejects_fallback_dir)
             if written:
                 result.rejects_files.append(written)
@@ -245,9 +247,10 @@ def _write_rejects(path: Path, rejects: list[Reject], fallback_dir: Path | None)
     from matcher.render import safe_csv_cell
 
     target = rejects_path_for(path)
-    if not rejects:
-        if target.exists() and os.access(target.parent, os.W_OK):
-            target.unlink()  # stale: describes an earlier version of the input
+    if not rejects:  # a rejects file from an earlier run describes an older input: remove it
+        for stale in (target, fallback_dir / target.name if fallback_dir else None):
+            if stale is not None and stale.exists() and os.access(stale.parent, os.W_OK):
+                stale.unlink()
         return None
     if not os.access(path.parent, os.W_OK):
         if fallback_dir is None:

@@ -144,15 +144,19 @@ def _table(title: str, suggestions: Iterable[Suggestion], show_lots: bool = Fals
     weights = {p.name: p.weight for s in suggestions[:1] for p in s.parts}
     table = Table(title=title, title_justify="left", show_lines=False, expand=False)
     table.add_column("#", justify="right")
-    table.add_column("Member")
+    table.add_column("Member", max_width=34)
     table.add_column("Score", justify="right")
     for p in present:
         table.add_column(f"{_SHORT[p]}\n×{weights.get(p, 0):.2f}", justify="right")
     if show_lots:
         table.add_column("Lots")
-    table.add_column("Why", overflow="fold")
+    table.add_column("Why", overflow="fold", min_width=40, ratio=1)
     for s in suggestions:
-        cells = [str(s.rank), f"{s.name}\n[dim]{s.participant_id} · {s.kind or ''}[/dim]", f"[bold]{s.score:.3f}[/bold]"]
+        cells = [
+            str(s.rank),
+            f"{s.name}\n[dim]{s.participant_id} · {s.kind or ''}[/dim]",
+            f"[bold]{s.score:.3f}[/bold]",
+        ]
         for p in present:
             part = s.part(p)
             cells.append("" if part is None else f"{part.value:.2f}")

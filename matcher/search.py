@@ -140,7 +140,9 @@ class Matcher:
 
     # --- candidates -----------------------------------------------------------------
 
-    def _candidates(self, query: np.ndarray, codes: tuple[str, ...], top_k: int, exclude: set[int]) -> tuple[list[int], np.ndarray]:
+    def _candidates(
+        self, query: np.ndarray, codes: tuple[str, ...], top_k: int, exclude: set[int]
+    ) -> tuple[list[int], np.ndarray]:
         """Dense neighbours plus members sharing a CPV class with the request, with cosines."""
         k = max(MIN_CANDIDATES, top_k * 10)
         scores, ids = self.index.search(query, k)
@@ -188,11 +190,17 @@ class Matcher:
             for s in lot_result.suggestions:
                 in_lots[s.participant_id].append(lot_result.lot_id)
         overall = [
-            Suggestion(s.rank, s.participant_id, s.name, s.kind, s.score, s.parts, tuple(in_lots.get(s.participant_id, ())))
+            Suggestion(
+                s.rank, s.participant_id, s.name, s.kind, s.score, s.parts, tuple(in_lots.get(s.participant_id, ()))
+            )
             for s in overall
         ]
         return TenderSuggestions(
-            tender, tuple(per_lot), LotSuggestions("*", tender.title, tuple(overall)), self.model_name, self.version.name
+            tender,
+            tuple(per_lot),
+            LotSuggestions("*", tender.title, tuple(overall)),
+            self.model_name,
+            self.version.name,
         )
 
     def participant(self, participant_id: str) -> Participant:
@@ -233,7 +241,11 @@ def _tender_need(tender: Tender) -> Need:
 
 
 def suggest(
-    tender: Tender | str | os.PathLike[str], workspace: Workspace | str | os.PathLike[str], *, top_k: int = 10, model: str | None = None
+    tender: Tender | str | os.PathLike[str],
+    workspace: Workspace | str | os.PathLike[str],
+    *,
+    top_k: int = 10,
+    model: str | None = None,
 ) -> TenderSuggestions:
     """Rank a workspace's members for every lot of a tender (see :meth:`Matcher.suggest`)."""
     return Matcher.open(workspace, model).suggest(tender, top_k)

@@ -66,18 +66,21 @@ class Taxonomy:
                 break
         m = _CPV_RE.match(code)
         if m:
-            digits = m.group(1)
-            if digits not in self.cpv_canonical:
-                raise UnknownCode(f"unknown CPV code '{raw}'")
-            return [self.cpv_canonical[digits]]
+            digits, check = m.group(1), m.group(2)
+            canonical = self.cpv_canonical.get(digits)
+            if canonical is None:
+                raise UnknownCode(f"unknown CPV code '{raw}' (not in the CPV vocabulary; check the digits)")
+            if check is not None and canonical[-1] != check:
+                raise UnknownCode(
+                    f"CPV code '{raw}' has check digit {check}, but {digits} is {canonical}; check the digits"
+                )
+            return [canonical]
         if _OKVED_RE.match(code):
             if code not in self.okved:
                 raise UnknownCode(f"unknown OKVED2 code '{raw}'")
             mapped = self.okved_to_cpv.get(code)
             return list(mapped) if mapped else [OKVED_PREFIX + code]
-        raise UnknownCode(
-            f"'{raw}' is not a CPV code (8 digits, e.g. 45221111-3) or an OKVED2 code (e.g. 42.13)"
-        )
+        raise UnknownCode(f"'{raw}' is not a CPV code (8 digits, e.g. 45221111-3) or an OKVED2 code (e.g. 42.13)")
 
     def label(self, code: str, lang: str = "en") -> str:
         """Human label of a canonical code (English by default, Russian with lang='ru')."""

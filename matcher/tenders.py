@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -27,22 +28,42 @@ def _date(value: Any, name: str) -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
+    text_value = str(value).strip()
     try:
-        return date.fromisoformat(str(value).strip()[:10])
+        return date.fromisoformat(text_value)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(text_value).date()  # OCDS-style "2026-12-18T10:00:00Z"
     except ValueError:
         raise FieldError(name, f"expected a date like 2026-12-18, got {value!r}") from None
 
 
-def _lot(raw: dict[str, Any], where: str, default_id: str, region: str | None) -> Lot:
-    taxonomy = load_taxonomy()
+@dataclass(frozen=True)
+class _TenderLevel:
+    """Tender-level fields that lots inherit or add to."""
+
+    title: str
+    description: str
+    region: str | None
+    codes: tuple[str, ...]
+    certifications: tuple[str, ...]
+    value: float | None
+
+
+def _lot(raw: dict[str, Any], where: str, default_id: str, tender: _TenderLevel) -> Lot:
+    """One lot; it inherits the tender's region and codes when it has none of its own, and
+    the tender's certifications always apply on top of its own."""
+    codes = parse_codes(raw.get("codes"), f"{where}.codes", load_taxonomy()) or tender.codes
+    certifications = as_list(raw.get("certifications"), f"{where}.certifications")
     lot = Lot(
         id=text(raw.get("id"), f"{where}.id") or default_id,
         title=text(raw.get("title"), f"{where}.title"),
         description=text(raw.get("description"), f"{where}.description"),
-        codes=parse_codes(raw.get("codes"), f"{where}.codes", taxonomy),
+        codes=codes,
         value=number(raw.get("value"), f"{where}.value"),
-        certifications=tuple(as_list(raw.get("certifications"), f"{where}.certifications")),
-        region=(text(raw.get("region"), f"{where}.region") or region or "").upper() or None,
+        certifications=tuple(dict.fromkeys([*certifications, *tender.certifications])),
+        region=text(raw.get("region"), f"{where}.region").upper() or tender.region,
     )
     if not (lot.title or lot.description or lot.codes):
         raise FieldError(where, "lot has no title, description or codes: nothing to match on")
@@ -55,46 +76,46 @@ def parse_tender(data: Any, source: str = "<tender>") -> Tender:
     Raises:
         TenderError: naming the source and the field, e.g. ``lots[2].codes``.
     """
+    if data is None:
+        raise TenderError(f"{source}: the file has no content")
     if not isinstance(data, dict):
         raise TenderError(f"{source}: expected a tender object, got {type(data).__name__}")
     try:
-        title = text(data.get("title"), "title")
-        description = text(data.get("description"), "description")
-        region = text(data.get("region"), "region").upper() or None
+        top = _TenderLevel(
+            title=text(data.get("title"), "title"),
+            description=text(data.get("description"), "description"),
+            region=text(data.get("region"), "region").upper() or None,
+            codes=parse_codes(data.get("codes"), "codes", load_taxonomy()),
+            certifications=tuple(as_list(data.get("certifications"), "certifications")),
+            value=number(data.get("value"), "value"),
+        )
+        deadline = _date(data.get("deadline"), "deadline")
         raw_lots = data.get("lots")
         if blank(raw_lots) or raw_lots == []:
-            if not (title or description or data.get("codes")):
+            if not (top.title or top.description or top.codes):
                 raise FieldError("title", "tender has no title, description, codes or lots: nothing to match on")
-            raw_lots = [{
-                "id": "1", "title": title, "description": description, "codes": data.get("codes"),
-                "value": data.get("value"), "certifications": data.get("certifications"),
-            }]  # fmt: skip
-        if not isinstance(raw_lots, list):
+            lots = [Lot("1", top.title, top.description, top.codes, top.value, top.certifications, top.region)]
+        elif not isinstance(raw_lots, list):
             raise FieldError("lots", f"expected a list of lots, got {type(raw_lots).__name__}")
-        tender_certs = as_list(data.get("certifications"), "certifications")
-        lots = []
-        for i, raw in enumerate(raw_lots):
-            if not isinstance(raw, dict):
-                raise FieldError(f"lots[{i}]", f"expected an object, got {type(raw).__name__}")
-            lot = _lot(raw, f"lots[{i}]", str(i + 1), region)
-            if tender_certs:  # tender-wide requirements apply to every lot
-                merged = tuple(dict.fromkeys([*lot.certifications, *tender_certs]))
-                lot = Lot(**{**lot.__dict__, "certifications": merged})
-            lots.append(lot)
+        else:
+            lots = []
+            for i, raw in enumerate(raw_lots):
+                if not isinstance(raw, dict):
+                    raise FieldError(f"lots[{i}]", f"expected an object, got {type(raw).__name__}")
+                lots.append(_lot(raw, f"lots[{i}]", str(i + 1), top))
         ids = [lot.id for lot in lots]
         duplicates = sorted({x for x in ids if ids.count(x) > 1})
         if duplicates:
             raise FieldError("lots", f"duplicate lot id(s): {', '.join(duplicates)}")
-        tender_id = text(data.get("id") or data.get("ocid"), "id") or Path(source).stem
         return Tender(
-            id=tender_id,
-            title=title or lots[0].title,
-            description=description,
+            id=text(data.get("id") or data.get("ocid"), "id") or Path(source).stem,
+            title=top.title or lots[0].title,
+            description=top.description,
             buyer=text(data.get("buyer"), "buyer") or None,
-            region=region,
-            value=number(data.get("value"), "value"),
+            region=top.region,
+            value=top.value,
             currency=text(data.get("currency"), "currency") or None,
-            deadline=_date(data.get("deadline"), "deadline"),
+            deadline=deadline,
             lots=tuple(lots),
         )
     except FieldError as exc:
@@ -113,7 +134,7 @@ def read_tender(path: str | os.PathLike[str]) -> Tender:
     if suffix not in TENDER_SUFFIXES:
         raise TenderError(f"{path}: unsupported tender file type '{path.suffix}'; use .json, .yaml or .yml")
     try:
-        content = path.read_text(encoding="utf-8")
+        content = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise TenderError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -22,7 +22,7 @@ import shutil
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +41,10 @@ _LIST_COLUMNS = ("codes", "regions", "certifications", "clusters")
 def _participant_frame(participants: Iterable[Participant], extra: dict[str, list[Any]] | None = None):
     import polars as pl
 
-    project = pl.Struct({"title": pl.String, "year": pl.Int32, "value": pl.Float64, "role": pl.String, "buyer": pl.String})
-    schema = {
+    project = pl.Struct(
+        {"title": pl.String, "year": pl.Int32, "value": pl.Float64, "role": pl.String, "buyer": pl.String}
+    )
+    schema: dict[str, Any] = {
         "id": pl.String, "name": pl.String, "kind": pl.String, "description": pl.String,
         "codes": pl.List(pl.String), "regions": pl.List(pl.String), "headcount": pl.Int64,
         "sme": pl.Boolean, "certifications": pl.List(pl.String), "projects": pl.List(project),
@@ -71,7 +73,9 @@ def participant_from_row(row: dict[str, Any]) -> Participant:
     )
 
 
-def write_participants(path: Path, participants: Iterable[Participant], extra: dict[str, list[Any]] | None = None) -> None:
+def write_participants(
+    path: Path, participants: Iterable[Participant], extra: dict[str, list[Any]] | None = None
+) -> None:
     """Write a participant table to Parquet atomically (temp file, then rename)."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     _participant_frame(participants, extra).write_parquet(tmp)
@@ -146,9 +150,7 @@ class Workspace:
 
     def load_participants(self) -> list[Participant]:
         if not self.participants_path.exists():
-            raise IndexMissing(
-                f"no participants in workspace {self.root}; run `matcher ingest FILE` first"
-            )
+            raise IndexMissing(f"no participants in workspace {self.root}; run `matcher ingest FILE` first")
         return read_participant_table(self.participants_path)
 
     def save_participants(self, participants: Iterable[Participant]) -> None:
@@ -165,9 +167,7 @@ class Workspace:
         name = pointer.read_text(encoding="utf-8").strip()
         folder = self.versions_dir / name
         if not name or "/" in name or name.startswith(".") or not folder.is_dir():
-            raise IndexCorrupt(
-                f"{pointer} names version '{name}', which does not exist; run `matcher index build`"
-            )
+            raise IndexCorrupt(f"{pointer} names version '{name}', which does not exist; run `matcher index build`")
         return folder
 
     def new_version_dir(self) -> Path:
@@ -184,7 +184,7 @@ class Workspace:
         (building / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         for p in building.iterdir():
             _fsync_file(p)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         final = self.versions_dir / f"v{self._next_sequence():06d}-{stamp}"
         os.replace(building, final)
         _fsync_dir(self.versions_dir)

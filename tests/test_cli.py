@@ -44,8 +44,10 @@ def test_every_command_has_help_with_an_example(command):
 
 
 def test_help_does_not_import_torch():
-    code = "import sys; from matcher.cli import app; sys.argv = ['matcher', '--help']\n" \
-           "try:\n    app()\nexcept SystemExit:\n    pass\nprint('TORCH' if 'torch' in sys.modules else 'NO-TORCH')"
+    code = (
+        "import sys; from matcher.cli import app; sys.argv = ['matcher', '--help']\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass\nprint('TORCH' if 'torch' in sys.modules else 'NO-TORCH')"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("NO-TORCH")
 
@@ -92,10 +94,13 @@ def test_ingest_build_suggest_similar_in_a_new_workspace(tmp_path, members):
 
 def test_ingest_with_bad_rows_keeps_the_good_ones_and_reports_file_row_field(tmp_path):
     path = tmp_path / "m.csv"
-    path.write_text("id,name,description,codes,headcount\n"
-                    "A,Good,Bridge repair,45221111-3,10\n"
-                    "B,Bad code,Road works,45999999,10\n"
-                    "C,Bad headcount,Road works,45233120-6,many\n", encoding="utf-8")
+    path.write_text(
+        "id,name,description,codes,headcount\n"
+        "A,Good,Bridge repair,45221111-3,10\n"
+        "B,Bad code,Road works,45999999,10\n"
+        "C,Bad headcount,Road works,45233120-6,many\n",
+        encoding="utf-8",
+    )
     result = run("ingest", str(path), "-w", str(tmp_path / "ws"))
     assert result.exit_code == 3  # partial success
     assert "Stored 1 participants" in result.output
@@ -144,8 +149,11 @@ def test_index_built_with_another_model_is_refused(tmp_path, sample_workspace):
     other = tmp_path / "other-model"
     other.mkdir()
     (other / "config.json").write_text("{}")
-    one_line_error(run("suggest", BRIDGE, "-w", str(sample_workspace.root), "--model", str(other)),
-                   "built with model 'all-MiniLM-L6-v2'", "matcher index build --model")
+    one_line_error(
+        run("suggest", BRIDGE, "-w", str(sample_workspace.root), "--model", str(other)),
+        "built with model 'all-MiniLM-L6-v2'",
+        "matcher index build --model",
+    )
 
 
 def test_corrupt_index_is_a_one_line_error(tmp_path, sample_workspace):

@@ -57,8 +57,17 @@ def test_training_lot_goes_to_training_centres(sample_matcher, members):
 
 
 def test_text_alone_finds_bridge_builders_when_a_lot_has_no_codes(sample_matcher, members):
-    tender = Tender(id="T", title="Bridge repair", lots=(Lot(id="1", title="Repair of a steel road bridge",
-                    description="Replace the spans, bearings and expansion joints of a road bridge over a river"),))
+    tender = Tender(
+        id="T",
+        title="Bridge repair",
+        lots=(
+            Lot(
+                id="1",
+                title="Repair of a steel road bridge",
+                description="Replace the spans, bearings and expansion joints of a road bridge over a river",
+            ),
+        ),
+    )
     top = [s.participant_id for s in sample_matcher.suggest(tender, top_k=5).lots[0].suggestions]
     assert len(set(top) & ids_of(members, "bridge builder")) >= 3, top
     assert not set(top) & ids_of(members, "training centre")

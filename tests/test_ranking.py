@@ -6,8 +6,15 @@ from matcher.schema import Participant, Project
 
 
 def firm(pid, codes=(), regions=("RU-SPE",), certs=(), projects=(), **kw):
-    return Participant(id=pid, name=pid, codes=tuple(codes), regions=tuple(regions),
-                       certifications=tuple(certs), projects=tuple(projects), **kw)
+    return Participant(
+        id=pid,
+        name=pid,
+        codes=tuple(codes),
+        regions=tuple(regions),
+        certifications=tuple(certs),
+        projects=tuple(projects),
+        **kw,
+    )
 
 
 BRIDGE = Need(codes=("45221111-3",), regions=("RU-SPE",), certifications=("SRO construction", "ISO 9001"), value=3e9)
@@ -42,7 +49,11 @@ def test_each_part_values_what_it_says():
     assert h.part("size").value == 1.0  # has done a bigger project
     assert 0 < m.part("size").value < 0.5  # lot is 10x its largest project
     assert n.part("size").value == 0.5 and "no past project" in n.part("size").detail
-    assert [s.participant_id for s in rank(BRIDGE, [holder, missing, nationwide], np.array([0.5] * 3), 5)] == ["H", "N", "M"]
+    assert [s.participant_id for s in rank(BRIDGE, [holder, missing, nationwide], np.array([0.5] * 3), 5)] == [
+        "H",
+        "N",
+        "M",
+    ]
 
 
 def test_code_fit_outranks_a_slightly_better_text_match():

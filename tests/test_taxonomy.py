@@ -57,8 +57,10 @@ def test_code_similarity_follows_the_cpv_tree(wanted, firm, level, score):
 
 
 def test_scores_decrease_with_distance_in_the_tree():
-    scores = [match_code("45221111-3", c).score for c in
-              ("45221111-3", "45221119-9", "45221240-6", "45222000-9", "45231300-8", "45000000-7", "80530000-8")]
+    scores = [
+        match_code("45221111-3", c).score
+        for c in ("45221111-3", "45221119-9", "45221240-6", "45222000-9", "45231300-8", "45000000-7", "80530000-8")
+    ]
     assert scores == sorted(scores, reverse=True) and len(set(scores)) == len(scores) - 0
 
 
@@ -70,3 +72,8 @@ def test_okved_codes_match_only_exactly():
 def test_best_matches_picks_the_best_firm_code_per_wanted_code():
     matches = best_matches(["45221111-3", "80530000-8"], ["45231300-8", "45221119-9"])
     assert [(m.matched, m.level) for m in matches] == [("45221119-9", "sub-category"), (None, "none")]
+
+
+def test_a_wrong_check_digit_is_refused_rather_than_silently_corrected(tax):
+    with pytest.raises(UnknownCode, match="45221111-9.*45221111-3"):
+        tax.normalise("45221111-9")

@@ -121,7 +121,9 @@ def test_vectors_of_another_dimension_are_refused(ws, monkeypatch):
 
 def test_ingest_updates_by_id_and_an_all_bad_file_changes_nothing(ws, tmp_path):
     update = tmp_path / "update.csv"
-    update.write_text("id,name,description,codes\nB1,Bridge One,New text about bridges,45221111-3\nN1,New,Asphalt,44113000-5\n")
+    update.write_text(
+        "id,name,description,codes\nB1,Bridge One,New text about bridges,45221111-3\nN1,New,Asphalt,44113000-5\n"
+    )
     report = ingest([update], ws)
     assert (report.added, report.updated, report.total) == (1, 1, 5)
     before = ws.participants_path.read_bytes()

@@ -234,18 +234,13 @@ def suggest(
 
     Example: matcher suggest data/sample/tenders/bridge-reconstruction.yaml --top-k 5 --format json
     """
-    from matcher.render import dump_json, print_tender, tender_csv, tender_dict
+    from matcher.render import write_result
     from matcher.search import Matcher
     from matcher.tenders import read_tender
 
     parsed = read_tender(tender)  # a bad tender fails before anything is built or loaded
     result = Matcher(_query_workspace(workspace), model).suggest(parsed, top_k)
-    if output is OutputFormat.json:
-        typer.echo(dump_json(tender_dict(result)))
-    elif output is OutputFormat.csv:
-        typer.echo(tender_csv(result), nl=False)
-    else:
-        print_tender(result, _stdout())
+    write_result(result, output.value, _stdout())
 
 
 @app.command()
@@ -264,20 +259,13 @@ def similar(
     Example: matcher similar RU-INN-7801234567
     Example: matcher similar --text "steel bridge spans and overpass repair"
     """
-    from matcher.render import dump_json, print_similar, similar_csv, similar_dict
+    from matcher.render import write_result
     from matcher.search import Matcher
 
-    if (participant_id is None) == (text is None):
-        raise InputError('give a participant id or --text "..." (one of the two)')
-    if text is not None and not text.strip():
-        raise InputError('--text is empty; describe the firm, e.g. --text "road bridge repair"')
+    if participant_id is None and text is None:
+        raise InputError('give a participant id or --text "..." to describe a firm')
     result = Matcher(_query_workspace(workspace), model).similar(participant_id, text, top_k)
-    if output is OutputFormat.json:
-        typer.echo(dump_json(similar_dict(result)))
-    elif output is OutputFormat.csv:
-        typer.echo(similar_csv(result), nl=False)
-    else:
-        print_similar(result, _stdout())
+    write_result(result, output.value, _stdout())
 
 
 def main() -> None:

@@ -72,18 +72,23 @@ def as_list(value: Any, name: str, separators: str = ";\n") -> list[str]:
     return [str(value).strip()]
 
 
+def _float(value: Any, name: str, expected: str) -> float:
+    if isinstance(value, bool):
+        raise FieldError(name, f"expected {expected}, got {value!r}")
+    try:
+        # spreadsheets and people write thousands with spaces (also non-breaking) or underscores
+        return float(str(value).replace(" ", "").replace("_", "").replace("\u00a0", ""))
+    except ValueError:
+        raise FieldError(name, f"expected {expected}, got {value!r}") from None
+
+
 def integer(value: Any, name: str, low: int | None = None, high: int | None = None) -> int | None:
     if blank(value):
         return None
-    if isinstance(value, bool):
+    parsed = _float(value, name, "a whole number")
+    if not parsed.is_integer():
         raise FieldError(name, f"expected a whole number, got {value!r}")
-    try:
-        number = float(str(value).replace(" ", "").replace("_", "").replace("\u00a0", ""))
-    except ValueError:
-        raise FieldError(name, f"expected a whole number, got {value!r}") from None
-    if not number.is_integer():
-        raise FieldError(name, f"expected a whole number, got {value!r}")
-    result = int(number)
+    result = int(parsed)
     if (low is not None and result < low) or (high is not None and result > high):
         raise FieldError(name, f"{result} is out of range {low}..{high}")
     return result
@@ -92,15 +97,10 @@ def integer(value: Any, name: str, low: int | None = None, high: int | None = No
 def number(value: Any, name: str) -> float | None:
     if blank(value):
         return None
-    if isinstance(value, bool):
-        raise FieldError(name, f"expected a number, got {value!r}")
-    try:
-        number = float(str(value).replace(" ", "").replace("_", "").replace("\u00a0", ""))
-    except ValueError:
-        raise FieldError(name, f"expected a number, got {value!r}") from None
-    if not math.isfinite(number) or number < 0:
+    parsed = _float(value, name, "a number")
+    if not math.isfinite(parsed) or parsed < 0:
         raise FieldError(name, f"expected a non-negative number, got {value!r}")
-    return number
+    return parsed
 
 
 def boolean(value: Any, name: str) -> bool | None:

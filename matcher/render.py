@@ -200,3 +200,19 @@ def print_similar(result: SimilarResult, console) -> None:
 
 def dump_json(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def write_result(result: TenderSuggestions | SimilarResult, fmt: Format, console: Any) -> None:
+    """Write a result to stdout: JSON or CSV as plain text, a table through the rich console."""
+    import sys
+
+    if fmt == "table":
+        if isinstance(result, TenderSuggestions):
+            print_tender(result, console)
+        else:
+            print_similar(result, console)
+    elif fmt == "json":
+        data = tender_dict(result) if isinstance(result, TenderSuggestions) else similar_dict(result)
+        sys.stdout.write(dump_json(data) + "\n")
+    else:
+        sys.stdout.write(tender_csv(result) if isinstance(result, TenderSuggestions) else similar_csv(result))

@@ -215,8 +215,10 @@ class Matcher:
         """Members most like a participant (by id) or like a free-text description."""
         if top_k < 1:
             raise InputError(f"--top-k must be at least 1, got {top_k}")
-        if (participant_id is None) == (text is None or not text.strip()):
-            raise InputError("give either a participant id or --text, not both or neither")
+        if participant_id is not None and text is not None:
+            raise InputError("give a participant id or a text (--text), not both")
+        if participant_id is None and (text is None or not text.strip()):
+            raise InputError('the text is empty; describe the firm, e.g. --text "road bridge repair"')
         if participant_id is not None:
             firm = self.participant(participant_id)
             row = self._row[participant_id]

@@ -779,3 +779,18 @@ def test_parse_participant_normalises_text_and_lists():
         certifications=("ISO 9001, 2015", "SRO"),  # a comma does not split certifications
         clusters=("bridges", "roads"),
     )
+
+
+def test_a_corrected_rejects_file_can_be_ingested_together_with_its_source(tmp_path):
+    source = tmp_path / "m.csv"
+    source.write_text('id,name,description,codes\nA,Good,Bridges,45221111-3\nB,"=cmd()",Roads,45999999\n')
+    first = read_participants([source])
+    assert [p.id for p in first.participants] == ["A"]
+    rejects = tmp_path / "m.csv.rejects.csv"
+    fixed = rejects.read_text().replace("45999999", "45233120-6")
+    assert "'=cmd()" in fixed  # the formula-like name was neutralised on the way out
+    rejects.write_text(fixed)
+    second = read_participants([source, rejects])
+    # B is rejected again in m.csv but loads from the corrected file, which was read before being rewritten
+    assert sorted(p.id for p in second.participants) == ["A", "B"]
+    assert next(p for p in second.participants if p.id == "B").name == "=cmd()"  # apostrophe undone

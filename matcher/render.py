@@ -133,7 +133,7 @@ def _why(s: Suggestion) -> str:
         part = s.part(name)
         if part and part.value < 1.0:
             bits.append(part.detail)
-    return "; ".join(bits)
+    return "; ".join(bits) or "text similarity only"
 
 
 def _table(title: str, suggestions: Iterable[Suggestion], show_lots: bool = False):

@@ -144,13 +144,13 @@ def _table(title: str, suggestions: Iterable[Suggestion], show_lots: bool = Fals
     weights = {p.name: p.weight for s in suggestions[:1] for p in s.parts}
     table = Table(title=title, title_justify="left", show_lines=False, expand=False)
     table.add_column("#", justify="right")
-    table.add_column("Member", max_width=34)
+    table.add_column("Member", max_width=30)
     table.add_column("Score", justify="right")
     for p in present:
         table.add_column(f"{_SHORT[p]}\n×{weights.get(p, 0):.2f}", justify="right")
     if show_lots:
         table.add_column("Lots")
-    table.add_column("Why", overflow="fold", min_width=40, ratio=1)
+    table.add_column("Why", overflow="fold", ratio=1)
     for s in suggestions:
         cells = [
             str(s.rank),

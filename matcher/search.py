@@ -129,7 +129,8 @@ class Matcher:
             self._embedder = embedder
         return self._embedder
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Embed query texts with the index's model (checked against the index's dimension)."""
         vectors = self.embedder.encode(texts)
         if vectors.shape[1] != self.index.dimension:
             raise ModelMismatch(
@@ -178,7 +179,7 @@ class Matcher:
             tender = read_tender(tender)
         taxonomy = load_taxonomy()
         texts = [lot_text(lot, tender, taxonomy) for lot in tender.lots] + [tender_text(tender, taxonomy)]
-        vectors = self._embed(texts)
+        vectors = self.embed(texts)
         per_lot = []
         for lot, vector in zip(tender.lots, vectors):
             need = Need(lot.codes, (lot.region,) if lot.region else (), lot.certifications, lot.value)
@@ -227,7 +228,7 @@ class Matcher:
             results = self._rank(need, query, top_k, exclude={row})
         else:
             assert text is not None
-            query = self._embed([" ".join(text.split())])
+            query = self.embed([" ".join(text.split())])
             results = self._rank(Need(weights=dict(SIMILAR_WEIGHTS)), query, top_k)
         return SimilarResult(participant_id, text, tuple(results), self.model_name, self.version.name)
 

@@ -114,7 +114,7 @@ def test_sample_index_search_equals_numpy_brute_force(sample_matcher):
     n = len(sample_matcher.participants)
     vectors = sample_matcher.index.vectors(np.arange(n))
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-4)
-    queries = sample_matcher._embed(["bridge repair", "water main", "asphalt concrete plant"])
+    queries = sample_matcher.embed(["bridge repair", "water main", "asphalt concrete plant"])
     scores, found = sample_matcher.index.search(queries, 10)
     expected = np.argsort(-(queries @ vectors.T), axis=1, kind="stable")[:, :10]
     np.testing.assert_array_equal(found, expected)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from matcher.schema import Participant
-from matcher.taxonomy import Taxonomy, best_matches, load_taxonomy
+from matcher.taxonomy import Taxonomy, best_matches, code_tree, level_scores, load_taxonomy, significant
 
 SUGGEST_WEIGHTS: dict[str, float] = {
     "semantic": 0.40,
@@ -161,38 +161,126 @@ def active_weights(need: Need) -> dict[str, float]:
     return {k: w / total for k, w in weights.items()}
 
 
-def rank(
-    need: Need,
-    candidates: Sequence[Participant],
-    dense: np.ndarray,
-    top_k: int,
-    taxonomy: Taxonomy | None = None,
-) -> list[Suggestion]:
-    """Score every candidate against the need and return the best top_k, best first.
+class CodeMatrix:
+    """Every code of a set of firms as digit arrays, to score many firms against a code at once.
+
+    Gives exactly the scores of :func:`matcher.taxonomy.match_code`, vectorised: for each tree
+    scheme a (codes × 8) digit matrix and the row of the firm that holds each code.
+    """
+
+    def __init__(self, code_lists: Sequence[Sequence[str]]):
+        self.n = len(code_lists)
+        trees: dict[str, tuple[list[int], list[str]]] = {}
+        plain: dict[str, list[int]] = {}
+        for row, codes in enumerate(code_lists):
+            for code in codes:
+                tree = code_tree(code)
+                if tree is None:
+                    plain.setdefault(code, []).append(row)
+                else:
+                    owners, digits = trees.setdefault(tree[0], ([], []))
+                    owners.append(row)
+                    digits.append(tree[1])
+        self._trees = {
+            scheme: (np.array(owners, dtype=np.int64), np.array([[int(c) for c in d] for d in digits], dtype=np.int8))
+            for scheme, (owners, digits) in trees.items()
+        }
+        self._plain = {code: np.array(rows, dtype=np.int64) for code, rows in plain.items()}
+        self._scores = {scheme: np.array(level_scores(scheme) + [1.0]) for scheme in self._trees}
+
+    def best(self, wanted: str) -> np.ndarray:
+        """For every firm, the score of its best code for one requested code."""
+        out = np.zeros(self.n)
+        exact = self._plain.get(wanted)
+        if exact is not None:
+            out[exact] = 1.0
+        tree = code_tree(wanted)
+        if tree is None or tree[0] not in self._trees:
+            return out
+        scheme, digits = tree
+        owners, matrix = self._trees[scheme]
+        want = significant(scheme, digits)
+        target = np.array([int(c) for c in want], dtype=np.int8)
+        same = matrix[:, : len(want)] == target
+        common = np.cumprod(same, axis=1).sum(axis=1)  # leading digits shared
+        # index len(table)-1 holds 1.0: the firm's code lies under (or is) the requested one
+        common = np.where(common >= len(want), len(self._scores[scheme]) - 1, common)
+        np.maximum.at(out, owners, self._scores[scheme][common])
+        return out
+
+    def mean_best(self, wanted: Sequence[str]) -> np.ndarray:
+        """The codes part for every firm: mean over the requested codes of the best match."""
+        if not wanted:
+            return np.zeros(self.n)
+        return np.mean([self.best(w) for w in wanted], axis=0)
+
+
+class Pool:
+    """Firms prepared for scoring: their codes as a CodeMatrix and their largest past project."""
+
+    def __init__(self, participants: Sequence[Participant]):
+        self.participants = list(participants)
+        self.codes = CodeMatrix([p.codes for p in self.participants])
+        self.capacity = np.array([p.largest_project_value or np.nan for p in self.participants], dtype=np.float64)
+        # ties are broken by id, so that equal scores always come out in the same order
+        order = np.argsort(np.array([p.id for p in self.participants], dtype=object), kind="stable")
+        self.id_rank = np.empty(len(order), dtype=np.int64)
+        self.id_rank[order] = np.arange(len(order))
+
+    def __len__(self) -> int:
+        return len(self.participants)
+
+
+def score_parts(
+    need: Need, pool: Pool, rows: np.ndarray, dense: np.ndarray
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Total score and each part's values for the given rows of the pool (vectorised)."""
+    weights = active_weights(need)
+    values: dict[str, np.ndarray] = {"semantic": np.clip(np.asarray(dense, dtype=np.float64), 0.0, 1.0)}
+    if "codes" in weights:
+        values["codes"] = pool.codes.mean_best(need.codes)[rows]
+    if "region" in weights:
+        values["region"] = np.array([region_part(need, pool.participants[r])[0] for r in rows])
+    if "certifications" in weights:
+        values["certifications"] = np.array([certifications_part(need, pool.participants[r])[0] for r in rows])
+    if "size" in weights:
+        assert need.value is not None
+        capacity = pool.capacity[rows]
+        ratio = need.value / np.where(np.isnan(capacity), 1.0, capacity)
+        size = np.clip(1.0 - np.log(np.maximum(ratio, 1.0)) / math.log(SIZE_ZERO_RATIO), 0.0, 1.0)
+        values["size"] = np.where(np.isnan(capacity), NEUTRAL, size)
+    total = sum(values[k] * weights[k] for k in values)
+    return np.asarray(total, dtype=np.float64), values
+
+
+def rank(need: Need, pool: Pool, rows: Sequence[int] | np.ndarray, dense: np.ndarray, top_k: int) -> list[Suggestion]:
+    """Score the candidate rows of the pool against the need; the best top_k, explained, best first.
 
     Args:
-        dense: cosine similarity of each candidate to the request's text, same order.
+        rows: candidate positions in the pool.
+        dense: cosine similarity of each candidate to the request's text, same order as rows.
     """
-    taxonomy = taxonomy or load_taxonomy()
+    rows = np.asarray(rows, dtype=np.int64)
+    if len(rows) == 0:
+        return []
+    total, _ = score_parts(need, pool, rows, dense)
+    order = np.lexsort((pool.id_rank[rows], -np.round(total, 12)))[:top_k]
+    taxonomy = load_taxonomy()
     weights = active_weights(need)
-    scored = []
-    for firm, cosine in zip(candidates, dense):
-        values: dict[str, tuple[float, str]] = {
-            "semantic": (float(min(1.0, max(0.0, cosine))), f"cosine {float(cosine):.2f}")
+    out = []
+    for i, k in enumerate(order):
+        firm = pool.participants[rows[k]]
+        reasons: dict[str, tuple[float, str]] = {
+            "semantic": (float(min(1.0, max(0.0, dense[k]))), f"cosine {float(dense[k]):.2f}")
         }
         if "codes" in weights:
-            values["codes"] = codes_part(need, firm, taxonomy)
+            reasons["codes"] = codes_part(need, firm, taxonomy)
         if "region" in weights:
-            values["region"] = region_part(need, firm)
+            reasons["region"] = region_part(need, firm)
         if "certifications" in weights:
-            values["certifications"] = certifications_part(need, firm)
+            reasons["certifications"] = certifications_part(need, firm)
         if "size" in weights:
-            values["size"] = size_part(need, firm)
-        parts = tuple(ScorePart(k, round(v, 4), round(weights[k], 4), d) for k, (v, d) in values.items())
-        score = sum(values[k][0] * weights[k] for k in values)
-        scored.append((score, firm, parts))
-    scored.sort(key=lambda s: (-s[0], s[1].id))
-    return [
-        Suggestion(i + 1, f.id, f.name, f.kind, round(score, 4), parts)
-        for i, (score, f, parts) in enumerate(scored[:top_k])
-    ]
+            reasons["size"] = size_part(need, firm)
+        parts = tuple(ScorePart(name, round(v, 4), round(weights[name], 4), d) for name, (v, d) in reasons.items())
+        out.append(Suggestion(i + 1, firm.id, firm.name, firm.kind, round(float(total[k]), 4), parts))
+    return out

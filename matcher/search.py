@@ -18,15 +18,15 @@ from matcher.embedding import DEFAULT_MODEL, Embedder, load_embedder
 from matcher.errors import IndexCorrupt, InputError, ModelMismatch, UnknownParticipant
 from matcher.index import VectorIndex
 from matcher.profiles import lot_text, tender_text
-from matcher.ranking import SIMILAR_WEIGHTS, Need, Suggestion, rank
+from matcher.ranking import SIMILAR_WEIGHTS, Need, Pool, Suggestion, rank
 from matcher.schema import Participant, Tender
-from matcher.taxonomy import OKVED_PREFIX, load_taxonomy
+from matcher.taxonomy import code_tree, load_taxonomy
 from matcher.tenders import read_tender
 from matcher.workspace import Workspace, read_participant_table
 
 # Dense candidates per request before re-ranking; code-matched members are added to them.
 MIN_CANDIDATES = 200
-_CODE_BLOCK = 4  # members sharing a CPV class (4 digits) with a request are candidates too
+_CODE_BLOCK = 4  # members sharing a CPV class / UNSPSC family (4 digits) with a request are candidates too
 
 
 @dataclass(frozen=True)
@@ -102,11 +102,13 @@ class Matcher:
                 "rebuild with `matcher index build`"
             )
         self._row = {p.id: i for i, p in enumerate(self.participants)}
-        self._by_class: dict[str, list[int]] = defaultdict(list)
+        self.pool = Pool(self.participants)
+        self._by_block: dict[tuple[str, str], list[int]] = defaultdict(list)
         for i, p in enumerate(self.participants):
             for code in p.codes:
-                if not code.startswith(OKVED_PREFIX):
-                    self._by_class[code[:_CODE_BLOCK]].append(i)
+                tree = code_tree(code)
+                if tree is not None:
+                    self._by_block[(tree[0], tree[1][:_CODE_BLOCK])].append(i)
         self._embedder: Embedder | None = None
 
     @classmethod
@@ -148,10 +150,8 @@ class Matcher:
         k = max(MIN_CANDIDATES, top_k * 10)
         scores, ids = self.index.search(query, k)
         cosine = {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0 and int(i) not in exclude}
-        extra = {
-            row for code in codes if not code.startswith(OKVED_PREFIX)
-            for row in self._by_class.get(code[:_CODE_BLOCK], ())
-        } - cosine.keys() - exclude  # fmt: skip
+        blocks = [(t[0], t[1][:_CODE_BLOCK]) for t in map(code_tree, codes) if t is not None]
+        extra = {row for block in blocks for row in self._by_block.get(block, ())} - cosine.keys() - exclude
         if extra:
             rows = sorted(extra)
             vectors = self.index.vectors(rows)
@@ -162,7 +162,7 @@ class Matcher:
 
     def _rank(self, need: Need, query: np.ndarray, top_k: int, exclude: set[int] | None = None) -> list[Suggestion]:
         rows, dense = self._candidates(query, need.codes, top_k, exclude or set())
-        return rank(need, [self.participants[r] for r in rows], dense, top_k)
+        return rank(need, self.pool, rows, dense, top_k)
 
     # --- queries --------------------------------------------------------------------
 

@@ -22,15 +22,52 @@ _CPV_RE = re.compile(r"^(\d{8})(?:-(\d))?$")
 _OKVED_RE = re.compile(r"^\d{2}(?:\.\d{1,2}(?:\.\d{1,2})?)?$")
 OKVED_PREFIX = "OKVED2:"
 
-# Credit for sharing the first n digits of a CPV code, when the firm's code does not
-# cover the lot's code outright. Named after the CPV tree levels.
-MATCH_LEVELS: tuple[tuple[int, str, float], ...] = (
-    (6, "sub-category", 0.8),
-    (5, "category", 0.6),
-    (4, "class", 0.4),
-    (3, "group", 0.25),
-    (2, "division", 0.1),
-)
+# Credit for sharing the first n digits of a code when the firm's code does not cover the
+# requested one, by scheme, named after the levels of each tree. CPV: division 2, group 3,
+# class 4, category 5, sub-category 6+. UNSPSC: segment 2, family 4, class 6, commodity 8.
+MATCH_LEVELS: dict[str, tuple[tuple[int, str, float], ...]] = {
+    "CPV": (
+        (6, "sub-category", 0.8),
+        (5, "category", 0.6),
+        (4, "class", 0.4),
+        (3, "group", 0.25),
+        (2, "division", 0.1),
+    ),  # fmt: skip
+    "UNSPSC": ((6, "class", 0.6), (4, "family", 0.3), (2, "segment", 0.1)),
+}
+_UNSPSC_RE = re.compile(r"^UNSPSC:(\d{8})$")
+_CANONICAL_CPV_RE = re.compile(r"^\d{8}-\d$")
+
+
+def code_tree(code: str) -> tuple[str, str] | None:
+    """(scheme, 8 digits) for codes whose digits are a tree (CPV, UNSPSC); None for the others."""
+    if _CANONICAL_CPV_RE.match(code):
+        return "CPV", code[:8]
+    m = _UNSPSC_RE.match(code)
+    return ("UNSPSC", m.group(1)) if m else None
+
+
+def significant(scheme: str, digits: str) -> str:
+    """The code's position in its tree: trailing zeros mark a more general code."""
+    if scheme == "UNSPSC":  # levels are digit pairs
+        while len(digits) > 2 and digits.endswith("00"):
+            digits = digits[:-2]
+        return digits
+    stripped = digits.rstrip("0")
+    return stripped if len(stripped) >= 2 else digits[:2]
+
+
+def level_scores(scheme: str) -> list[float]:
+    """Score by the number of leading digits shared (index 0..8), for codes that do not cover."""
+    table = [0.0] * 9
+    for depth, _, score in MATCH_LEVELS[scheme]:
+        for n in range(depth, 9):
+            table[n] = max(table[n], score)
+    return table
+
+
+def level_name(scheme: str, common: int) -> str:
+    return next((name for depth, name, _ in MATCH_LEVELS[scheme] if common >= depth), "none")
 
 
 @dataclass(frozen=True)
@@ -75,6 +112,13 @@ class Taxonomy:
                     f"CPV code '{raw}' has check digit {check}, but {digits} is {canonical}; check the digits"
                 )
             return [canonical]
+        if ":" in code:  # another scheme, e.g. UNSPSC:72141000 from procurement data
+            scheme, _, value = code.partition(":")
+            if scheme == "UNSPSC" and not re.fullmatch(r"\d{8}", value):
+                raise UnknownCode(f"'{raw}' is not a UNSPSC code (8 digits, e.g. UNSPSC:72141000)")
+            if not re.fullmatch(r"[A-Z][A-Z0-9_-]*", scheme) or not value:
+                raise UnknownCode(f"'{raw}' is not a code; write SCHEME:CODE, e.g. UNSPSC:72141000")
+            return [f"{scheme}:{value}"]
         if _OKVED_RE.match(code):
             if code not in self.okved:
                 raise UnknownCode(f"unknown OKVED2 code '{raw}'")
@@ -94,19 +138,19 @@ class Taxonomy:
         return self.cpv_en.get(digits, code)
 
 
-def _significant(digits: str) -> str:
-    """The code's position in the tree: trailing zeros mark a more general code."""
-    stripped = digits.rstrip("0")
-    return stripped if len(stripped) >= 2 else digits[:2]
-
-
 def match_code(wanted: str, firm_code: str) -> CodeMatch:
-    """Score one firm code against one requested code by their place in the CPV tree."""
+    """Score one firm code against one requested code by their place in the code tree.
+
+    Codes of different schemes never match; codes without a tree (OKVED2 kept as is, other
+    schemes) match only when equal.
+    """
     if wanted == firm_code:
         return CodeMatch(wanted, firm_code, "exact", 1.0)
-    if wanted.startswith(OKVED_PREFIX) or firm_code.startswith(OKVED_PREFIX):
+    want_tree, have_tree = code_tree(wanted), code_tree(firm_code)
+    if want_tree is None or have_tree is None or want_tree[0] != have_tree[0]:
         return CodeMatch(wanted, None, "none", 0.0)
-    want, have = _significant(wanted[:8]), firm_code[:8]
+    scheme = want_tree[0]
+    want, have = significant(scheme, want_tree[1]), have_tree[1]
     common = 0
     for a, b in zip(want, have):
         if a != b:
@@ -114,10 +158,10 @@ def match_code(wanted: str, firm_code: str) -> CodeMatch:
         common += 1
     if common >= len(want):  # the firm's code lies under the requested one
         return CodeMatch(wanted, firm_code, "covers", 1.0)
-    for depth, name, score in MATCH_LEVELS:
-        if common >= depth:
-            return CodeMatch(wanted, firm_code, name, score)
-    return CodeMatch(wanted, None, "none", 0.0)
+    score = level_scores(scheme)[common]
+    if score == 0.0:
+        return CodeMatch(wanted, None, "none", 0.0)
+    return CodeMatch(wanted, firm_code, level_name(scheme, common), score)
 
 
 def best_matches(wanted: list[str], firm_codes: list[str]) -> list[CodeMatch]:

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from matcher.ranking import SIMILAR_WEIGHTS, Need, active_weights, rank
+from matcher.ranking import SIMILAR_WEIGHTS, CodeMatrix, Need, Pool, active_weights
+from matcher.ranking import rank as rank_pool
 from matcher.schema import Participant, Project
 
 
@@ -15,6 +16,10 @@ def firm(pid, codes=(), regions=("RU-SPE",), certs=(), projects=(), **kw):
         projects=tuple(projects),
         **kw,
     )
+
+
+def rank(need, firms, dense, top_k):
+    return rank_pool(need, Pool(firms), np.arange(len(firms)), np.asarray(dense), top_k)
 
 
 BRIDGE = Need(codes=("45221111-3",), regions=("RU-SPE",), certifications=("SRO construction", "ISO 9001"), value=3e9)
@@ -73,3 +78,19 @@ def test_top_k_and_deterministic_tie_break():
 def test_negative_cosine_is_clipped_to_zero():
     [s] = rank(Need(), [firm("x")], np.array([-0.2]), 1)
     assert s.part("semantic").value == 0.0 and s.score == 0.0
+
+
+def test_vectorised_code_scores_equal_the_per_pair_oracle():
+    """CodeMatrix (numpy over all firms) must give exactly best_matches' per-pair scores."""
+    from matcher.taxonomy import best_matches, load_taxonomy
+
+    rng = np.random.default_rng(7)
+    cpv = [c for c in load_taxonomy().cpv_canonical.values() if c.startswith(("452", "453", "71", "80"))]
+    unspsc = ["UNSPSC:72141000", "UNSPSC:72141100", "UNSPSC:72141103", "UNSPSC:72150000", "UNSPSC:81101500"]
+    plain = ["OKVED2:42.99", "OKVPD2:1"]
+    universe = [*rng.choice(cpv, 40, replace=False), *unspsc, *plain]
+    firms = [list(rng.choice(universe, rng.integers(0, 5), replace=False)) for _ in range(60)]
+    matrix = CodeMatrix(firms)
+    for wanted in [*rng.choice(universe, 25), "45000000-7", "UNSPSC:72000000", "OKVED2:42.99"]:
+        oracle = np.array([best_matches([wanted], f)[0].score if f else 0.0 for f in firms])
+        np.testing.assert_allclose(matrix.best(wanted), oracle, err_msg=wanted)

@@ -77,3 +77,28 @@ def test_best_matches_picks_the_best_firm_code_per_wanted_code():
 def test_a_wrong_check_digit_is_refused_rather_than_silently_corrected(tax):
     with pytest.raises(UnknownCode, match="45221111-9.*45221111-3"):
         tax.normalise("45221111-9")
+
+
+@pytest.mark.parametrize(
+    ("wanted", "firm", "level", "score"),
+    [
+        ("UNSPSC:72141100", "UNSPSC:72141100", "exact", 1.0),
+        ("UNSPSC:72141100", "UNSPSC:72141103", "covers", 1.0),  # a commodity under the requested class
+        ("UNSPSC:72141103", "UNSPSC:72141105", "class", 0.6),  # sibling commodities of class 721411
+        ("UNSPSC:72141100", "UNSPSC:72141200", "family", 0.3),  # sibling classes of family 7214
+        ("UNSPSC:72141100", "UNSPSC:72151100", "segment", 0.1),  # another family of segment 72
+        ("UNSPSC:72141100", "UNSPSC:72000000", "segment", 0.1),
+        ("UNSPSC:72141100", "UNSPSC:81101500", "none", 0.0),
+        ("UNSPSC:72141100", "45221111-3", "none", 0.0),  # schemes never mix
+    ],
+)
+def test_unspsc_similarity_follows_its_own_tree(wanted, firm, level, score):
+    m = match_code(wanted, firm)
+    assert (m.level, m.score) == (level, score)
+
+
+def test_other_schemes_are_kept_with_their_prefix(tax):
+    assert tax.normalise("unspsc:72141000") == ["UNSPSC:72141000"]
+    assert tax.normalise("OKPD2:42.11.10") == ["OKPD2:42.11.10"]
+    with pytest.raises(UnknownCode):
+        tax.normalise("UNSPSC:7214")

@@ -12,14 +12,15 @@ from typing import Any
 
 import numpy as np
 
+from matcher.cache import EmbeddingCache
 from matcher.embedding import DEFAULT_MODEL, load_embedder
 from matcher.errors import IndexCorrupt, InputError
 from matcher.index import VectorIndex
 from matcher.paths import data_dir
-from matcher.profiles import content_hash, profile_text
+from matcher.profiles import content_hash, profile_vectors_texts
 from matcher.readers import Reject, read_participants
 from matcher.taxonomy import load_taxonomy
-from matcher.workspace import Workspace, check_input_path, sha256_file, write_participants
+from matcher.workspace import Workspace, check_input_path, sha256_file, write_participants, write_vector_owners
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -103,23 +104,34 @@ def build_index(
         raise InputError(f"workspace {workspace.root} has no participants; run `matcher ingest FILE`")
     embedder = load_embedder(model)
     taxonomy = load_taxonomy()
-    texts = [profile_text(p, taxonomy) for p in participants]
+    texts: list[str] = []
+    owners: list[int] = []
+    for row, p in enumerate(participants):
+        for text in profile_vectors_texts(p, taxonomy):
+            texts.append(text)
+            owners.append(row)
     total = len(texts)
-    vectors = embedder.encode(texts, progress=(lambda done: progress(done, total)) if progress else None)
+    # Unchanged texts are not embedded again: vectors are cached by (model, text hash).
+    cache = EmbeddingCache(embedder, workspace.root / "cache" / "embeddings")
+    vectors = cache.encode(texts, progress=(lambda done: progress(done, total)) if progress else None)
     ids = np.arange(total, dtype=np.int64)
+    owner = np.array(owners, dtype=np.int64)
+    first = np.searchsorted(owner, np.arange(len(participants)))  # each firm's profile vector
     building = workspace.new_version_dir()
     try:
         index = VectorIndex.build(vectors, ids)
         index.save(building / "index.faiss")
         write_participants(
             building / "participants.parquet", participants,
-            extra={"vector_id": ids.tolist(), "profile_hash": [content_hash(p) for p in participants]},
+            extra={"vector_id": first.tolist(), "profile_hash": [content_hash(p) for p in participants]},
         )  # fmt: skip
+        write_vector_owners(building / "vectors.parquet", owner)
         _smoke_test(building, vectors)
         manifest = {
             "model": {"name": embedder.name, "fingerprint": embedder.fingerprint},
             "dimension": int(vectors.shape[1]),
-            "count": total,
+            "count": len(participants),
+            "vectors": total,
             "index_type": "IndexIDMap2(IndexFlatIP)",
             "metric": "inner_product_on_unit_vectors",
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -56,3 +56,22 @@ def content_hash(participant: Participant) -> str:
     """A stable hash of everything in a profile; equal hashes mean equal embeddings."""
     payload = json.dumps(participant.as_record(), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def profile_vectors_texts(participant: Participant, taxonomy: Taxonomy | None = None) -> list[str]:
+    """The texts a participant is indexed by: its profile, then each distinct past project.
+
+    A firm matches a request by its best text (max over its vectors): one long profile
+    truncated at the model's input length loses most of a long track record, and an average
+    blurs it (docs/evaluation.md compares the three).
+    """
+    texts = [profile_text(participant, taxonomy)]
+    for title in dict.fromkeys(p.title for p in participant.projects):
+        if title and title not in texts:
+            texts.append(title)
+    return texts
+
+
+def lexical_text(participant: Participant, taxonomy: Taxonomy | None = None) -> str:
+    """Everything BM25 should see of a participant: its profile text and all project titles."""
+    return " ".join(profile_vectors_texts(participant, taxonomy))

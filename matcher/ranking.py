@@ -19,12 +19,16 @@ import numpy as np
 from matcher.schema import Participant
 from matcher.taxonomy import Taxonomy, best_matches, code_tree, level_scores, load_taxonomy, significant
 
+# Chosen on the SECOP history split (awards 2019-2022, tenders of 2023): see docs/evaluation.md.
+# Certifications and region are not in that data; they keep the weight of hard requirements.
 SUGGEST_WEIGHTS: dict[str, float] = {
-    "semantic": 0.40,
-    "codes": 0.30,
-    "certifications": 0.12,
-    "region": 0.10,
-    "size": 0.08,
+    "semantic": 0.14,
+    "lexical": 0.36,
+    "buyer": 0.24,
+    "codes": 0.10,
+    "certifications": 0.08,
+    "region": 0.05,
+    "size": 0.03,
 }
 SIMILAR_WEIGHTS: dict[str, float] = {"semantic": 0.60, "codes": 0.30, "region": 0.10}
 NEUTRAL = 0.5
@@ -70,6 +74,7 @@ class Need:
     regions: tuple[str, ...] = ()
     certifications: tuple[str, ...] = ()
     value: float | None = None
+    buyer: str | None = None
     weights: dict[str, float] = field(default_factory=lambda: dict(SUGGEST_WEIGHTS))
 
 
@@ -78,6 +83,11 @@ def human_amount(value: float) -> str:
         if value >= size:
             return f"{value / size:.3g}{unit}"
     return f"{value:.0f}"
+
+
+def buyer_key(name: str | None) -> str:
+    """Buyers are compared by name, case and spacing ignored."""
+    return " ".join((name or "").casefold().split())
 
 
 def _norm_cert(name: str) -> str:
@@ -147,10 +157,25 @@ def size_part(need: Need, firm: Participant) -> tuple[float, str]:
     return value, f"value {human_amount(need.value)} is {ratio:.1f}x its largest ({human_amount(largest)})"
 
 
-def active_weights(need: Need) -> dict[str, float]:
+def buyer_part(need: Need, firm: Participant) -> tuple[float, str]:
+    wanted = buyer_key(need.buyer)
+    n = sum(1 for p in firm.projects if buyer_key(p.buyer) == wanted)
+    if n == 0:
+        return 0.0, f"no past contracts for {need.buyer}"
+    return float(buyer_value(n)), f"{n} past contract{'s' if n > 1 else ''} for {need.buyer}"
+
+
+def buyer_value(n: int | np.ndarray) -> float | np.ndarray:
+    """1 contract 0.5, 2 contracts 0.67, 3 contracts 0.75: repeat business counts, with diminishing returns."""
+    return n / (n + 1.0)
+
+
+def active_weights(need: Need, lexical: bool = False) -> dict[str, float]:
     """The weights of the parts that apply to this request, rescaled to sum to 1."""
     applies = {
         "semantic": True,
+        "lexical": lexical,
+        "buyer": bool(buyer_key(need.buyer)),
         "codes": bool(need.codes),
         "region": bool(need.regions),
         "certifications": bool(need.certifications),
@@ -222,6 +247,13 @@ class Pool:
         self.participants = list(participants)
         self.codes = CodeMatrix([p.codes for p in self.participants])
         self.capacity = np.array([p.largest_project_value or np.nan for p in self.participants], dtype=np.float64)
+        self._buyers: dict[str, dict[int, int]] = {}
+        for row, p in enumerate(self.participants):
+            for project in p.projects:
+                key = buyer_key(project.buyer)
+                if key:
+                    counts = self._buyers.setdefault(key, {})
+                    counts[row] = counts.get(row, 0) + 1
         # ties are broken by id, so that equal scores always come out in the same order
         order = np.argsort(np.array([p.id for p in self.participants], dtype=object), kind="stable")
         self.id_rank = np.empty(len(order), dtype=np.int64)
@@ -230,13 +262,32 @@ class Pool:
     def __len__(self) -> int:
         return len(self.participants)
 
+    def buyer_counts(self, buyer: str | None) -> np.ndarray:
+        """For every firm, how many of its past projects were for this buyer."""
+        out = np.zeros(len(self.participants))
+        for row, n in self._buyers.get(buyer_key(buyer), {}).items():
+            out[row] = n
+        return out
+
 
 def score_parts(
-    need: Need, pool: Pool, rows: np.ndarray, dense: np.ndarray
+    need: Need, pool: Pool, rows: np.ndarray, dense: np.ndarray, lexical: np.ndarray | None = None
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Total score and each part's values for the given rows of the pool (vectorised)."""
-    weights = active_weights(need)
+    """Total score and each part's values for the given rows of the pool (vectorised).
+
+    Args:
+        dense: cosine of each row to the request's text.
+        lexical: BM25 score of each row for the request's text, or None where there is none;
+            scaled so that the best candidate has 1.
+    """
+    weights = active_weights(need, lexical is not None)
     values: dict[str, np.ndarray] = {"semantic": np.clip(np.asarray(dense, dtype=np.float64), 0.0, 1.0)}
+    if "lexical" in weights:
+        assert lexical is not None
+        top = float(np.max(lexical)) if len(lexical) else 0.0
+        values["lexical"] = np.asarray(lexical, dtype=np.float64) / top if top > 0 else np.zeros(len(rows))
+    if "buyer" in weights:
+        values["buyer"] = np.asarray(buyer_value(pool.buyer_counts(need.buyer)[rows]), dtype=np.float64)
     if "codes" in weights:
         values["codes"] = pool.codes.mean_best(need.codes)[rows]
     if "region" in weights:
@@ -253,34 +304,47 @@ def score_parts(
     return np.asarray(total, dtype=np.float64), values
 
 
-def rank(need: Need, pool: Pool, rows: Sequence[int] | np.ndarray, dense: np.ndarray, top_k: int) -> list[Suggestion]:
+def rank(
+    need: Need,
+    pool: Pool,
+    rows: Sequence[int] | np.ndarray,
+    dense: np.ndarray,
+    top_k: int,
+    lexical: np.ndarray | None = None,
+) -> list[Suggestion]:
     """Score the candidate rows of the pool against the need; the best top_k, explained, best first.
 
     Args:
         rows: candidate positions in the pool.
         dense: cosine similarity of each candidate to the request's text, same order as rows.
+        lexical: BM25 score of each candidate for the request's text (optional), same order.
     """
     rows = np.asarray(rows, dtype=np.int64)
     if len(rows) == 0:
         return []
-    total, _ = score_parts(need, pool, rows, dense)
+    total, values = score_parts(need, pool, rows, dense, lexical)
     order = np.lexsort((pool.id_rank[rows], -np.round(total, 12)))[:top_k]
     taxonomy = load_taxonomy()
-    weights = active_weights(need)
+    weights = active_weights(need, lexical is not None)
     out = []
     for i, k in enumerate(order):
         firm = pool.participants[rows[k]]
-        reasons: dict[str, tuple[float, str]] = {
-            "semantic": (float(min(1.0, max(0.0, dense[k]))), f"cosine {float(dense[k]):.2f}")
-        }
+        reasons: dict[str, str] = {"semantic": f"cosine {float(dense[k]):.2f}"}
+        if "lexical" in weights:
+            reasons["lexical"] = f"BM25 {float(values['lexical'][k]):.2f} of the best match's"
+        if "buyer" in weights:
+            reasons["buyer"] = buyer_part(need, firm)[1]
         if "codes" in weights:
-            reasons["codes"] = codes_part(need, firm, taxonomy)
+            reasons["codes"] = codes_part(need, firm, taxonomy)[1]
         if "region" in weights:
-            reasons["region"] = region_part(need, firm)
+            reasons["region"] = region_part(need, firm)[1]
         if "certifications" in weights:
-            reasons["certifications"] = certifications_part(need, firm)
+            reasons["certifications"] = certifications_part(need, firm)[1]
         if "size" in weights:
-            reasons["size"] = size_part(need, firm)
-        parts = tuple(ScorePart(name, round(v, 4), round(weights[name], 4), d) for name, (v, d) in reasons.items())
+            reasons["size"] = size_part(need, firm)[1]
+        parts = tuple(
+            ScorePart(name, round(float(values[name][k]), 4), round(weights[name], 4), detail)
+            for name, detail in reasons.items()
+        )
         out.append(Suggestion(i + 1, firm.id, firm.name, firm.kind, round(float(total[k]), 4), parts))
     return out

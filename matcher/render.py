@@ -12,8 +12,11 @@ from matcher.ranking import ScorePart, Suggestion, human_amount
 from matcher.search import SimilarResult, TenderSuggestions
 
 Format = Literal["table", "json", "csv"]
-PART_ORDER = ("semantic", "codes", "certifications", "region", "size")
-_SHORT = {"semantic": "Sem", "codes": "Codes", "certifications": "Certs", "region": "Region", "size": "Size"}
+PART_ORDER = ("semantic", "lexical", "buyer", "codes", "certifications", "region", "size")
+_SHORT = {
+    "semantic": "Sem", "lexical": "BM25", "buyer": "Buyer", "codes": "Codes",
+    "certifications": "Certs", "region": "Region", "size": "Size",
+}  # fmt: skip
 
 
 def safe_csv_cell(value: Any) -> Any:
@@ -126,6 +129,9 @@ def similar_csv(result: SimilarResult) -> str:
 
 def _why(s: Suggestion) -> str:
     bits = []
+    buyer = s.part("buyer")
+    if buyer and buyer.value > 0:
+        bits.append(buyer.detail)
     codes = s.part("codes")
     if codes and codes.detail:
         bits.append(codes.detail)

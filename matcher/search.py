@@ -17,12 +17,13 @@ import numpy as np
 from matcher.embedding import DEFAULT_MODEL, Embedder, load_embedder
 from matcher.errors import IndexCorrupt, InputError, ModelMismatch, UnknownParticipant
 from matcher.index import VectorIndex
-from matcher.profiles import lot_text, tender_text
+from matcher.lexical import LexicalIndex
+from matcher.profiles import lexical_text, lot_text, tender_text
 from matcher.ranking import SIMILAR_WEIGHTS, Need, Pool, Suggestion, rank
 from matcher.schema import Participant, Tender
 from matcher.taxonomy import code_tree, load_taxonomy
 from matcher.tenders import read_tender
-from matcher.workspace import Workspace, read_participant_table
+from matcher.workspace import Workspace, read_participant_table, read_vector_owners
 
 # Dense candidates per request before re-ranking; code-matched members are added to them.
 MIN_CANDIDATES = 200
@@ -96,11 +97,14 @@ class Matcher:
                 f"{dimension}; rebuild with `matcher index build`"
             )
         self.participants: list[Participant] = read_participant_table(self.version / "participants.parquet")
-        if len(self.participants) != len(self.index):
+        # Each participant has several vectors (its profile, then each past project), in row order.
+        self.owner = read_vector_owners(self.version / "vectors.parquet")
+        if len(self.owner) != len(self.index) or (len(self.owner) and self.owner[-1] != len(self.participants) - 1):
             raise IndexCorrupt(
-                f"{self.version}: {len(self.index)} vectors but {len(self.participants)} participants; "
+                f"{self.version}: {len(self.index)} vectors do not match {len(self.participants)} participants; "
                 "rebuild with `matcher index build`"
             )
+        self._first = np.searchsorted(self.owner, np.arange(len(self.participants) + 1))
         self._row = {p.id: i for i, p in enumerate(self.participants)}
         self.pool = Pool(self.participants)
         self._by_block: dict[tuple[str, str], list[int]] = defaultdict(list)
@@ -110,6 +114,7 @@ class Matcher:
                 if tree is not None:
                     self._by_block[(tree[0], tree[1][:_CODE_BLOCK])].append(i)
         self._embedder: Embedder | None = None
+        self._lexical: LexicalIndex | None = None
 
     @classmethod
     def open(cls, workspace: Workspace | str | os.PathLike[str], model: str | None = None) -> Matcher:
@@ -143,26 +148,56 @@ class Matcher:
 
     # --- candidates -----------------------------------------------------------------
 
+    @property
+    def lexical(self) -> LexicalIndex:
+        if self._lexical is None:
+            taxonomy = load_taxonomy()
+            self._lexical = LexicalIndex([lexical_text(p, taxonomy) for p in self.participants])
+        return self._lexical
+
+    def profile_vector(self, row: int) -> np.ndarray:
+        return self.index.vectors([int(self._first[row])])
+
+    def _best_cosine(self, rows: list[int], query: np.ndarray) -> np.ndarray:
+        """A firm's cosine is that of its best vector (profile or a past project)."""
+        out = np.empty(len(rows), dtype=np.float32)
+        for i, row in enumerate(rows):
+            vectors = self.index.vectors(np.arange(self._first[row], self._first[row + 1]))
+            out[i] = float(np.max(vectors @ query))
+        return out
+
     def _candidates(
-        self, query: np.ndarray, codes: tuple[str, ...], top_k: int, exclude: set[int]
+        self, query: np.ndarray, codes: tuple[str, ...], top_k: int, exclude: set[int], lexical: np.ndarray | None
     ) -> tuple[list[int], np.ndarray]:
-        """Dense neighbours plus members sharing a CPV class with the request, with cosines."""
-        k = max(MIN_CANDIDATES, top_k * 10)
-        scores, ids = self.index.search(query, k)
-        cosine = {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0 and int(i) not in exclude}
+        """Dense neighbours, the best BM25 matches and members sharing a code block, with cosines."""
+        wanted = max(MIN_CANDIDATES, top_k * 10)
+        per_firm = max(1, round(len(self.owner) / max(1, len(self.participants))))
+        scores, ids = self.index.search(query, wanted * per_firm)
+        cosine: dict[int, float] = {}
+        for score, vid in zip(scores[0], ids[0]):
+            if vid < 0:
+                continue
+            row = int(self.owner[vid])
+            if row not in exclude and score > cosine.get(row, -2.0):
+                cosine[row] = float(score)  # the best vector of each firm among the hits is its best overall
         blocks = [(t[0], t[1][:_CODE_BLOCK]) for t in map(code_tree, codes) if t is not None]
-        extra = {row for block in blocks for row in self._by_block.get(block, ())} - cosine.keys() - exclude
+        extra = {row for block in blocks for row in self._by_block.get(block, ())}
+        if lexical is not None:
+            extra |= {int(r) for r in np.argsort(-lexical)[:wanted] if lexical[r] > 0}
+        extra -= cosine.keys() | exclude
         if extra:
             rows = sorted(extra)
-            vectors = self.index.vectors(rows)
-            for row, sim in zip(rows, vectors @ query[0]):
+            for row, sim in zip(rows, self._best_cosine(rows, query[0])):
                 cosine[row] = float(sim)
         rows = list(cosine)
         return rows, np.array([cosine[r] for r in rows], dtype=np.float32)
 
-    def _rank(self, need: Need, query: np.ndarray, top_k: int, exclude: set[int] | None = None) -> list[Suggestion]:
-        rows, dense = self._candidates(query, need.codes, top_k, exclude or set())
-        return rank(need, self.pool, rows, dense, top_k)
+    def _rank(
+        self, need: Need, query: np.ndarray, top_k: int, text: str | None = None, exclude: set[int] | None = None
+    ) -> list[Suggestion]:
+        lexical = self.lexical.scores(text) if text else None
+        rows, dense = self._candidates(query, need.codes, top_k, exclude or set(), lexical)
+        return rank(need, self.pool, rows, dense, top_k, None if lexical is None else lexical[rows])
 
     # --- queries --------------------------------------------------------------------
 
@@ -181,11 +216,11 @@ class Matcher:
         texts = [lot_text(lot, tender, taxonomy) for lot in tender.lots] + [tender_text(tender, taxonomy)]
         vectors = self.embed(texts)
         per_lot = []
-        for lot, vector in zip(tender.lots, vectors):
-            need = Need(lot.codes, (lot.region,) if lot.region else (), lot.certifications, lot.value)
-            per_lot.append(LotSuggestions(lot.id, lot.title, tuple(self._rank(need, vector[None, :], top_k))))
-        overall_need = _tender_need(tender)
-        overall = self._rank(overall_need, vectors[-1][None, :], top_k)
+        for lot, vector, text in zip(tender.lots, vectors, texts):
+            need = Need(lot.codes, (lot.region,) if lot.region else (), lot.certifications, lot.value, tender.buyer)
+            ranked = self._rank(need, vector[None, :], top_k, text)
+            per_lot.append(LotSuggestions(lot.id, lot.title, tuple(ranked)))
+        overall = self._rank(_tender_need(tender), vectors[-1][None, :], top_k, texts[-1])
         in_lots: dict[str, list[str]] = defaultdict(list)
         for lot_result in per_lot:
             for s in lot_result.suggestions:
@@ -223,7 +258,7 @@ class Matcher:
         if participant_id is not None:
             firm = self.participant(participant_id)
             row = self._row[participant_id]
-            query = self.index.vectors([row])
+            query = self.profile_vector(row)
             need = Need(firm.codes, firm.regions, weights=dict(SIMILAR_WEIGHTS))
             results = self._rank(need, query, top_k, exclude={row})
         else:
@@ -240,7 +275,7 @@ def _tender_need(tender: Tender) -> Need:
     certs = tuple(c for c in tender.lots[0].certifications if c in common)
     value = tender.value or (sum(lot.value or 0 for lot in tender.lots) or None)
     region = tender.region or tender.lots[0].region
-    return Need(codes, (region,) if region else (), certs, value)
+    return Need(codes, (region,) if region else (), certs, value, tender.buyer)
 
 
 def suggest(

@@ -84,6 +84,26 @@ def write_participants(
     _fsync_dir(path.parent)
 
 
+def write_vector_owners(path: Path, owner: Any) -> None:
+    """Which participant (row of participants.parquet) each vector of the index belongs to."""
+    import polars as pl
+
+    pl.DataFrame(
+        {"vector_id": range(len(owner)), "row": owner}, schema={"vector_id": pl.Int64, "row": pl.Int64}
+    ).write_parquet(path)
+
+
+def read_vector_owners(path: Path) -> Any:
+    import polars as pl
+
+    try:
+        frame = pl.read_parquet(path)
+        owner = frame.sort("vector_id")["row"].to_numpy()
+    except Exception as exc:
+        raise IndexCorrupt(f"{path}: unreadable vector table ({type(exc).__name__}); rebuild it") from None
+    return owner
+
+
 def read_participant_table(path: Path) -> list[Participant]:
     import polars as pl
 

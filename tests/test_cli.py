@@ -73,7 +73,7 @@ def test_ingest_build_suggest_similar_in_a_new_workspace(tmp_path, members):
     data = json.loads(result.stdout)
     assert data["tender"]["id"] == "SPB-2026-BR-0147" and len(data["lots"]) == 6
     first = data["lots"][0]["suggestions"][0]
-    assert set(first["parts"]) == {"semantic", "codes", "certifications", "region", "size"}
+    assert set(first["parts"]) == {"semantic", "lexical", "buyer", "codes", "certifications", "region", "size"}
     assert sum(p["contribution"] for p in first["parts"].values()) == pytest.approx(first["score"], abs=2e-3)
 
     result = run("suggest", BRIDGE, "-w", ws, "--format", "csv", "-k", "2")

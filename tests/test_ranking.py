@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from matcher.ranking import SIMILAR_WEIGHTS, CodeMatrix, Need, Pool, active_weights
+from matcher.ranking import SIMILAR_WEIGHTS, SUGGEST_WEIGHTS, CodeMatrix, Need, Pool, active_weights
 from matcher.ranking import rank as rank_pool
 from matcher.schema import Participant, Project
 
@@ -36,7 +36,7 @@ def test_contributions_add_up_to_the_score_and_weights_to_one():
 def test_parts_a_request_does_not_ask_for_are_dropped_and_weights_rescaled():
     w = active_weights(Need(codes=("45221111-3",)))
     assert set(w) == {"semantic", "codes"}
-    assert w["semantic"] / w["codes"] == pytest.approx(0.40 / 0.30)
+    assert w["semantic"] / w["codes"] == pytest.approx(SUGGEST_WEIGHTS["semantic"] / SUGGEST_WEIGHTS["codes"])
     assert set(active_weights(Need(weights=dict(SIMILAR_WEIGHTS)))) == {"semantic"}
 
 
@@ -94,3 +94,21 @@ def test_vectorised_code_scores_equal_the_per_pair_oracle():
     for wanted in [*rng.choice(universe, 25), "45000000-7", "UNSPSC:72000000", "OKVED2:42.99"]:
         oracle = np.array([best_matches([wanted], f)[0].score if f else 0.0 for f in firms])
         np.testing.assert_allclose(matrix.best(wanted), oracle, err_msg=wanted)
+
+
+def test_buyer_and_lexical_parts():
+    repeat = firm("R", projects=[Project("a", buyer="City Roads"), Project("b", buyer="city  roads")])
+    once = firm("O", projects=[Project("a", buyer="City Roads")])
+    never = firm("N", projects=[Project("a", buyer="Other")])
+    need = Need(buyer="CITY ROADS")
+    ranked = rank_pool(
+        need, Pool([never, once, repeat]), np.arange(3), np.array([0.5, 0.5, 0.5]), 3, lexical=np.array([4.0, 2.0, 0.0])
+    )
+    by_id = {s.participant_id: s for s in ranked}
+    assert (
+        by_id["R"].part("buyer").value == pytest.approx(2 / 3, abs=1e-4)
+        and "2 past contracts" in by_id["R"].part("buyer").detail
+    )
+    assert by_id["O"].part("buyer").value == 0.5 and by_id["N"].part("buyer").value == 0.0
+    assert by_id["N"].part("lexical").value == 1.0 and by_id["O"].part("lexical").value == 0.5  # scaled to the best
+    assert {p.name for p in ranked[0].parts} == {"semantic", "lexical", "buyer"}

@@ -42,7 +42,7 @@ def test_build_publishes_a_checksummed_version_and_points_current_at_it(ws):
     assert (ws.index_dir / "CURRENT").read_text().strip() == version.name
     on_disk = json.loads((version / "manifest.json").read_text())
     assert on_disk["model"]["name"] == "hashing-fake" and on_disk["dimension"] == 64 and on_disk["count"] == 4
-    assert set(on_disk["files"]) == {"index.faiss", "participants.parquet"}
+    assert set(on_disk["files"]) == {"index.faiss", "participants.parquet", "vectors.parquet"}
     for name, digest in on_disk["files"].items():
         assert sha256_file(version / name) == digest
     assert manifest["count"] == 4
@@ -58,9 +58,12 @@ def test_rebuilds_keep_the_previous_version_and_prune_older_ones(ws):
     assert first not in names and second in names and ws.current_version().name in names and len(names) == 2
 
 
-def test_a_failed_build_leaves_the_previous_index_serving(ws, fake, monkeypatch):
+def test_a_failed_build_leaves_the_previous_index_serving(ws, fake, monkeypatch, tmp_path):
     build_index(ws)
     before = ws.current_version().name
+    changed = tmp_path / "changed.csv"
+    changed.write_text("id,name,description\nB1,Bridge One,A new description that must be embedded\n")
+    ingest([changed], ws)
 
     def boom(texts, progress=None):
         raise RuntimeError("killed mid-embedding")
@@ -140,3 +143,17 @@ def test_similar_by_id_uses_stored_vectors_and_excludes_the_firm_itself(ws):
     result = Matcher.open(ws).similar("B1", top_k=3)
     ids = [s.participant_id for s in result.suggestions]
     assert "B1" not in ids and ids[0] == "B2"  # shares the CPV category and the word "bridge"
+
+
+def test_unchanged_texts_are_not_embedded_again(ws, fake, monkeypatch, tmp_path):
+    build_index(ws)
+    calls = []
+    original = fake.encode
+    monkeypatch.setattr(fake, "encode", lambda texts, progress=None: calls.append(list(texts)) or original(texts))
+    build_index(ws)
+    assert calls == []  # everything came from the cache
+    changed = tmp_path / "changed.csv"
+    changed.write_text("id,name,description\nB1,Bridge One,A new description\n")
+    ingest([changed], ws)
+    build_index(ws)
+    assert len(calls) == 1 and len(calls[0]) == 1 and "A new description" in calls[0][0]

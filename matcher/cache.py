@@ -1,0 +1,89 @@
+"""Embeddings cached by (model fingerprint, sha256 of the text), so unchanged texts are embedded once.
+
+One Parquet file per model in the cache folder; written atomically after new texts were embedded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from matcher.embedding import Embedder
+
+
+def default_cache_dir() -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "matcher" / "embeddings"
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class EmbeddingCache:
+    """Wraps an embedder: `encode` returns cached vectors and embeds only texts not seen before.
+
+    Example:
+        >>> cache = EmbeddingCache(load_embedder(), Path("cache"))  # doctest: +SKIP
+        >>> vectors = cache.encode(texts)   # second call with the same texts embeds nothing
+    """
+
+    def __init__(self, embedder: Embedder, folder: Path | None = None):
+        self.embedder = embedder
+        self.folder = folder or default_cache_dir()
+        self.path = self.folder / f"{embedder.name.replace('/', '_')[-80:]}-{embedder.fingerprint}.parquet"
+        self._rows: dict[str, int] = {}
+        self._vectors = np.zeros((0, 0), dtype=np.float32)
+        self.hits = 0
+        self.misses = 0
+        self._load()
+
+    def _load(self) -> None:
+        import polars as pl
+
+        if not self.path.exists():
+            return
+        try:
+            frame = pl.read_parquet(self.path)
+            vectors = np.asarray(frame["vector"].to_list(), dtype=np.float32)
+        except Exception:  # a damaged cache is only a cache: start again
+            return
+        if vectors.ndim == 2 and len(vectors) == frame.height:
+            self._rows = {h: i for i, h in enumerate(frame["hash"].to_list())}
+            self._vectors = vectors
+
+    def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        hashes = [text_hash(t) for t in texts]
+        missing: dict[str, str] = {}
+        for h, t in zip(hashes, texts):
+            if h not in self._rows and h not in missing:
+                missing[h] = t
+        self.misses += len(missing)
+        self.hits += len(texts) - sum(1 for h in hashes if h in missing)
+        if missing:
+            new = self.embedder.encode(list(missing.values()), progress=progress)
+            start = len(self._rows)
+            self._vectors = new if start == 0 else np.vstack([self._vectors, new])
+            for i, h in enumerate(missing):
+                self._rows[h] = start + i
+            self._save()
+        if not texts:
+            return np.zeros((0, self.embedder.dimension), dtype=np.float32)
+        return self._vectors[[self._rows[h] for h in hashes]]
+
+    def _save(self) -> None:
+        import polars as pl
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        frame = pl.DataFrame(
+            {"hash": list(self._rows), "vector": self._vectors.tolist()},
+            schema={"hash": pl.String, "vector": pl.List(pl.Float32)},
+        )
+        tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.tmp")
+        frame.write_parquet(tmp)
+        os.replace(tmp, self.path)

@@ -1,0 +1,367 @@
+"""Offline evaluation on procurement history: profiles from awards before a cut-off, rankings for
+tenders after it, the awarded suppliers as the right answers.
+
+Every method ranks the same pool (all suppliers with an award before the cut-off) for the same
+tenders. Ties are broken by one fixed random order of the pool, the same for every method, so
+that no method gains from the order suppliers happen to be listed in.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from matcher.history import Contract, TrackRecord, track_records
+from matcher.profiles import lexical_text, profile_vectors_texts
+from matcher.ranking import SUGGEST_WEIGHTS, Need, Pool, score_parts
+
+KS = (1, 5, 10)
+METRICS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
+
+
+@dataclass(frozen=True)
+class Query:
+    """A tender after the cut-off: what is known of it, and who won it."""
+
+    ocid: str
+    date: date
+    text: str
+    codes: tuple[str, ...]
+    buyer_id: str | None
+    buyer: str | None
+    value: float | None
+    winners: frozenset[str]
+
+
+@dataclass
+class Split:
+    """History before the cut-off (the pool and its track records) and the tenders after it."""
+
+    cutoff: date
+    records: dict[str, TrackRecord]
+    pool: list[str]
+    queries: list[Query]
+    train_awards: int
+    undated: int = 0
+
+    @property
+    def warm(self) -> np.ndarray:
+        """Which queries have at least one winner with history before the cut-off."""
+        known = set(self.pool)
+        return np.array([bool(q.winners & known) for q in self.queries], dtype=bool)
+
+
+def split_history(contracts: Sequence[Contract], cutoff: date) -> Split:
+    """Awards dated before the cut-off build the pool; tenders dated on or after it are queries."""
+    train = [c for c in contracts if c.date is not None and c.date < cutoff]
+    later: dict[str, list[Contract]] = defaultdict(list)
+    for c in contracts:
+        if c.date is not None and c.date >= cutoff:
+            later[c.ocid].append(c)
+    queries = []
+    for ocid, awards in sorted(later.items()):
+        first = min(awards, key=lambda c: c.date or cutoff)
+        values = [c.value for c in awards if c.value]
+        queries.append(
+            Query(
+                ocid=ocid,
+                date=first.date or cutoff,
+                text=first.text,
+                codes=first.codes,
+                buyer_id=first.buyer_id,
+                buyer=first.buyer_name,
+                value=sum(values) if values else None,
+                winners=frozenset(s for c in awards for s in c.supplier_ids),
+            )
+        )
+    records = track_records(train)
+    return Split(
+        cutoff=cutoff,
+        records=records,
+        pool=sorted(records),
+        queries=queries,
+        train_awards=len(train),
+        undated=sum(1 for c in contracts if c.date is None),
+    )
+
+
+# --- metrics -----------------------------------------------------------------------------
+
+
+def ranks_of_winners(scores: np.ndarray, winners: Sequence[int], tiebreak: np.ndarray) -> list[int]:
+    """1-based rank of each winner (pool position) under the scores, ties broken by `tiebreak`."""
+    out = []
+    for w in winners:
+        s = scores[w]
+        out.append(1 + int(np.sum(scores > s)) + int(np.sum((scores == s) & (tiebreak < tiebreak[w]))))
+    return out
+
+
+def query_metrics(ranks: Sequence[int], n_relevant: int) -> dict[str, float]:
+    """Recall@k, reciprocal rank within 10 and nDCG@10 for one query (binary relevance).
+
+    `ranks` are the ranks of the relevant items that are in the pool; relevant items outside
+    it (winners without history) count in `n_relevant` and are never found.
+    """
+    out = {f"recall@{k}": sum(1 for r in ranks if r <= k) / n_relevant for k in KS}
+    first = min(ranks, default=math.inf)
+    out["mrr@10"] = 1.0 / first if first <= 10 else 0.0
+    dcg = sum(1.0 / math.log2(r + 1) for r in ranks if r <= 10)
+    ideal = sum(1.0 / math.log2(i + 1) for i in range(1, min(n_relevant, 10) + 1))
+    out["ndcg@10"] = dcg / ideal if ideal else 0.0
+    return out
+
+
+def bootstrap_interval(values: np.ndarray, n: int = 1000, seed: int = 0) -> tuple[float, float, float]:
+    """Mean and 95% percentile-bootstrap interval over queries."""
+    if len(values) == 0:
+        return math.nan, math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), size=(n, len(values)))].mean(axis=1)
+    return float(values.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+# --- methods -----------------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    """What the methods share: the split, the pool as participants, and embeddings."""
+
+    split: Split
+    participants: list[Any]
+    encode: Callable[[list[str]], np.ndarray]
+    language: str = "en"
+    weights: dict[str, float] = field(default_factory=lambda: dict(SUGGEST_WEIGHTS))
+    _cache: dict[str, np.ndarray] = field(default_factory=dict)
+    _objects: dict[str, Any] = field(default_factory=dict)
+
+    def cached(self, key: str, make: Callable[[], np.ndarray]) -> np.ndarray:
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    @property
+    def pool(self) -> Pool:
+        if "pool" not in self._objects:
+            self._objects["pool"] = Pool(self.participants)
+        return self._objects["pool"]
+
+    def query_vectors(self) -> np.ndarray:
+        return self.cached("queries", lambda: self.encode([q.text for q in self.split.queries]))
+
+    def firm_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every firm's vectors as `matcher index build` makes them, and the pool row of each."""
+
+        def make() -> np.ndarray:
+            texts, owners = [], []
+            for row, participant in enumerate(self.participants):
+                for text in profile_vectors_texts(participant):
+                    texts.append(text)
+                    owners.append(row)
+            self._objects["owners"] = np.array(owners, dtype=np.int64)
+            return self.encode(texts)
+
+        vectors = self.cached("firm_vectors", make)
+        return vectors, self._objects["owners"]
+
+    @property
+    def lexical(self) -> Any:
+        if "lexical" not in self._objects:
+            from matcher.lexical import LexicalIndex
+
+            self._objects["lexical"] = LexicalIndex([lexical_text(p) for p in self.participants], self.language)
+        return self._objects["lexical"]
+
+
+def popularity(ctx: Context) -> np.ndarray:
+    counts = np.array([len(ctx.split.records[s].contracts) for s in ctx.split.pool], dtype=np.float64)
+    return np.tile(counts, (len(ctx.split.queries), 1))
+
+
+def buyer_history(ctx: Context) -> np.ndarray:
+    """Awards from the tender's own buyer; popularity only orders firms the buyer never used."""
+    base = popularity(ctx)[0]
+    per_buyer: dict[str, Counter[int]] = defaultdict(Counter)
+    for row, sid in enumerate(ctx.split.pool):
+        for buyer, n in ctx.split.records[sid].buyers.items():
+            per_buyer[buyer][row] += n
+    out = np.tile(base / (base.max() + 1.0), (len(ctx.split.queries), 1))  # in [0, 1): below any buyer count
+    for i, q in enumerate(ctx.split.queries):
+        for row, n in per_buyer.get(q.buyer_id or "", {}).items():
+            out[i, row] += n
+    return out
+
+
+def bm25(ctx: Context) -> np.ndarray:
+    """BM25 over the same text `matcher suggest` indexes: profile text and every past contract."""
+    return ctx.cached(
+        "bm25",
+        lambda: np.stack([ctx.lexical.scores(q.text) for q in ctx.split.queries]).astype(np.float64),
+    )
+
+
+def dense_profile(ctx: Context) -> np.ndarray:
+    """One vector per firm: its profile text (name, codes, most recent contracts) alone."""
+    vectors, owners = ctx.firm_vectors()
+    return ctx.query_vectors() @ vectors[np.searchsorted(owners, np.arange(len(ctx.split.pool)))].T
+
+
+def dense_centroid(ctx: Context) -> np.ndarray:
+    """The normalised mean of a firm's vectors (profile and contracts)."""
+    vectors, owners = ctx.firm_vectors()
+    sums = np.zeros((len(ctx.split.pool), vectors.shape[1]), dtype=np.float64)
+    np.add.at(sums, owners, vectors)
+    sums /= np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+    return ctx.query_vectors() @ sums.T.astype(np.float32)
+
+
+def dense_max(ctx: Context) -> np.ndarray:
+    """A firm scores its best vector (profile or a past contract): what `matcher suggest` indexes."""
+
+    def make() -> np.ndarray:
+        vectors, owners = ctx.firm_vectors()
+        sims = ctx.query_vectors() @ vectors.T
+        out = np.full((sims.shape[0], len(ctx.split.pool)), -1.0, dtype=np.float32)
+        starts = np.searchsorted(owners, np.arange(len(ctx.split.pool)))
+        return np.maximum.reduceat(sims, starts, axis=1) if sims.shape[1] else out
+
+    return ctx.cached("dense_max", make)
+
+
+def suggest(ctx: Context) -> np.ndarray:
+    """The ranking of `matcher suggest`: the same score_parts over the same dense and BM25 scores."""
+    pool = ctx.pool
+    rows = np.arange(len(pool))
+    sims, lexical = dense_max(ctx), bm25(ctx)
+    out = np.empty(sims.shape, dtype=np.float64)
+    for i, q in enumerate(ctx.split.queries):
+        need = Need(codes=q.codes, value=q.value, buyer=q.buyer, weights=dict(ctx.weights))
+        out[i], _ = score_parts(need, pool, rows, sims[i], lexical[i])
+    return out
+
+
+METHODS: dict[str, Callable[[Context], np.ndarray]] = {
+    "popularity": popularity,
+    "buyer history": buyer_history,
+    "bm25": bm25,
+    "dense: profile text only": dense_profile,
+    "dense: centroid": dense_centroid,
+    "dense: max over profile and contracts": dense_max,
+    "suggest (hybrid)": suggest,
+}
+
+
+# --- the report --------------------------------------------------------------------------
+
+
+@dataclass
+class MethodResult:
+    name: str
+    warm: dict[str, tuple[float, float, float]]
+    all: dict[str, tuple[float, float, float]]
+    seconds: float
+
+
+@dataclass
+class EvalReport:
+    cutoff: date
+    train_awards: int
+    pool: int
+    queries: int
+    warm_queries: int
+    undated: int
+    methods: list[MethodResult]
+    model: str
+    bootstrap: int
+
+    @property
+    def warm_share(self) -> float:
+        return self.warm_queries / self.queries if self.queries else math.nan
+
+    def as_dict(self) -> dict[str, Any]:
+        def cells(d: dict[str, tuple[float, float, float]]) -> dict[str, dict[str, float]]:
+            return {k: {"mean": v[0], "low": v[1], "high": v[2]} for k, v in d.items()}
+
+        return {
+            "cutoff": self.cutoff.isoformat(),
+            "train_awards": self.train_awards,
+            "pool": self.pool,
+            "queries": self.queries,
+            "warm_queries": self.warm_queries,
+            "warm_share": self.warm_share,
+            "undated_awards": self.undated,
+            "model": self.model,
+            "bootstrap": self.bootstrap,
+            "methods": [
+                {"name": m.name, "warm": cells(m.warm), "all": cells(m.all), "seconds": round(m.seconds, 2)}
+                for m in self.methods
+            ],
+        }
+
+
+def evaluate(
+    contracts: Sequence[Contract],
+    cutoff: date,
+    encode: Callable[[list[str]], np.ndarray],
+    *,
+    methods: Sequence[str] | None = None,
+    language: str = "en",
+    bootstrap: int = 1000,
+    seed: int = 0,
+    model: str = "",
+    progress: Callable[[str], None] | None = None,
+) -> EvalReport:
+    """Rank the pool for every tender after the cut-off with each method and score the rankings."""
+    import time
+
+    split = split_history(contracts, cutoff)
+    if not split.queries:
+        from matcher.errors import InputError
+
+        raise InputError(f"no awards dated on or after the cut-off {cutoff}; choose an earlier --cutoff")
+    if not split.pool:
+        from matcher.errors import InputError
+
+        raise InputError(f"no awards dated before the cut-off {cutoff}; choose a later --cutoff")
+    ctx = Context(split, [split.records[s].participant() for s in split.pool], encode, language)
+    position = {sid: i for i, sid in enumerate(split.pool)}
+    tiebreak = np.random.default_rng(seed).permutation(len(split.pool))
+    warm = split.warm
+    results = []
+    for name in methods or list(METHODS):
+        if progress:
+            progress(name)
+        start = time.perf_counter()
+        scores = METHODS[name](ctx)
+        per_query: dict[str, list[float]] = {m: [] for m in METRICS}
+        per_warm: dict[str, list[float]] = {m: [] for m in METRICS}
+        for i, q in enumerate(split.queries):
+            in_pool = [position[w] for w in q.winners if w in position]
+            ranks = ranks_of_winners(scores[i], in_pool, tiebreak)
+            everyone = query_metrics(ranks, len(q.winners))  # winners without history are misses
+            for m in METRICS:
+                per_query[m].append(everyone[m])
+            if in_pool:  # warm: judged on the winners the method could have found
+                known = query_metrics(ranks, len(in_pool))
+                for m in METRICS:
+                    per_warm[m].append(known[m])
+        seconds = time.perf_counter() - start
+        results.append(
+            MethodResult(
+                name,
+                warm={m: bootstrap_interval(np.array(v), bootstrap, seed) for m, v in per_warm.items()},
+                all={m: bootstrap_interval(np.array(v), bootstrap, seed) for m, v in per_query.items()},
+                seconds=seconds,
+            )
+        )
+    return EvalReport(
+        cutoff, split.train_awards, len(split.pool), len(split.queries), int(warm.sum()), split.undated,
+        results, model, bootstrap,
+    )  # fmt: skip

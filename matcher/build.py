@@ -14,11 +14,13 @@ import numpy as np
 
 from matcher.cache import EmbeddingCache
 from matcher.embedding import DEFAULT_MODEL, load_embedder
-from matcher.errors import IndexCorrupt, InputError
+from matcher.errors import IndexCorrupt, IndexMissing, InputError
 from matcher.index import VectorIndex
 from matcher.paths import data_dir
 from matcher.profiles import content_hash, profile_vectors_texts
 from matcher.readers import Reject, read_participants
+from matcher.resolve import Merge
+from matcher.schema import Participant
 from matcher.taxonomy import load_taxonomy
 from matcher.workspace import Workspace, check_input_path, sha256_file, write_participants, write_vector_owners
 
@@ -99,9 +101,7 @@ def build_index(
     """
     import faiss
 
-    participants = workspace.load_participants()
-    if not participants:
-        raise InputError(f"workspace {workspace.root} has no participants; run `matcher ingest FILE`")
+    participants, merges = gather_participants(workspace)
     embedder = load_embedder(model)
     taxonomy = load_taxonomy()
     texts: list[str] = []
@@ -126,11 +126,14 @@ def build_index(
             extra={"vector_id": first.tolist(), "profile_hash": [content_hash(p) for p in participants]},
         )  # fmt: skip
         write_vector_owners(building / "vectors.parquet", owner)
+        if merges:
+            write_merges(building / "merges.csv", merges)
         _smoke_test(building, vectors)
         manifest = {
             "model": {"name": embedder.name, "fingerprint": embedder.fingerprint},
             "dimension": int(vectors.shape[1]),
             "count": len(participants),
+            "merged_suppliers": len(merges),
             "vectors": total,
             "index_type": "IndexIDMap2(IndexFlatIP)",
             "metric": "inner_product_on_unit_vectors",
@@ -143,6 +146,42 @@ def build_index(
         shutil.rmtree(building, ignore_errors=True)
         raise
     return manifest
+
+
+def gather_participants(workspace: Workspace) -> tuple[list[Participant], list[Merge]]:
+    """The registry's members enriched with their track records, then the other suppliers of the history."""
+    from matcher.history import history_participants
+    from matcher.ocds import read_history
+    from matcher.resolve import merge_track_records
+
+    members = workspace.load_participants() if workspace.has_participants() else []
+    history = read_history(workspace)
+    if history is None:
+        if not members:
+            raise IndexMissing(
+                f"no participants in workspace {workspace.root}; run `matcher ingest FILE` "
+                "(member tables) or `matcher import-ocds FILE` (procurement history) first"
+            )
+        return members, []
+    suppliers = history_participants(history.tenders, history.awards, history.suppliers)
+    participants, merges = merge_track_records(members, suppliers)
+    if not participants:
+        raise InputError(f"workspace {workspace.root} has neither members nor suppliers with awards")
+    return participants, merges
+
+
+def write_merges(path: Path, merges: list[Merge]) -> None:
+    """The suppliers recognised as members, and how: for a person to check the fuzzy ones."""
+    import csv
+
+    from matcher.render import safe_csv_cell
+
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["member_id", "supplier_id", "how", "score", "member_name", "supplier_name"])
+        for m in merges:
+            row = (m.member_id, m.supplier_id, m.how, m.score, m.member_name, m.supplier_name)
+            writer.writerow([safe_csv_cell(v) for v in row])
 
 
 def _smoke_test(folder: Path, vectors: np.ndarray) -> None:

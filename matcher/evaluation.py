@@ -365,3 +365,51 @@ def evaluate(
         cutoff, split.train_awards, len(split.pool), len(split.queries), int(warm.sum()), split.undated,
         results, model, bootstrap,
     )  # fmt: skip
+
+
+def evaluate_files(
+    paths: Sequence[Any],
+    cutoff: date,
+    *,
+    model: str | None = None,
+    methods: Sequence[str] | None = None,
+    bootstrap: int = 1000,
+    seed: int = 0,
+    cache_dir: Any = None,
+    progress: Callable[[str], None] | None = None,
+    embed_progress: Callable[[int, int], None] | None = None,
+) -> tuple[EvalReport, list[Any]]:
+    """Evaluate on OCDS files: read them, split at the cut-off, rank with every method.
+
+    Embeddings are cached by (model, text hash), so a second run embeds nothing.
+    Returns the report and the OCDS rejects (files or releases that could not be read).
+
+    Example:
+        >>> report, _ = evaluate_files(["releases.jsonl"], date(2023, 1, 1))  # doctest: +SKIP
+    """
+    from matcher.cache import EmbeddingCache
+    from matcher.embedding import load_embedder
+    from matcher.history import contracts_from_tables
+    from matcher.ocds import read_ocds
+
+    if methods:
+        unknown = [m for m in methods if m not in METHODS]
+        if unknown:
+            from matcher.errors import InputError
+
+            raise InputError(f"unknown method(s) {', '.join(unknown)}; choose from: {', '.join(METHODS)}")
+    tables = read_ocds(paths)
+    contracts = contracts_from_tables(tables.tenders, tables.awards)
+    languages = Counter(x for x in tables.tenders["language"].to_list() if x)
+    language = languages.most_common(1)[0][0] if languages else "en"
+    cache = EmbeddingCache(load_embedder(model), cache_dir)
+
+    def encode(texts: list[str]) -> np.ndarray:
+        total = len(texts)
+        return cache.encode(texts, progress=(lambda done: embed_progress(done, total)) if embed_progress else None)
+
+    report = evaluate(
+        contracts, cutoff, encode, methods=methods, language=language, bootstrap=bootstrap, seed=seed,
+        model=cache.embedder.name, progress=progress,
+    )  # fmt: skip
+    return report, tables.rejects

@@ -124,3 +124,9 @@ def supplier_names(suppliers: pl.DataFrame) -> dict[str, Counter[str]]:
         if name:
             names[key][name] += 1
     return names
+
+
+def history_participants(tenders: pl.DataFrame, awards: pl.DataFrame, suppliers: pl.DataFrame) -> list[Participant]:
+    """Every supplier of the history as a participant with its contracts as projects."""
+    records = track_records(contracts_from_tables(tenders, awards), supplier_names(suppliers))
+    return [records[key].participant() for key in sorted(records)]

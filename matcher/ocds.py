@@ -362,7 +362,7 @@ def import_ocds(paths: Sequence[str | os.PathLike[str]], workspace: Workspace) -
     """
     import polars as pl
 
-    from matcher.workspace import _fsync_dir, _fsync_file
+    from matcher.workspace import fsync_dir, fsync_file
 
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
@@ -395,7 +395,7 @@ def import_ocds(paths: Sequence[str | os.PathLike[str]], workspace: Workspace) -
                     ) from None
             tmp = history / f".{name}.{uuid.uuid4().hex[:8]}.tmp"
             frame.write_parquet(tmp)
-            _fsync_file(tmp)
+            fsync_file(tmp)
             staged.append((tmp, target))
     except BaseException:
         for tmp, _ in staged:
@@ -403,10 +403,29 @@ def import_ocds(paths: Sequence[str | os.PathLike[str]], workspace: Workspace) -
         raise
     for tmp, target in staged:  # all four written before any replaces its table
         os.replace(tmp, target)
-    _fsync_dir(history)
+    fsync_dir(history)
     by_file: dict[str, list[OcdsReject]] = {}
     for r in tables.rejects:
         by_file.setdefault(r.file, []).append(r)
     for path in dict.fromkeys(inputs):
         _write_rejects(path, by_file.get(str(path), []), workspace.rejects_dir)
     return tables
+
+
+def read_history(workspace: Workspace) -> OcdsTables | None:
+    """The history tables stored by :func:`import_ocds`, or None when nothing was imported."""
+    import polars as pl
+
+    history = workspace.root / HISTORY_DIR
+    if not (history / "tenders.parquet").exists():
+        return None
+    frames = {}
+    for name in TABLE_NAMES:
+        path = history / f"{name}.parquet"
+        try:
+            frames[name] = pl.read_parquet(path) if path.exists() else pl.DataFrame(schema=table_schema(name))
+        except Exception as exc:
+            raise InputError(f"{path}: unreadable ({type(exc).__name__}); import the OCDS files again") from None
+    return OcdsTables(
+        frames["tenders"], frames["lots"], frames["awards"], frames["suppliers"], [], frames["tenders"].height
+    )

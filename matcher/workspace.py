@@ -79,9 +79,9 @@ def write_participants(
     """Write a participant table to Parquet atomically (temp file, then rename)."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     _participant_frame(participants, extra).write_parquet(tmp)
-    _fsync_file(tmp)
+    fsync_file(tmp)
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def write_vector_owners(path: Path, owner: Any) -> None:
@@ -122,7 +122,7 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _fsync_file(path: Path) -> None:
+def fsync_file(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -130,7 +130,7 @@ def _fsync_file(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
@@ -203,16 +203,16 @@ class Workspace:
         manifest = {**manifest, "format": MANIFEST_FORMAT, "files": files}
         (building / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         for p in building.iterdir():
-            _fsync_file(p)
+            fsync_file(p)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         final = self.versions_dir / f"v{self._next_sequence():06d}-{stamp}"
         os.replace(building, final)
-        _fsync_dir(self.versions_dir)
+        fsync_dir(self.versions_dir)
         pointer_tmp = self.index_dir / f".CURRENT.{uuid.uuid4().hex[:8]}.tmp"
         pointer_tmp.write_text(final.name + "\n", encoding="utf-8")
-        _fsync_file(pointer_tmp)
+        fsync_file(pointer_tmp)
         os.replace(pointer_tmp, self.index_dir / "CURRENT")
-        _fsync_dir(self.index_dir)
+        fsync_dir(self.index_dir)
         self._prune(keep=KEEP_VERSIONS, current=final.name)
         return final
 

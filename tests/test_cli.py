@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -18,7 +19,7 @@ from tests.conftest import SAMPLE
 
 runner = CliRunner()
 BRIDGE = str(SAMPLE / "tenders" / "bridge-reconstruction.yaml")
-COMMANDS = [["ingest"], ["index", "build"], ["suggest"], ["similar"]]
+COMMANDS = [["ingest"], ["index", "build"], ["suggest"], ["similar"], ["import-ocds"], ["eval"]]
 
 
 def run(*args: str):
@@ -175,3 +176,71 @@ def test_without_a_workspace_the_sample_cluster_is_used(tmp_path, monkeypatch):
     assert "Building" not in again.stderr and "sample cluster" in again.stderr
     assert not (tmp_path / "matcher-workspace").exists()
     assert os.listdir(tmp_path / "cache" / "matcher" / "sample")
+
+
+HISTORY = Path(__file__).parent / "data" / "history" / "small-history.jsonl"
+
+
+def test_import_ocds_then_build_merges_suppliers_into_members(tmp_path):
+    ws = str(tmp_path / "ws")
+    members = tmp_path / "members.csv"
+    members.write_text(
+        "id,name,description,codes,regions\n"
+        "M1,Bridgeworks,Bridge repair and steel bridge girders,45221119-9,CO\n"
+        "M2,Unrelated Trainers,Vocational training for welders,80530000-8,CO\n",
+        encoding="utf-8",
+    )
+    assert run("ingest", str(members), "-w", ws).exit_code == 0
+    history = tmp_path / "history.jsonl"
+    shutil.copyfile(HISTORY, history)
+    result = run("import-ocds", str(history), "-w", ws)
+    assert result.exit_code == 0, result.stderr
+    assert "Imported 14 contracting processes" in result.stdout and "5 suppliers" in result.stdout
+    result = run("index", "build", "-w", ws)
+    assert result.exit_code == 0, result.stderr
+    assert "Built index of 6 participants" in result.stdout  # 2 members + 5 suppliers - 1 merged
+    version = tmp_path / "ws" / "index" / "versions" / (tmp_path / "ws" / "index" / "CURRENT").read_text().strip()
+    merges = list(csv.DictReader((version / "merges.csv").open(encoding="utf-8")))
+    assert [(m["member_id"], m["supplier_id"], m["how"]) for m in merges] == [("M1", "CO-RUE-900000002", "name")]
+
+    tender = tmp_path / "t.yaml"
+    tender.write_text("id: T\ntitle: Bridge deck repair\nbuyer: National Roads Agency\nlots: []\n", encoding="utf-8")
+    result = run("suggest", str(tender), "-w", ws, "-f", "json", "-k", "2")
+    top = json.loads(result.stdout)["lots"][0]["suggestions"][0]
+    assert top["participant_id"] == "M1"  # the member, now with Bridgeworks' contracts for this buyer
+    assert top["parts"]["buyer"]["detail"] == "4 past contracts for National Roads Agency"  # 2022 and 2023
+
+
+def test_import_ocds_with_a_bad_file_keeps_the_good_one(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"hello": "world"}', encoding="utf-8")
+    good = tmp_path / "good.jsonl"
+    shutil.copyfile(HISTORY, good)
+    result = run("import-ocds", str(bad), str(good), "-w", str(tmp_path / "ws"))
+    assert result.exit_code == 3
+    assert "Imported 14 contracting processes" in result.stdout
+    assert "bad.json" in result.stderr and "not OCDS" in result.stderr
+    assert (tmp_path / "bad.json.rejects.jsonl").exists()
+
+
+def test_import_ocds_with_nothing_readable_is_a_one_line_error(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"hello": "world"}', encoding="utf-8")
+    one_line_error(run("import-ocds", str(bad), "-w", str(tmp_path / "ws")), "bad.json", "no OCDS release")
+
+
+def test_eval_prints_a_table_and_json_with_the_real_model(tmp_path):
+    result = run("eval", str(HISTORY), "--cutoff", "2023-01-01", "--bootstrap", "100")
+    assert result.exit_code == 0, result.stderr
+    assert "4 tenders after it, 3 warm (75.0%" in result.stdout
+    assert "suggest (hybrid)" in result.stdout and "buyer history" in result.stdout
+    data = json.loads(run("eval", str(HISTORY), "--cutoff", "2023-01-01", "--json", "--bootstrap", "100").stdout)
+    methods = {m["name"]: m for m in data["methods"]}
+    assert methods["buyer history"]["warm"]["recall@1"]["mean"] == 1.0
+    assert methods["suggest (hybrid)"]["warm"]["recall@1"]["mean"] == 1.0
+    assert methods["popularity"]["warm"]["recall@1"]["mean"] == 0.0
+
+
+def test_eval_bad_cutoff_and_method(tmp_path):
+    one_line_error(run("eval", str(HISTORY), "--cutoff", "January"), "--cutoff", "2023-01-01")
+    one_line_error(run("eval", str(HISTORY), "--cutoff", "2023-01-01", "-m", "magic"), "unknown method", "bm25")

@@ -267,6 +267,7 @@ class MethodResult:
     warm: dict[str, tuple[float, float, float]]
     all: dict[str, tuple[float, float, float]]
     seconds: float
+    per_query_warm: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -280,6 +281,14 @@ class EvalReport:
     methods: list[MethodResult]
     model: str
     bootstrap: int
+
+    def paired(self, method: str, baseline: str, metric: str = "mrr@10") -> tuple[float, float, float]:
+        """Mean difference method − baseline on warm tenders, with a paired 95% bootstrap interval:
+        both rankings are judged on the same resampled tenders, so the interval is much narrower
+        than comparing two separate intervals."""
+        results = {m.name: m for m in self.methods}
+        diff = results[method].per_query_warm[metric] - results[baseline].per_query_warm[metric]
+        return bootstrap_interval(diff, self.bootstrap)
 
     @property
     def warm_share(self) -> float:
@@ -303,7 +312,22 @@ class EvalReport:
                 {"name": m.name, "warm": cells(m.warm), "all": cells(m.all), "seconds": round(m.seconds, 2)}
                 for m in self.methods
             ],
+            "suggest_minus_baseline_warm": self.comparisons(),
         }
+
+    def comparisons(self, method: str = "suggest (hybrid)") -> dict[str, dict[str, dict[str, float]]]:
+        """Paired differences of `method` against every other method, warm tenders, R@10 and MRR@10."""
+        names = [m.name for m in self.methods]
+        if method not in names:
+            return {}
+        out = {}
+        for other in names:
+            if other != method:
+                out[other] = {
+                    metric: dict(zip(("mean", "low", "high"), self.paired(method, other, metric)))
+                    for metric in ("recall@10", "mrr@10")
+                }
+        return out
 
 
 def evaluate(
@@ -359,6 +383,7 @@ def evaluate(
                 warm={m: bootstrap_interval(np.array(v), bootstrap, seed) for m, v in per_warm.items()},
                 all={m: bootstrap_interval(np.array(v), bootstrap, seed) for m, v in per_query.items()},
                 seconds=seconds,
+                per_query_warm={m: np.array(v) for m, v in per_warm.items()},
             )
         )
     return EvalReport(

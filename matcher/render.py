@@ -260,6 +260,14 @@ def eval_markdown(report: EvalReport) -> str:
             cells = getattr(m, subset)
             lines.append(f"| {m.name} | " + " | ".join(_cell(cells[k]) for k, _ in _EVAL_COLUMNS) + " |")
         lines.append("")
+    comparisons = report.comparisons()
+    if comparisons:
+        lines += ["### suggest (hybrid) minus each method, warm tenders, paired bootstrap", "",
+                  "| method | Δ R@10 | Δ MRR@10 |", "|---|---|---|"]  # fmt: skip
+        for other, diff in comparisons.items():
+            cells_ = [_cell((d["mean"], d["low"], d["high"])) for d in (diff["recall@10"], diff["mrr@10"])]
+            lines.append(f"| {other} | {cells_[0]} | {cells_[1]} |")
+        lines.append("")
     return "\n".join(lines)
 
 

@@ -1,0 +1,123 @@
+"""Write docs/evaluation.md: `matcher eval` on the SECOP public-works history, cut-off 2023-01-01.
+
+Run: .venv/bin/python scripts/evaluation_report.py [path/to/releases-2019-2023.jsonl]
+(default: ../shared/data/secop-works/releases-2019-2023.jsonl beside the checkout)
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from matcher.evaluation import evaluate_files
+from matcher.ranking import SUGGEST_WEIGHTS
+from matcher.render import eval_markdown, eval_summary
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT = ROOT.parent / "shared" / "data" / "secop-works" / "releases-2019-2023.jsonl"
+CUTOFF = date(2023, 1, 1)
+
+
+def main() -> None:
+    source = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT
+    start = time.perf_counter()
+    report, rejects = evaluate_files([source], CUTOFF, progress=lambda name: print("ranking:", name, file=sys.stderr))
+    seconds = time.perf_counter() - start
+    weights = ", ".join(f"{k} {v:.2f}" for k, v in SUGGEST_WEIGHTS.items())
+    text = TEMPLATE.format(
+        summary=eval_summary(report),
+        tables=eval_markdown(report),
+        weights=weights,
+        seconds=seconds,
+        rejects=len(rejects),
+        timings="\n".join(f"| {m.name} | {m.seconds:.2f} |" for m in report.methods),
+    )
+    target = ROOT / "docs" / "evaluation.md"
+    target.write_text(text, encoding="utf-8")
+    print(f"wrote {target} ({seconds:.1f} s)", file=sys.stderr)
+
+
+TEMPLATE = """# Evaluation: does `matcher` suggest the firm that actually won?
+
+Real data: 3,963 Colombian public-works contracts (SECOP II, 2019–2023, Spanish text, UNSPSC
+codes, one awarded supplier each; `../shared/data/secop-works/`). Profiles are built only from
+awards dated before **2023-01-01**; every contracting process of 2023 is a query, and its
+awarded supplier is the right answer. Every method ranks the same pool (all suppliers with an
+award before the cut-off) for the same tenders; ties are broken by one fixed random order.
+
+Reproduce (rewrites this file; {rejects} records could not be read):
+
+```sh
+.venv/bin/python scripts/evaluation_report.py
+# the same tables: .venv/bin/matcher eval ../shared/data/secop-works/releases-2019-2023.jsonl --cutoff 2023-01-01 --format markdown
+```
+
+{summary}
+
+{tables}
+## The methods
+
+- **popularity**: most awards before the cut-off.
+- **buyer history**: awards from the tender's own buyer; popularity orders the rest.
+- **bm25**: BM25 (bm25s; accents and case folded, Spanish stop words) over the text
+  `matcher suggest` indexes for a firm: its profile text and every past contract.
+- **dense**: all-MiniLM-L6-v2 cosine with FAISS-style exact inner product, three ways of
+  turning a firm's history into vectors: its *profile text only* (name, codes, the six most
+  recent contracts, truncated by the model at 256 word pieces), the *centroid* of its
+  vectors, and the *max over profile and contracts* (one vector per distinct past contract
+  plus the profile; a firm scores its best one).
+- **suggest (hybrid)**: the ranking `matcher suggest` uses, the same `score_parts` code:
+  weights {weights} (parts a request does not ask for are left out and the rest rescaled;
+  SECOP has no certifications or regions).
+
+## What it shows, and what was changed because of it
+
+- **A firm's track record must not be squeezed into one text.** With the profile text
+  alone, dense retrieval finds the winner in the top 10 for about a quarter of warm tenders;
+  one vector per past contract, scored by the best one, finds far more (see the dense
+  rows). `matcher index build` therefore indexes one vector for the profile and one for each
+  distinct past project, and `suggest` scores a firm by its best vector. The centroid reaches
+  further down the list (higher R@10) but puts the winner first less often (lower R@1 and
+  MRR@10); the intervals overlap. Max was kept because the first places are what a cluster
+  manager reads, and because a firm's new contract can only add a way to match, never dilute
+  the others (with a centroid, a firm that does many kinds of work matches none of them well).
+- **Words beat the English model on Spanish text.** BM25 is the strongest single method;
+  all-MiniLM-L6-v2 is an English model, and SECOP is Spanish. A multilingual embedder is
+  the subject of a later issue.
+- **Who bought from whom matters.** Buyer history alone, with no text, is a strong
+  baseline; it became the `buyer` part of the suggest score (past contracts for the same
+  buyer: 1 → 0.5, 2 → 0.67, 3 → 0.75).
+- **The hybrid has the best R@5, R@10, MRR@10 and nDCG@10 (BM25 is level on R@1), but its
+  lead over BM25 alone is within the noise** (the paired interval of the difference includes
+  0); its lead over buyer history and every dense variant is not. Its weights were chosen by
+  the grid search in `scripts/tune_weights.py` on this same split (nDCG@10 on warm tenders,
+  a setting from the flat region near the top rather than the single best), so these hybrid
+  figures are optimistic: the figure that counts is on later tenders the project does not have.
+- **The ceiling is the warm share.** Only about a third of 2023 tenders were won by a firm
+  with an award in 2019–2022 in this data; no ranking of known firms can find the others.
+  830 of the suppliers are consortia whose members are not listed, which makes repeat
+  winners look new.
+
+## Cost
+
+Measured on this machine (2 cores, no GPU), `matcher eval` on the whole file:
+
+| run | wall time | peak memory |
+|---|---|---|
+| first run (embeds every contract and query) | 1 min 45 s | 1.6 GB |
+| second run (embeddings from the cache) | 1.8 s | 0.25 GB |
+
+(`/usr/bin/time -v .venv/bin/matcher eval ../shared/data/secop-works/releases-2019-2023.jsonl --cutoff 2023-01-01`,
+with and without `~/.cache/matcher/embeddings` emptied first.) The run that wrote this file
+took {seconds:.1f} s; ranking time per method, embeddings excluded:
+
+| method | seconds |
+|---|---|
+{timings}
+"""
+
+
+if __name__ == "__main__":
+    main()

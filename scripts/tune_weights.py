@@ -1,0 +1,67 @@
+"""Grid search for the weights of the suggest ranking on one history split (how SUGGEST_WEIGHTS were chosen).
+
+Scores every warm 2023 SECOP tender with each combination of the semantic, lexical, buyer,
+codes and size weights, and prints the best by nDCG@10. The search uses the same split the
+evaluation reports, so its best figures are optimistic; pick a setting in the flat region
+near the top rather than the single best.
+
+Run: .venv/bin/python scripts/tune_weights.py [releases.jsonl] [cutoff]
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from matcher import evaluation as ev
+from matcher.cache import EmbeddingCache
+from matcher.embedding import load_embedder
+from matcher.history import contracts_from_tables
+from matcher.ocds import read_ocds
+from matcher.ranking import Need, score_parts
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT = ROOT.parent / "shared" / "data" / "secop-works" / "releases-2019-2023.jsonl"
+PARTS = ("semantic", "lexical", "buyer", "codes", "size")
+GRID = ([0.1, 0.2, 0.3], [0.2, 0.3, 0.4, 0.5], [0.1, 0.2, 0.3], [0.0, 0.05, 0.1, 0.2], [0.0, 0.04])
+
+
+def main() -> None:
+    source = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT
+    cutoff = date.fromisoformat(sys.argv[2]) if len(sys.argv) > 2 else date(2023, 1, 1)
+    tables = read_ocds([source])
+    split = ev.split_history(contracts_from_tables(tables.tenders, tables.awards), cutoff)
+    cache = EmbeddingCache(load_embedder(None))
+    language = tables.tenders["language"].drop_nulls().mode().to_list()[0]
+    ctx = ev.Context(split, [split.records[s].participant() for s in split.pool], cache.encode, language)
+    rows = np.arange(len(ctx.pool))
+    dense, lexical = ev.dense_max(ctx), ev.bm25(ctx)
+    values = {p: np.zeros(dense.shape) for p in PARTS}
+    for i, q in enumerate(split.queries):
+        _, parts = score_parts(Need(codes=q.codes, value=q.value, buyer=q.buyer), ctx.pool, rows, dense[i], lexical[i])
+        for p in PARTS:
+            values[p][i] = parts.get(p, 0.5)
+    position = {s: i for i, s in enumerate(split.pool)}
+    tiebreak = np.random.default_rng(0).permutation(len(split.pool))
+    warm = [(i, [position[w] for w in q.winners if w in position]) for i, q in enumerate(split.queries)]
+    warm = [(i, w) for i, w in warm if w]
+
+    def judge(scores: np.ndarray) -> tuple[float, float, float]:
+        m = [ev.query_metrics(ev.ranks_of_winners(scores[i], w, tiebreak), len(w)) for i, w in warm]
+        return tuple(float(np.mean([x[k] for x in m])) for k in ("ndcg@10", "mrr@10", "recall@10"))  # type: ignore[return-value]
+
+    results = []
+    for weights in itertools.product(*GRID):
+        results.append((judge(sum(w * values[p] for w, p in zip(weights, PARTS))), weights))
+    results.sort(key=lambda r: -r[0][0])
+    print("nDCG@10  MRR@10  R@10   weights (" + ", ".join(PARTS) + ")")
+    for (ndcg, mrr, r10), weights in results[:15]:
+        print(f"{ndcg:.3f}    {mrr:.3f}   {r10:.3f}  {weights}")
+
+
+if __name__ == "__main__":
+    main()

@@ -222,9 +222,12 @@ def index_build(
     with _ProgressBar("Embedding") as update:
         manifest = build_index(ws, model=model, progress=update)
     typer.echo(
-        f"Built index of {manifest['count']} participants in {ws.root} "
+        f"Built index of {manifest['count']} participants ({manifest['vectors']} vectors) in {ws.root} "
         f"(model {manifest['model']['name']}, dimension {manifest['dimension']})"
     )
+    if manifest.get("merged_suppliers"):
+        merges = ws.current_version() / "merges.csv"
+        typer.echo(f"{manifest['merged_suppliers']} suppliers from the history recognised as members: see {merges}")
 
 
 @app.command()

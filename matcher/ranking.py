@@ -22,13 +22,13 @@ from matcher.taxonomy import Taxonomy, best_matches, code_tree, level_scores, lo
 # Chosen on the SECOP history split (awards 2019-2022, tenders of 2023): see docs/evaluation.md.
 # Certifications and region are not in that data; they keep the weight of hard requirements.
 SUGGEST_WEIGHTS: dict[str, float] = {
-    "semantic": 0.14,
-    "lexical": 0.36,
-    "buyer": 0.24,
-    "codes": 0.10,
+    "semantic": 0.12,
+    "lexical": 0.26,
+    "buyer": 0.32,
+    "codes": 0.12,
     "certifications": 0.08,
-    "region": 0.05,
-    "size": 0.03,
+    "region": 0.06,
+    "size": 0.04,
 }
 SIMILAR_WEIGHTS: dict[str, float] = {"semantic": 0.60, "codes": 0.30, "region": 0.10}
 NEUTRAL = 0.5
@@ -166,7 +166,9 @@ def buyer_part(need: Need, firm: Participant) -> tuple[float, str]:
 
 
 def buyer_value(n: int | np.ndarray) -> float | np.ndarray:
-    """1 contract 0.5, 2 contracts 0.67, 3 contracts 0.75: repeat business counts, with diminishing returns."""
+    """1 contract 0.5, 2 contracts 0.67, 3 contracts 0.75: repeat business counts, with diminishing returns.
+
+    In the suggest ranking this is then multiplied by the firm's lexical match to the lot."""
     return n / (n + 1.0)
 
 
@@ -288,6 +290,10 @@ def score_parts(
         values["lexical"] = np.asarray(lexical, dtype=np.float64) / top if top > 0 else np.zeros(len(rows))
     if "buyer" in weights:
         values["buyer"] = np.asarray(buyer_value(pool.buyer_counts(need.buyer)[rows]), dtype=np.float64)
+        if "lexical" in values:
+            # Repeat business counts in proportion to how well the firm's work matches this lot, so
+            # that a buyer's usual contractor does not rise in every lot of a multi-lot tender.
+            values["buyer"] = values["buyer"] * values["lexical"]
     if "codes" in weights:
         values["codes"] = pool.codes.mean_best(need.codes)[rows]
     if "region" in weights:
@@ -334,6 +340,8 @@ def rank(
             reasons["lexical"] = f"BM25 {float(values['lexical'][k]):.2f} of the best match's"
         if "buyer" in weights:
             reasons["buyer"] = buyer_part(need, firm)[1]
+            if "lexical" in values and values["buyer"][k] > 0:
+                reasons["buyer"] += f", weighed by its BM25 match {float(values['lexical'][k]):.2f}"
         if "codes" in weights:
             reasons["codes"] = codes_part(need, firm, taxonomy)[1]
         if "region" in weights:

@@ -129,13 +129,14 @@ def similar_csv(result: SimilarResult) -> str:
 
 
 def _why(s: Suggestion) -> str:
+    """The reasons in short, for a table cell; JSON and CSV carry the full text of each part."""
     bits = []
     buyer = s.part("buyer")
     if buyer and buyer.value > 0:
-        bits.append(buyer.detail)
+        bits.append(buyer.detail.split(" for ")[0] + " for this buyer")
     codes = s.part("codes")
     if codes and codes.detail:
-        bits.append(codes.detail)
+        bits.append(codes.detail.split("; ")[0])  # the count and levels, and the best code
     for name in ("certifications", "region", "size"):
         part = s.part(name)
         if part and part.value < 1.0:
@@ -144,6 +145,7 @@ def _why(s: Suggestion) -> str:
 
 
 def _table(title: str, suggestions: Iterable[Suggestion], show_lots: bool = False):
+    from rich.markup import escape
     from rich.table import Table
 
     suggestions = list(suggestions)
@@ -161,7 +163,7 @@ def _table(title: str, suggestions: Iterable[Suggestion], show_lots: bool = Fals
     for s in suggestions:
         cells = [
             str(s.rank),
-            f"{s.name}\n[dim]{s.participant_id} · {s.kind or ''}[/dim]",
+            f"{escape(s.name)}\n[dim]{escape(s.participant_id)}{' · ' + escape(s.kind) if s.kind else ''}[/dim]",
             f"[bold]{s.score:.3f}[/bold]",
         ]
         for p in present:
@@ -169,7 +171,7 @@ def _table(title: str, suggestions: Iterable[Suggestion], show_lots: bool = Fals
             cells.append("" if part is None else f"{part.value:.2f}")
         if show_lots:
             cells.append(", ".join(s.lots))
-        cells.append(_why(s))
+        cells.append(escape(_why(s)))
         table.add_row(*cells)
     return table
 

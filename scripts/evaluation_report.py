@@ -88,12 +88,14 @@ Reproduce (rewrites this file; {rejects} records could not be read):
   the subject of a later issue.
 - **Who bought from whom matters.** Buyer history alone, with no text, is a strong
   baseline; it became the `buyer` part of the suggest score (past contracts for the same
-  buyer: 1 → 0.5, 2 → 0.67, 3 → 0.75).
-- **The hybrid has the best R@5, R@10, MRR@10 and nDCG@10 (BM25 is level on R@1), but its
-  lead over BM25 alone is within the noise** (the paired interval of the difference includes
-  0); its lead over buyer history and every dense variant is not. Its weights were chosen by
-  the grid search in `scripts/tune_weights.py` on this same split (nDCG@10 on warm tenders,
-  a setting from the flat region near the top rather than the single best), so these hybrid
+  buyer: 1 → 0.5, 2 → 0.67, 3 → 0.75), multiplied by the firm's BM25 match to the lot, so
+  that a buyer's usual general contractor does not rise in every lot of a multi-lot tender
+  (on this data the product scores within the noise of the plain count).
+- **The hybrid has the best mean on every metric, but its lead over BM25 alone is at the
+  edge of the noise** (the paired intervals of the differences touch or include 0); its lead
+  over buyer history and every dense variant is not. Its weights were chosen by the grid
+  search in `scripts/tune_weights.py` on this same split (nDCG@10 on warm tenders, a
+  setting from the flat region near the top rather than the single best), so these hybrid
   figures are optimistic: the figure that counts is on later tenders the project does not have.
 - **The ceiling is the warm share.** Only about a third of 2023 tenders were won by a firm
   with an award in 2019–2022 in this data; no ranking of known firms can find the others.

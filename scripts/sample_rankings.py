@@ -12,8 +12,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from matcher import read_tender
 from matcher.build import ensure_sample_workspace
 from matcher.profiles import lot_text
@@ -36,15 +34,15 @@ def fits(firm, lot) -> tuple[bool, bool]:
 def main() -> None:
     matcher = Matcher(ensure_sample_workspace())
     taxonomy = load_taxonomy()
-    everyone = np.arange(len(matcher.participants))
-    vectors = matcher.index.vectors(everyone)
+    everyone = list(range(len(matcher.participants)))
     rows, totals = [], {"hybrid": [0, 0, 0], "text only": [0, 0, 0]}
     for path in sorted((ROOT / "data" / "sample" / "tenders").glob("*.*")):
         tender = read_tender(path)
         result = matcher.suggest(tender, top_k=TOP)
         queries = matcher.embed([lot_text(lot, tender, taxonomy) for lot in tender.lots])
         for lot, ranked, query in zip(tender.lots, result.lots, queries, strict=True):
-            text_only = rank(Need(), matcher.participants, vectors @ query, TOP)
+            dense = matcher._best_cosine(everyone, query)  # each firm's best vector, as suggest scores it
+            text_only = rank(Need(weights={"semantic": 1.0}), matcher.pool, everyone, dense, TOP)
             for name, suggestions in (("hybrid", ranked.suggestions), ("text only", text_only)):
                 for s in suggestions:
                     code_ok, cert_ok = fits(matcher.participant(s.participant_id), lot)

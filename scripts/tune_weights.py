@@ -27,7 +27,7 @@ from matcher.ranking import Need, score_parts
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT.parent / "shared" / "data" / "secop-works" / "releases-2019-2023.jsonl"
 PARTS = ("semantic", "lexical", "buyer", "codes", "size")
-GRID = ([0.1, 0.2, 0.3], [0.2, 0.3, 0.4, 0.5], [0.1, 0.2, 0.3], [0.0, 0.05, 0.1, 0.2], [0.0, 0.04])
+GRID = ([0.1, 0.2, 0.3], [0.2, 0.3, 0.4, 0.5], [0.1, 0.2, 0.3, 0.4], [0.0, 0.05, 0.1, 0.2], [0.0, 0.04])
 
 
 def main() -> None:

@@ -101,14 +101,20 @@ def test_buyer_and_lexical_parts():
     once = firm("O", projects=[Project("a", buyer="City Roads")])
     never = firm("N", projects=[Project("a", buyer="Other")])
     need = Need(buyer="CITY ROADS")
-    ranked = rank_pool(
-        need, Pool([never, once, repeat]), np.arange(3), np.array([0.5, 0.5, 0.5]), 3, lexical=np.array([4.0, 2.0, 0.0])
-    )
+    lexical = np.array([4.0, 2.0, 4.0])  # BM25 of N, O, R; scaled so that the best is 1
+    ranked = rank_pool(need, Pool([never, once, repeat]), np.arange(3), np.array([0.5, 0.5, 0.5]), 3, lexical=lexical)
     by_id = {s.participant_id: s for s in ranked}
-    assert (
-        by_id["R"].part("buyer").value == pytest.approx(2 / 3, abs=1e-4)
-        and "2 past contracts" in by_id["R"].part("buyer").detail
-    )
-    assert by_id["O"].part("buyer").value == 0.5 and by_id["N"].part("buyer").value == 0.0
-    assert by_id["N"].part("lexical").value == 1.0 and by_id["O"].part("lexical").value == 0.5  # scaled to the best
+    assert by_id["N"].part("lexical").value == 1.0 and by_id["O"].part("lexical").value == 0.5
+    # repeat business (2 contracts: 2/3) counts in proportion to the lexical match
+    assert by_id["R"].part("buyer").value == pytest.approx(2 / 3, abs=1e-4)
+    assert by_id["O"].part("buyer").value == pytest.approx(0.5 * 0.5, abs=1e-4)
+    assert by_id["N"].part("buyer").value == 0.0
+    assert by_id["R"].part("buyer").detail.startswith("2 past contracts for CITY ROADS")
+    assert [s.participant_id for s in ranked] == ["R", "N", "O"]
     assert {p.name for p in ranked[0].parts} == {"semantic", "lexical", "buyer"}
+
+
+def test_without_lexical_scores_the_buyer_part_is_not_gated():
+    once = firm("O", projects=[Project("a", buyer="City Roads")])
+    [s] = rank_pool(Need(buyer="City Roads"), Pool([once]), np.arange(1), np.array([0.5]), 1)
+    assert s.part("buyer").value == 0.5 and s.part("lexical") is None

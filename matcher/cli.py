@@ -92,6 +92,12 @@ ModelOpt = Annotated[
 TopKOpt = Annotated[int, typer.Option("--top-k", "-k", min=1, max=1000, help="Members to show per lot.")]
 
 
+class RankerOpt(StrEnum):
+    auto = "auto"
+    hand = "hand"
+    learned = "learned"
+
+
 class EvalFormat(StrEnum):
     table = "table"
     json = "json"
@@ -237,6 +243,9 @@ def suggest(
     output: FormatOpt = OutputFormat.table,
     workspace: WorkspaceOpt = None,
     model: ModelOpt = None,
+    ranker: Annotated[
+        RankerOpt, typer.Option("--ranker", help="auto: the trained ranker where `matcher train` made one.")
+    ] = RankerOpt.auto,
 ) -> None:
     """Rank members for every lot of a tender, and for the tender as a whole.
 
@@ -250,7 +259,7 @@ def suggest(
     from matcher.tenders import read_tender
 
     parsed = read_tender(tender)  # a bad tender fails before anything is built or loaded
-    result = Matcher(_query_workspace(workspace), model).suggest(parsed, top_k)
+    result = Matcher(_query_workspace(workspace), model, ranker=ranker.value).suggest(parsed, top_k)
     write_result(result, output.value, _stdout())
 
 
@@ -360,6 +369,45 @@ def eval_command(
         typer.echo(eval_summary(report) + "\n\n" + eval_markdown(report))
     else:
         print_eval(report, _stdout())
+
+
+@app.command()
+def train(
+    files: Annotated[
+        Optional[list[Path]], typer.Argument(help="OCDS history [default: the workspace's import].")
+    ] = None,
+    workspace: WorkspaceOpt = None,
+    until: Annotated[Optional[str], typer.Option("--until", help="Leave out awards from this date on.")] = None,
+) -> None:
+    """Train the learned ranker on award history; `suggest` then uses it in this workspace.
+
+    Each past tender becomes a query whose features use only the history before its quarter;
+    negatives come from the same candidate rule that serves queries. Saves
+    WORKSPACE/models/ranker.json (JSON coefficients, no pickle); `suggest --ranker hand` ignores it.
+
+    Example: matcher train -w my-cluster
+    """
+    from datetime import date as Date
+
+    from matcher.learned import train_workspace
+    from matcher.workspace import resolve_workspace
+
+    ws, _ = resolve_workspace(workspace)
+    day = None
+    if until:
+        try:
+            day = Date.fromisoformat(until)
+        except ValueError:
+            raise InputError(f"--until {until!r} is not a date; write it like 2023-01-01") from None
+    with _ProgressBar("Embedding") as update:
+        ranker, path = train_workspace(ws, files or (), until=day, progress=_note, embed_progress=update)
+    m = ranker.manifest
+    typer.echo(
+        f"Trained on {m['queries_used']} of {m['queries']} tenders ({m['pairs']} pairs, "
+        f"{m['window']['from']} to {m['window']['until']}); saved {path}"
+    )
+    for feature, weight in sorted(zip(ranker.features, ranker.coef), key=lambda fw: -abs(fw[1])):
+        typer.echo(f"  {feature:15s} {weight:+.3f}")
 
 
 def main() -> None:

@@ -49,6 +49,7 @@ class Split:
     queries: list[Query]
     train_awards: int
     undated: int = 0
+    history: list[Contract] = field(default_factory=list)
 
     @property
     def warm(self) -> np.ndarray:
@@ -88,6 +89,7 @@ def split_history(contracts: Sequence[Contract], cutoff: date) -> Split:
         queries=queries,
         train_awards=len(train),
         undated=sum(1 for c in contracts if c.date is None),
+        history=train,
     )
 
 
@@ -247,6 +249,21 @@ def suggest(ctx: Context) -> np.ndarray:
     return out
 
 
+def learned(ctx: Context) -> np.ndarray:
+    """The learned ranker, trained on the history before the cut-off (time respected within it)."""
+    from matcher.learned import train
+
+    ranker = train(ctx.split.history, ctx.split.cutoff, ctx.encode, ctx.language)
+    ctx._objects["ranker"] = ranker
+    rows = np.arange(len(ctx.pool))
+    sims, lexical = dense_max(ctx), bm25(ctx)
+    out = np.empty(sims.shape, dtype=np.float64)
+    for i, q in enumerate(ctx.split.queries):
+        need = Need(codes=q.codes, value=q.value, buyer=q.buyer)
+        out[i] = ranker.score(need, ctx.pool, rows, sims[i], lexical[i], q.date.year)[0]
+    return out
+
+
 METHODS: dict[str, Callable[[Context], np.ndarray]] = {
     "popularity": popularity,
     "buyer history": buyer_history,
@@ -255,6 +272,7 @@ METHODS: dict[str, Callable[[Context], np.ndarray]] = {
     "dense: centroid": dense_centroid,
     "dense: max over profile and contracts": dense_max,
     "suggest (hybrid)": suggest,
+    "learned ranker": learned,
 }
 
 

@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -38,16 +39,18 @@ SIZE_ZERO_RATIO = 20.0
 
 @dataclass(frozen=True)
 class ScorePart:
-    """One reason in a score: its value in [0, 1], its weight, and why."""
+    """One reason in a score: the part's value, its weight, what it adds to the score, and why.
+
+    For the hand-weighted ranking the value is in [0, 1] and contribution = value × weight;
+    for a learned ranker the value is the raw feature and the contribution is the coefficient
+    times the standardised feature. Either way the contributions add up to the score.
+    """
 
     name: str
     value: float
     weight: float
+    contribution: float
     detail: str
-
-    @property
-    def contribution(self) -> float:
-        return self.value * self.weight
 
 
 @dataclass(frozen=True)
@@ -249,6 +252,15 @@ class Pool:
         self.participants = list(participants)
         self.codes = CodeMatrix([p.codes for p in self.participants])
         self.capacity = np.array([p.largest_project_value or np.nan for p in self.participants], dtype=np.float64)
+        self.volume = np.array([len(p.projects) for p in self.participants], dtype=np.float64)
+        self.last_year = np.array(
+            [max((x.year for x in p.projects if x.year), default=np.nan) for p in self.participants], dtype=np.float64
+        )
+        self.typical_value = np.array(
+            [np.median([x.value for x in p.projects if x.value]) if any(x.value for x in p.projects) else np.nan
+             for p in self.participants],
+            dtype=np.float64,
+        )  # fmt: skip
         self._buyers: dict[str, dict[int, int]] = {}
         for row, p in enumerate(self.participants):
             for project in p.projects:
@@ -256,6 +268,7 @@ class Pool:
                 if key:
                     counts = self._buyers.setdefault(key, {})
                     counts[row] = counts.get(row, 0) + 1
+        self._blocks: dict[tuple[str, str], set[int]] | None = None
         # ties are broken by id, so that equal scores always come out in the same order
         order = np.argsort(np.array([p.id for p in self.participants], dtype=object), kind="stable")
         self.id_rank = np.empty(len(order), dtype=np.int64)
@@ -263,6 +276,34 @@ class Pool:
 
     def __len__(self) -> int:
         return len(self.participants)
+
+    def rows_sharing_block(self, codes: Sequence[str], digits: int = 4) -> set[int]:
+        """Firms holding a code in the same CPV class / UNSPSC family (first 4 digits) as a requested code."""
+        if self._blocks is None:
+            self._blocks = {}
+            for row, p in enumerate(self.participants):
+                for code in p.codes:
+                    tree = code_tree(code)
+                    if tree is not None:
+                        self._blocks.setdefault((tree[0], tree[1][:digits]), set()).add(row)
+        out: set[int] = set()
+        for tree in map(code_tree, codes):
+            if tree is not None:
+                out |= self._blocks.get((tree[0], tree[1][:digits]), set())
+        return out
+
+    def buyer_rows(self, buyer: str | None) -> set[int]:
+        """Firms with at least one past project for this buyer."""
+        return set(self._buyers.get(buyer_key(buyer), {}))
+
+    def extra_candidates(self, need: Need, lexical: np.ndarray | None, k: int) -> set[int]:
+        """Candidates besides the dense neighbours: the k best by BM25, firms sharing a code block
+        with the request, and the buyer's past suppliers. Serving and training use the same rule."""
+        out = self.rows_sharing_block(need.codes) | self.buyer_rows(need.buyer)
+        if lexical is not None and len(lexical):
+            top = np.argsort(-lexical, kind="stable")[:k]
+            out |= {int(r) for r in top if lexical[r] > 0}
+        return out
 
     def buyer_counts(self, buyer: str | None) -> np.ndarray:
         """For every firm, how many of its past projects were for this buyer."""
@@ -310,6 +351,55 @@ def score_parts(
     return np.asarray(total, dtype=np.float64), values
 
 
+class Ranker(Protocol):
+    """Scores candidates for a request. Implementations: HandWeighted here, LearnedRanker in matcher.learned."""
+
+    name: str
+
+    def score(
+        self, need: Need, pool: Pool, rows: np.ndarray, dense: np.ndarray, lexical: np.ndarray | None, year: int | None
+    ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray], dict[str, float]]:
+        """(total, values, contributions, weights) for the rows: contributions of all parts add up to total."""
+        ...
+
+
+class HandWeighted:
+    """The weighted sum of score parts (SUGGEST_WEIGHTS, or the need's own weights)."""
+
+    name = "hand-weighted"
+
+    def score(
+        self, need: Need, pool: Pool, rows: np.ndarray, dense: np.ndarray, lexical: np.ndarray | None, year: int | None
+    ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray], dict[str, float]]:
+        total, values = score_parts(need, pool, rows, dense, lexical)
+        weights = active_weights(need, lexical is not None)
+        return total, values, {k: v * weights[k] for k, v in values.items()}, weights
+
+
+def reasons(need: Need, firm: Participant, names: Sequence[str], values: dict[str, float]) -> dict[str, str]:
+    """The words behind each part, for one firm (computed only for the suggestions shown)."""
+    taxonomy = load_taxonomy()
+    out: dict[str, str] = {}
+    for name in names:
+        if name in ("semantic", "dense"):
+            out[name] = f"cosine {values[name]:.2f}"
+        elif name in ("lexical", "bm25_rel"):
+            out[name] = f"BM25 {values[name]:.2f} of the best match's"
+        elif name in ("buyer", "buyer_count"):
+            out[name] = buyer_part(need, firm)[1]
+        elif name in ("codes", "codes_exact"):
+            out[name] = codes_part(need, firm, taxonomy)[1] if need.codes else "no codes asked"
+        elif name == "region":
+            out[name] = region_part(need, firm)[1] if need.regions else "no region asked"
+        elif name == "certifications":
+            out[name] = certifications_part(need, firm)[1] if need.certifications else "none required"
+        elif name in ("size", "value_fit"):
+            out[name] = size_part(need, firm)[1] if need.value else "no value given"
+        else:
+            out[name] = f"{values[name]:.3g}"
+    return out
+
+
 def rank(
     need: Need,
     pool: Pool,
@@ -317,6 +407,8 @@ def rank(
     dense: np.ndarray,
     top_k: int,
     lexical: np.ndarray | None = None,
+    ranker: Ranker | None = None,
+    year: int | None = None,
 ) -> list[Suggestion]:
     """Score the candidate rows of the pool against the need; the best top_k, explained, best first.
 
@@ -324,35 +416,31 @@ def rank(
         rows: candidate positions in the pool.
         dense: cosine similarity of each candidate to the request's text, same order as rows.
         lexical: BM25 score of each candidate for the request's text (optional), same order.
+        ranker: HandWeighted (the default) or a trained LearnedRanker.
+        year: the year the request is for (recency features of a learned ranker).
     """
     rows = np.asarray(rows, dtype=np.int64)
     if len(rows) == 0:
         return []
-    total, values = score_parts(need, pool, rows, dense, lexical)
+    ranker = ranker or HandWeighted()
+    total, values, contributions, weights = ranker.score(need, pool, rows, np.asarray(dense), lexical, year)
     order = np.lexsort((pool.id_rank[rows], -np.round(total, 12)))[:top_k]
-    taxonomy = load_taxonomy()
-    weights = active_weights(need, lexical is not None)
     out = []
     for i, k in enumerate(order):
         firm = pool.participants[rows[k]]
-        reasons: dict[str, str] = {"semantic": f"cosine {float(dense[k]):.2f}"}
-        if "lexical" in weights:
-            reasons["lexical"] = f"BM25 {float(values['lexical'][k]):.2f} of the best match's"
-        if "buyer" in weights:
-            reasons["buyer"] = buyer_part(need, firm)[1]
-            if "lexical" in values and values["buyer"][k] > 0:
-                reasons["buyer"] += f", weighed by its BM25 match {float(values['lexical'][k]):.2f}"
-        if "codes" in weights:
-            reasons["codes"] = codes_part(need, firm, taxonomy)[1]
-        if "region" in weights:
-            reasons["region"] = region_part(need, firm)[1]
-        if "certifications" in weights:
-            reasons["certifications"] = certifications_part(need, firm)[1]
-        if "size" in weights:
-            reasons["size"] = size_part(need, firm)[1]
+        mine = {name: float(v[k]) for name, v in values.items()}
+        words = reasons(need, firm, list(values), mine)
+        if "buyer" in values and "lexical" in values and mine["buyer"] > 0 and isinstance(ranker, HandWeighted):
+            words["buyer"] += f", weighed by its BM25 match {mine['lexical']:.2f}"
         parts = tuple(
-            ScorePart(name, round(float(values[name][k]), 4), round(weights[name], 4), detail)
-            for name, detail in reasons.items()
+            ScorePart(
+                name,
+                round(mine[name], 4),
+                round(weights[name], 4),
+                round(float(contributions[name][k]), 4),
+                words[name],
+            )
+            for name in values
         )
         out.append(Suggestion(i + 1, firm.id, firm.name, firm.kind, round(float(total[k]), 4), parts))
     return out

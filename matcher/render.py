@@ -34,7 +34,7 @@ def _part_dict(part: ScorePart) -> dict[str, Any]:
     return {
         "value": part.value,
         "weight": part.weight,
-        "contribution": round(part.contribution, 4),
+        "contribution": part.contribution,
         "detail": part.detail,
     }
 
@@ -102,13 +102,16 @@ def _flat(s: Suggestion) -> dict[str, Any]:
     }  # fmt: skip
     for p in s.parts:
         row[p.name] = p.value
-        row[f"{p.name}_contribution"] = round(p.contribution, 4)
+        row[f"{p.name}_contribution"] = p.contribution
         row[f"{p.name}_detail"] = p.detail
     return row
 
 
-def _part_columns() -> list[str]:
-    return [c for name in PART_ORDER for c in (name, f"{name}_contribution", f"{name}_detail")]
+def _part_columns(suggestions: Iterable[Suggestion] = ()) -> list[str]:
+    names = list(PART_ORDER)
+    for s in suggestions:  # a learned ranker's features
+        names += [p.name for p in s.parts if p.name not in names]
+    return [c for name in names for c in (name, f"{name}_contribution", f"{name}_detail")]
 
 
 def tender_csv(result: TenderSuggestions) -> str:
@@ -117,12 +120,13 @@ def tender_csv(result: TenderSuggestions) -> str:
         for s in lr.suggestions:
             rows.append({"tender_id": result.tender.id, "lot_id": lr.lot_id, "lot_title": lr.title, **_flat(s)})
     head = ["tender_id", "lot_id", "lot_title", "rank", "participant_id", "name", "kind", "score", "lots"]
-    return _csv(rows, head + _part_columns())
+    every = [s for lr in (*result.lots, result.overall) for s in lr.suggestions]
+    return _csv(rows, head + _part_columns(every))
 
 
 def similar_csv(result: SimilarResult) -> str:
     head = ["rank", "participant_id", "name", "kind", "score"]
-    return _csv((_flat(s) for s in result.suggestions), head + _part_columns())
+    return _csv((_flat(s) for s in result.suggestions), head + _part_columns(result.suggestions))
 
 
 # --- tables -------------------------------------------------------------------------------
@@ -144,12 +148,19 @@ def _why(s: Suggestion) -> str:
     return "; ".join(bits) or "text similarity only"
 
 
+def _breakdown(s: Suggestion, n: int = 4) -> str:
+    """The largest contributions of a learned score, e.g. '+0.41 bm25_rel  +0.30 buyer_gated'."""
+    parts = sorted((p for p in s.parts if p.contribution), key=lambda p: -abs(p.contribution))[:n]
+    return "  ".join(f"{p.contribution:+.2f} {p.name}" for p in parts)
+
+
 def _table(title: str, suggestions: Iterable[Suggestion], show_lots: bool = False):
     from rich.markup import escape
     from rich.table import Table
 
     suggestions = list(suggestions)
-    present = [p for p in PART_ORDER if any(s.part(p) for s in suggestions)]
+    learned = any(p.name not in PART_ORDER for s in suggestions for p in s.parts)
+    present = [] if learned else [p for p in PART_ORDER if any(s.part(p) for s in suggestions)]
     weights = {p.name: p.weight for s in suggestions[:1] for p in s.parts}
     table = Table(title=title, title_justify="left", show_lines=False, expand=False)
     table.add_column("#", justify="right")
@@ -157,6 +168,8 @@ def _table(title: str, suggestions: Iterable[Suggestion], show_lots: bool = Fals
     table.add_column("Score", justify="right")
     for p in present:
         table.add_column(f"{_SHORT[p]}\n×{weights.get(p, 0):.2f}", justify="right")
+    if learned:
+        table.add_column("Largest contributions (learned ranker)", max_width=34)
     if show_lots:
         table.add_column("Lots")
     table.add_column("Why", overflow="fold", ratio=1)
@@ -169,6 +182,8 @@ def _table(title: str, suggestions: Iterable[Suggestion], show_lots: bool = Fals
         for p in present:
             part = s.part(p)
             cells.append("" if part is None else f"{part.value:.2f}")
+        if learned:
+            cells.append(_breakdown(s))
         if show_lots:
             cells.append(", ".join(s.lots))
         cells.append(escape(_why(s)))

@@ -10,7 +10,9 @@ import difflib
 import os
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -19,15 +21,14 @@ from matcher.errors import IndexCorrupt, InputError, ModelMismatch, UnknownParti
 from matcher.index import VectorIndex
 from matcher.lexical import LexicalIndex
 from matcher.profiles import lexical_text, lot_text, tender_text
-from matcher.ranking import SIMILAR_WEIGHTS, Need, Pool, Suggestion, rank
+from matcher.ranking import SIMILAR_WEIGHTS, SUGGEST_WEIGHTS, Need, Pool, Ranker, Suggestion, rank
 from matcher.schema import Participant, Tender
-from matcher.taxonomy import code_tree, load_taxonomy
+from matcher.taxonomy import load_taxonomy
 from matcher.tenders import read_tender
 from matcher.workspace import Workspace, read_participant_table, read_vector_owners
 
 # Dense candidates per request before re-ranking; code-matched members are added to them.
 MIN_CANDIDATES = 200
-_CODE_BLOCK = 4  # members sharing a CPV class / UNSPSC family (4 digits) with a request are candidates too
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,11 @@ class Matcher:
         >>> m.suggest("tender.yaml").lots[0].suggestions[0].name
     """
 
-    def __init__(self, workspace: Workspace, model: str | None = None, *, verify: bool = True):
+    def __init__(
+        self, workspace: Workspace, model: str | None = None, *, verify: bool = True, ranker: RankerChoice = "auto"
+    ):
         self.workspace = workspace
+        self.ranker = _load_ranker(workspace, ranker)
         self.version = workspace.current_version()
         self.manifest = workspace.read_manifest(self.version)
         if verify:
@@ -107,12 +111,6 @@ class Matcher:
         self._first = np.searchsorted(self.owner, np.arange(len(self.participants) + 1))
         self._row = {p.id: i for i, p in enumerate(self.participants)}
         self.pool = Pool(self.participants)
-        self._by_block: dict[tuple[str, str], list[int]] = defaultdict(list)
-        for i, p in enumerate(self.participants):
-            for code in p.codes:
-                tree = code_tree(code)
-                if tree is not None:
-                    self._by_block[(tree[0], tree[1][:_CODE_BLOCK])].append(i)
         self._embedder: Embedder | None = None
         self._lexical: LexicalIndex | None = None
 
@@ -167,9 +165,10 @@ class Matcher:
         return out
 
     def _candidates(
-        self, query: np.ndarray, codes: tuple[str, ...], top_k: int, exclude: set[int], lexical: np.ndarray | None
+        self, query: np.ndarray, need: Need, top_k: int, exclude: set[int], lexical: np.ndarray | None
     ) -> tuple[list[int], np.ndarray]:
-        """Dense neighbours, the best BM25 matches and members sharing a code block, with cosines."""
+        """Dense neighbours, the best BM25 matches, members sharing a code block and the buyer's past
+        suppliers, each with its best cosine."""
         wanted = max(MIN_CANDIDATES, top_k * 10)
         per_firm = max(1, round(len(self.owner) / max(1, len(self.participants))))
         scores, ids = self.index.search(query, wanted * per_firm)
@@ -180,10 +179,7 @@ class Matcher:
             row = int(self.owner[vid])
             if row not in exclude and score > cosine.get(row, -2.0):
                 cosine[row] = float(score)  # the best vector of each firm among the hits is its best overall
-        blocks = [(t[0], t[1][:_CODE_BLOCK]) for t in map(code_tree, codes) if t is not None]
-        extra = {row for block in blocks for row in self._by_block.get(block, ())}
-        if lexical is not None:
-            extra |= {int(r) for r in np.argsort(-lexical)[:wanted] if lexical[r] > 0}
+        extra = self.pool.extra_candidates(need, lexical, wanted)
         extra -= cosine.keys() | exclude
         if extra:
             rows = sorted(extra)
@@ -193,11 +189,18 @@ class Matcher:
         return rows, np.array([cosine[r] for r in rows], dtype=np.float32)
 
     def _rank(
-        self, need: Need, query: np.ndarray, top_k: int, text: str | None = None, exclude: set[int] | None = None
+        self,
+        need: Need,
+        query: np.ndarray,
+        top_k: int,
+        text: str | None = None,
+        exclude: set[int] | None = None,
+        year: int | None = None,
     ) -> list[Suggestion]:
         lexical = self.lexical.scores(text) if text else None
-        rows, dense = self._candidates(query, need.codes, top_k, exclude or set(), lexical)
-        return rank(need, self.pool, rows, dense, top_k, None if lexical is None else lexical[rows])
+        rows, dense = self._candidates(query, need, top_k, exclude or set(), lexical)
+        ranker = self.ranker if lexical is not None and need.weights == SUGGEST_WEIGHTS else None
+        return rank(need, self.pool, rows, dense, top_k, None if lexical is None else lexical[rows], ranker, year)
 
     # --- queries --------------------------------------------------------------------
 
@@ -215,12 +218,13 @@ class Matcher:
         taxonomy = load_taxonomy()
         texts = [lot_text(lot, tender, taxonomy) for lot in tender.lots] + [tender_text(tender, taxonomy)]
         vectors = self.embed(texts)
+        year = (tender.deadline or date.today()).year  # recency features count to the tender's date
         per_lot = []
         for lot, vector, text in zip(tender.lots, vectors, texts):
             need = Need(lot.codes, (lot.region,) if lot.region else (), lot.certifications, lot.value, tender.buyer)
-            ranked = self._rank(need, vector[None, :], top_k, text)
+            ranked = self._rank(need, vector[None, :], top_k, text, year=year)
             per_lot.append(LotSuggestions(lot.id, lot.title, tuple(ranked)))
-        overall = self._rank(_tender_need(tender), vectors[-1][None, :], top_k, texts[-1])
+        overall = self._rank(_tender_need(tender), vectors[-1][None, :], top_k, texts[-1], year=year)
         in_lots: dict[str, list[str]] = defaultdict(list)
         for lot_result in per_lot:
             for s in lot_result.suggestions:
@@ -266,6 +270,22 @@ class Matcher:
             query = self.embed([" ".join(text.split())])
             results = self._rank(Need(weights=dict(SIMILAR_WEIGHTS)), query, top_k)
         return SimilarResult(participant_id, text, tuple(results), self.model_name, self.version.name)
+
+
+RankerChoice = Literal["auto", "hand", "learned"]
+RANKER_FILE = Path("models") / "ranker.json"
+
+
+def _load_ranker(workspace: Workspace, choice: RankerChoice) -> Ranker | None:
+    """The workspace's trained ranker (`matcher train`) where there is one, else the hand-weighted one."""
+    from matcher.learned import LearnedRanker
+
+    path = workspace.root / RANKER_FILE
+    if choice == "hand" or (choice == "auto" and not path.exists()):
+        return None
+    if not path.exists():
+        raise InputError(f"no trained ranker in {workspace.root}; run `matcher train` or use --ranker hand")
+    return LearnedRanker.load(path)
 
 
 def _tender_need(tender: Tender) -> Need:

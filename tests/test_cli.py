@@ -19,7 +19,7 @@ from tests.conftest import SAMPLE
 
 runner = CliRunner()
 BRIDGE = str(SAMPLE / "tenders" / "bridge-reconstruction.yaml")
-COMMANDS = [["ingest"], ["index", "build"], ["suggest"], ["similar"], ["import-ocds"], ["eval"]]
+COMMANDS = [["ingest"], ["index", "build"], ["suggest"], ["similar"], ["import-ocds"], ["eval"], ["train"]]
 
 
 def run(*args: str):
@@ -254,3 +254,29 @@ def test_names_with_markup_are_printed_literally(tmp_path):
     assert run("index", "build", "-w", ws).exit_code == 0
     result = run("similar", "--text", "road bridge repair", "-w", ws)
     assert result.exit_code == 0 and "Acme [red]Roads[/red]" in result.stdout
+
+
+def test_train_then_suggest_uses_the_learned_ranker_and_hand_on_request(tmp_path):
+    ws = str(tmp_path / "ws")
+    history = tmp_path / "history.jsonl"
+    shutil.copyfile(HISTORY, history)
+    assert run("import-ocds", str(history), "-w", ws).exit_code == 0
+    assert run("index", "build", "-w", ws).exit_code == 0
+    result = run("train", "-w", ws)
+    assert result.exit_code == 0, result.stderr
+    assert "saved" in result.stdout and (tmp_path / "ws" / "models" / "ranker.json").exists()
+    tender = tmp_path / "t.yaml"
+    tender.write_text("id: T\ntitle: Bridge deck repair\nbuyer: National Roads Agency\nlots: []\n", encoding="utf-8")
+    learned = json.loads(run("suggest", str(tender), "-w", ws, "-f", "json", "-k", "3").stdout)
+    parts = learned["lots"][0]["suggestions"][0]["parts"]
+    assert {"baseline", "buyer_gated", "bm25_rel"} <= set(parts)
+    top = learned["lots"][0]["suggestions"][0]
+    assert sum(p["contribution"] for p in parts.values()) == pytest.approx(top["score"], abs=2e-3)
+    table = run("suggest", str(tender), "-w", ws, "-k", "2")
+    assert "Largest contributions" in table.stdout
+    hand = json.loads(run("suggest", str(tender), "-w", ws, "-f", "json", "--ranker", "hand").stdout)
+    assert "baseline" not in hand["lots"][0]["suggestions"][0]["parts"]
+
+
+def test_train_without_history_is_a_one_line_error(tmp_path):
+    one_line_error(run("train", "-w", str(tmp_path / "ws")), "no procurement history", "import-ocds")

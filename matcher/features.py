@@ -1,0 +1,76 @@
+"""Features of (request, candidate) pairs for a learned ranker, computed with numpy over whole candidate sets.
+
+Every feature is known at the time of the request: it reads only the pool's history (built
+from what happened before that time by whoever built the pool) and the request itself.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from matcher.ranking import Need, Pool, certifications_part, region_part, score_parts
+
+FEATURES: tuple[str, ...] = (
+    "dense",  # best cosine of the firm's vectors (profile or a past contract)
+    "bm25",  # log(1 + BM25)
+    "bm25_rel",  # BM25 over the best candidate's
+    "codes",  # mean over requested codes of the best code match (tree levels)
+    "codes_exact",  # share of requested codes the firm covers exactly
+    "buyer_count",  # log(1 + past contracts for this buyer)
+    "buyer_share",  # share of the firm's contracts that were for this buyer
+    "buyer_gated",  # repeat business for this buyer (n/(n+1)) times bm25_rel: for this kind of work
+    "volume",  # log(1 + past contracts)
+    "recency",  # years since its latest contract (10 when unknown)
+    "value_fit",  # closeness of the value to the firm's typical contract value
+    "size",  # the hand-weighted size part
+    "region",  # 1 serves the region, 0 does not, 0.5 unknown or not asked
+    "certifications",  # share of required certifications held (1 when none required)
+)
+RECENCY_CAP = 10.0
+
+
+def feature_matrix(
+    need: Need, pool: Pool, rows: np.ndarray, dense: np.ndarray, lexical: np.ndarray | None, year: int | None
+) -> np.ndarray:
+    """A (len(rows), len(FEATURES)) matrix in the order of FEATURES."""
+    n = len(rows)
+    lex = np.zeros(n) if lexical is None else np.asarray(lexical, dtype=np.float64)
+    top = float(lex.max()) if n and lex.max() > 0 else 1.0
+    codes = pool.codes.mean_best(need.codes)[rows] if need.codes else np.zeros(n)
+    exact = np.mean([pool.codes.best(c)[rows] >= 1.0 for c in need.codes], axis=0) if need.codes else np.zeros(n)
+    count = pool.buyer_counts(need.buyer)[rows] if need.buyer else np.zeros(n)
+    volume = pool.volume[rows]
+    last = pool.last_year[rows]
+    recency = np.full(n, RECENCY_CAP) if year is None else np.where(np.isnan(last), RECENCY_CAP, year - last)
+    typical = pool.typical_value[rows]
+    if need.value:
+        gap = np.abs(np.log(need.value) - np.log(np.where(np.isnan(typical), 1.0, typical)))
+        value_fit = np.where(np.isnan(typical), 0.5, np.exp(-gap))
+        _, parts = score_parts(Need(value=need.value, weights={"semantic": 1.0, "size": 1.0}), pool, rows, np.zeros(n))
+        size = parts["size"]
+    else:
+        value_fit = np.full(n, 0.5)
+        size = np.full(n, 0.5)
+    region = np.array([region_part(need, pool.participants[r])[0] for r in rows]) if need.regions else np.full(n, 0.5)
+    certs = (
+        np.array([certifications_part(need, pool.participants[r])[0] for r in rows])
+        if need.certifications
+        else np.ones(n)
+    )
+    columns = [
+        np.asarray(dense, dtype=np.float64),
+        np.log1p(lex),
+        lex / top,
+        codes,
+        exact,
+        np.log1p(count),
+        count / np.maximum(volume, 1.0),
+        count / (count + 1.0) * (lex / top),
+        np.log1p(volume),
+        np.clip(recency, 0.0, RECENCY_CAP),
+        value_fit,
+        size,
+        region,
+        certs,
+    ]
+    return np.column_stack(columns) if n else np.zeros((0, len(FEATURES)))

@@ -1,0 +1,307 @@
+"""A learned ranker: pairwise logistic regression over the features of matcher.features, trained on award history.
+
+Training respects time: the history is cut into calendar quarters, and each tender of a
+quarter is a query whose features come from a pool built only from awards before that
+quarter began. Candidates come from the same rule that serves queries (dense neighbours,
+the best BM25 matches, firms sharing a code block, the buyer's past suppliers), and the
+awarded suppliers among them are the positives, everyone else the negatives.
+
+The model is saved as JSON (feature list, standardisation, coefficients, training window): no
+pickle. A ranker whose features differ from the ones this matcher computes refuses to load.
+Approximation, stated: during training a firm's dense score is its best past contract (its
+profile text is not re-embedded for every quarter); at serving it may also be its profile.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from matcher.errors import IndexCorrupt, InputError, ModelMismatch
+from matcher.features import FEATURES, feature_matrix
+from matcher.history import Contract, track_records
+from matcher.profiles import lexical_text
+from matcher.ranking import Need, Pool
+
+MODEL_FORMAT = 1
+CANDIDATES = 200  # per source (dense, BM25), as when serving
+BASELINE = "baseline"  # the intercept, shown as a part so that contributions add up to the score
+
+
+@dataclass
+class LearnedRanker:
+    """Score = intercept + Σ coefficient × standardised feature; each term is a part of the explanation."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    manifest: dict[str, Any] = field(default_factory=dict)
+    name: str = "learned"
+
+    def score(
+        self, need: Need, pool: Pool, rows: np.ndarray, dense: np.ndarray, lexical: np.ndarray | None, year: int | None
+    ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray], dict[str, float]]:
+        x = feature_matrix(need, pool, rows, dense, lexical, year)
+        contributions = ((x - self.mean) / self.scale) * self.coef
+        total = self.intercept + contributions.sum(axis=1)
+        values = {f: x[:, i] for i, f in enumerate(self.features)}
+        parts = {f: contributions[:, i] for i, f in enumerate(self.features)}
+        values[BASELINE] = np.ones(len(rows))
+        parts[BASELINE] = np.full(len(rows), self.intercept)
+        weights = {f: float(c) for f, c in zip(self.features, self.coef)} | {BASELINE: self.intercept}
+        return total, values, parts, weights
+
+    # --- files ---------------------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        data = {
+            "format": MODEL_FORMAT,
+            "kind": "logistic-regression",
+            "features": list(self.features),
+            "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(),
+            "coef": self.coef.tolist(),
+            "intercept": self.intercept,
+            "manifest": self.manifest,
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path, features: Sequence[str] = FEATURES) -> LearnedRanker:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError(f"{path}: no trained ranker there; run `matcher train`") from None
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise IndexCorrupt(f"{path}: not a ranker file (invalid JSON); retrain with `matcher train`") from None
+        if (
+            not isinstance(data, dict)
+            or data.get("format") != MODEL_FORMAT
+            or data.get("kind") != "logistic-regression"
+        ):
+            raise IndexCorrupt(f"{path}: unknown ranker format; retrain with `matcher train`")
+        if list(data.get("features", [])) != list(features):
+            raise ModelMismatch(
+                f"{path} was trained on features {data.get('features')} but this matcher computes "
+                f"{list(features)}; retrain with `matcher train`"
+            )
+        mean, scale, coef = (np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "coef"))
+        arrays = (mean, scale, coef)
+        if any(a.shape != (len(features),) for a in arrays) or not all(np.isfinite(a).all() for a in arrays):
+            raise IndexCorrupt(f"{path}: coefficients do not match the feature list; retrain with `matcher train`")
+        return cls(tuple(features), mean, scale, coef, float(data["intercept"]), data.get("manifest", {}))
+
+
+# --- training ----------------------------------------------------------------------------
+
+
+def _quarter(day: date) -> date:
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def _next_quarter(day: date) -> date:
+    return date(day.year + (day.month >= 10), (day.month + 2) % 12 + 1, 1)
+
+
+@dataclass
+class TrainingSet:
+    x: np.ndarray
+    y: np.ndarray
+    sizes: list[int]  # candidates per query, in order: the rows of x grouped by query
+    queries: int
+    windows: int
+    skipped: int  # queries whose winner was not among the candidates (or had no history)
+
+
+def training_set(
+    contracts: Sequence[Contract],
+    until: date,
+    vectors: Callable[[list[str]], np.ndarray],
+    language: str = "en",
+    progress: Callable[[str], None] | None = None,
+) -> TrainingSet:
+    """Examples from every tender before `until`, each seen with only the history before its quarter."""
+    from matcher.lexical import LexicalIndex
+
+    dated = sorted((c for c in contracts if c.date is not None and c.date < until), key=lambda c: c.date)  # type: ignore[arg-type,return-value]
+    if not dated:
+        raise InputError(f"no awards dated before {until} to train on")
+    xs, ys = [], []
+    sizes: list[int] = []
+    queries = skipped = windows = 0
+    start = _next_quarter(_quarter(dated[0].date))  # type: ignore[arg-type]
+    while start < until:
+        end = min(_next_quarter(start), until)
+        history = [c for c in dated if c.date < start]  # type: ignore[operator]
+        batch: dict[str, list[Contract]] = {}
+        for c in dated:
+            if start <= c.date < end:  # type: ignore[operator]
+                batch.setdefault(c.ocid, []).append(c)
+        start = end
+        if not history or not batch:
+            continue
+        windows += 1
+        if progress:
+            progress(f"window {windows}: {len(batch)} tenders, history of {len(history)} awards")
+        records = track_records(history)
+        participants = [records[s].participant() for s in sorted(records)]
+        pool = Pool(participants)
+        position = {p.id: i for i, p in enumerate(participants)}
+        lexical_index = LexicalIndex([lexical_text(p) for p in participants], language)
+        # one vector per distinct past contract; a firm's dense score is its best one
+        texts, owners = [], []
+        for row, p in enumerate(participants):
+            for title in dict.fromkeys(x.title for x in p.projects):
+                texts.append(title)
+                owners.append(row)
+        contract_vectors = vectors(texts)
+        starts = np.searchsorted(np.array(owners), np.arange(len(participants)))
+        first_of = {ocid: min(cs, key=lambda c: c.date) for ocid, cs in batch.items()}  # type: ignore[arg-type,return-value]
+        query_vectors = vectors([first_of[o].text for o in sorted(batch)])
+        for qv, ocid in zip(query_vectors, sorted(batch)):
+            first = first_of[ocid]
+            winners = {position[s] for c in batch[ocid] for s in c.supplier_ids if s in position}
+            queries += 1
+            if not winners:
+                skipped += 1
+                continue
+            dense_all = np.maximum.reduceat(contract_vectors @ qv, starts)
+            lexical_all = lexical_index.scores(first.text)
+            need = Need(codes=first.codes, value=first.value, buyer=first.buyer_name)
+            top = np.argpartition(-dense_all, min(CANDIDATES, len(dense_all) - 1))[:CANDIDATES]
+            rows = np.array(sorted(set(top.tolist()) | pool.extra_candidates(need, lexical_all, CANDIDATES)))
+            label = np.isin(rows, list(winners))
+            if not label.any():
+                skipped += 1
+                continue
+            xs.append(feature_matrix(need, pool, rows, dense_all[rows], lexical_all[rows], first.date.year))  # type: ignore[union-attr]
+            ys.append(label)
+            sizes.append(len(rows))
+    if not xs:
+        raise InputError(f"no tender before {until} had a winner with earlier history: nothing to learn from")
+    return TrainingSet(np.vstack(xs), np.concatenate(ys), sizes, queries, windows, skipped)
+
+
+def fit(
+    data: TrainingSet, *, window: tuple[date, date], c: float = 0.1, negatives: int = 50, seed: int = 0
+) -> LearnedRanker:
+    """Pairwise logistic regression on standardised features: learns w so that w·(winner − other) > 0.
+
+    Ranking pairs within a query, rather than classifying rows one by one, is what the
+    evaluation measures; on the SECOP history it beats the pointwise model (docs/evaluation.md).
+    Up to `negatives` sampled candidates per winner keep training fast. The model stays linear:
+    one coefficient per feature, and a score is the sum of its features' contributions.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    mean = data.x.mean(axis=0)
+    scale = data.x.std(axis=0)
+    scale[scale == 0] = 1.0
+    z = (data.x - mean) / scale
+    rng = np.random.default_rng(seed)
+    diffs = []
+    start = 0
+    for size in data.sizes:
+        rows = np.arange(start, start + size)
+        start += size
+        positive, negative = rows[data.y[rows]], rows[~data.y[rows]]
+        if len(positive) == 0 or len(negative) == 0:
+            continue
+        for p in positive:
+            sample = rng.choice(negative, size=min(negatives, len(negative)), replace=False)
+            diffs.append(z[p] - z[sample])
+    if not diffs:
+        raise InputError("no query had both a winner and other candidates: nothing to learn from")
+    pairs = np.vstack(diffs)
+    model = LogisticRegression(C=c, max_iter=3000, fit_intercept=False)
+    model.fit(np.vstack([pairs, -pairs]), np.r_[np.ones(len(pairs)), np.zeros(len(pairs))])
+    manifest = {
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "window": {"from": window[0].isoformat(), "until": window[1].isoformat()},
+        "queries": data.queries,
+        "queries_used": data.queries - data.skipped,
+        "examples": int(len(data.y)),
+        "positives": int(data.y.sum()),
+        "pairs": int(len(pairs)),
+        "windows": data.windows,
+        "model": f"pairwise sklearn LogisticRegression(C={c}, fit_intercept=False), {negatives} negatives per winner",
+    }
+    return LearnedRanker(FEATURES, mean, scale, model.coef_[0].astype(np.float64), 0.0, manifest)
+
+
+def train(
+    contracts: Sequence[Contract],
+    until: date,
+    vectors: Callable[[list[str]], np.ndarray],
+    language: str = "en",
+    progress: Callable[[str], None] | None = None,
+) -> LearnedRanker:
+    """Build the time-respecting training set from history before `until` and fit the ranker."""
+    data = training_set(contracts, until, vectors, language, progress)
+    first = min(c.date for c in contracts if c.date is not None)
+    return fit(data, window=(first, until))
+
+
+def train_workspace(
+    workspace: Any,
+    files: Sequence[Any] = (),
+    *,
+    until: date | None = None,
+    progress: Callable[[str], None] | None = None,
+    embed_progress: Callable[[int, int], None] | None = None,
+) -> tuple[LearnedRanker, Path]:
+    """Train on OCDS files (or the workspace's imported history) and save `<workspace>/models/ranker.json`.
+
+    Uses the model of the workspace's index when it has one, so that training and serving see
+    the same dense scores; awards dated on or after `until` (default: none) are left out.
+    """
+    from collections import Counter
+
+    from matcher.cache import EmbeddingCache
+    from matcher.embedding import load_embedder
+    from matcher.history import contracts_from_tables
+    from matcher.ocds import read_history, read_ocds
+    from matcher.search import RANKER_FILE
+
+    tables = read_ocds(files) if files else read_history(workspace)
+    if tables is None:
+        raise InputError(
+            f"no procurement history in {workspace.root}: give OCDS files or run `matcher import-ocds FILE` first"
+        )
+    model = None
+    try:
+        name = workspace.read_manifest(workspace.current_version())["model"]["name"]
+        model = None if name == "all-MiniLM-L6-v2" else name
+    except Exception:  # no index yet: the default model
+        pass
+    cache = EmbeddingCache(load_embedder(model), workspace.root / "cache" / "embeddings")
+
+    def vectors(texts: list[str]) -> np.ndarray:
+        total = len(texts)
+        return cache.encode(texts, progress=(lambda n: embed_progress(n, total)) if embed_progress else None)
+
+    contracts = contracts_from_tables(tables.tenders, tables.awards)
+    languages = Counter(x for x in tables.tenders["language"].to_list() if x)
+    language = languages.most_common(1)[0][0] if languages else "en"
+    last = max((c.date for c in contracts if c.date is not None), default=None)
+    if last is None:
+        raise InputError("no dated awards in the history: nothing to train on")
+    end = until or date.fromordinal(last.toordinal() + 1)
+    ranker = train(contracts, end, vectors, language, progress)
+    ranker.manifest["embedding_model"] = cache.embedder.name
+    path = workspace.root / RANKER_FILE
+    ranker.save(path)
+    return ranker, path

@@ -330,10 +330,10 @@ class EvalReport:
                 {"name": m.name, "warm": cells(m.warm), "all": cells(m.all), "seconds": round(m.seconds, 2)}
                 for m in self.methods
             ],
-            "suggest_minus_baseline_warm": self.comparisons(),
+            "learned_minus_other_warm": self.comparisons(),
         }
 
-    def comparisons(self, method: str = "suggest (hybrid)") -> dict[str, dict[str, dict[str, float]]]:
+    def comparisons(self, method: str = "learned ranker") -> dict[str, dict[str, dict[str, float]]]:
         """Paired differences of `method` against every other method, warm tenders, R@10 and MRR@10."""
         names = [m.name for m in self.methods]
         if method not in names:

@@ -279,7 +279,7 @@ def eval_markdown(report: EvalReport) -> str:
         lines.append("")
     comparisons = report.comparisons()
     if comparisons:
-        lines += ["### suggest (hybrid) minus each method, warm tenders, paired bootstrap", "",
+        lines += ["### learned ranker minus each method, warm tenders, paired bootstrap", "",
                   "| method | Δ R@10 | Δ MRR@10 |", "|---|---|---|"]  # fmt: skip
         for other, diff in comparisons.items():
             cells_ = [_cell((d["mean"], d["low"], d["high"])) for d in (diff["recall@10"], diff["mrr@10"])]

@@ -97,12 +97,12 @@ def _norm_cert(name: str) -> str:
     return re.sub(r"[^0-9a-zа-яё]+", "", name.casefold())
 
 
-def _holds(held: Sequence[str], required: str) -> bool:
+def holds_certification(held: Sequence[str], required: str) -> bool:
     want = _norm_cert(required)
     return any(_norm_cert(h).startswith(want) for h in held) if want else True
 
 
-def _region_covers(served: str, wanted: str) -> bool:
+def region_covers(served: str, wanted: str) -> bool:
     # "RU" (nationwide) covers "RU-SPE"; otherwise regions must be equal.
     return served == wanted or wanted.startswith(served + "-")
 
@@ -133,14 +133,14 @@ def codes_part(need: Need, firm: Participant, taxonomy: Taxonomy) -> tuple[float
 def region_part(need: Need, firm: Participant) -> tuple[float, str]:
     if not firm.regions:
         return NEUTRAL, "regions not stated"
-    hit = [w for w in need.regions if any(_region_covers(s, w) for s in firm.regions)]
+    hit = [w for w in need.regions if any(region_covers(s, w) for s in firm.regions)]
     if hit:
         return 1.0, "serves " + ", ".join(hit)
     return 0.0, f"not in {', '.join(need.regions)} (serves {', '.join(firm.regions[:3])})"
 
 
 def certifications_part(need: Need, firm: Participant) -> tuple[float, str]:
-    held = [c for c in need.certifications if _holds(firm.certifications, c)]
+    held = [c for c in need.certifications if holds_certification(firm.certifications, c)]
     missing = [c for c in need.certifications if c not in held]
     value = len(held) / len(need.certifications)
     if not missing:

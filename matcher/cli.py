@@ -139,6 +139,28 @@ class _ProgressBar:
             self._progress.stop()
 
 
+TeamsOpt = Annotated[int, typer.Option("--teams", min=1, max=20, help="Alternative teams to propose.")]
+MaxPartnersOpt = Annotated[int, typer.Option("--max-partners", min=1, help="At most this many firms per team.")]
+MinSmeOpt = Annotated[
+    float, typer.Option("--min-sme-share", min=0.0, max=1.0, help="Least share of the lot value held by SMEs.")
+]
+RegionsOpt = Annotated[
+    Optional[list[str]], typer.Option("--region", help="Members must serve one of these regions (repeatable).")
+]
+ExcludeOpt = Annotated[Optional[list[str]], typer.Option("--exclude", help="Never use this member (repeatable).")]
+RequireOpt = Annotated[Optional[list[str]], typer.Option("--require", help="Every team includes it (repeatable).")]
+CandidatesOpt = Annotated[int, typer.Option("--candidates", min=1, max=200, help="Best members per lot to build from.")]
+
+
+def _constraints(max_partners: int, min_sme: float, regions, exclude, require):
+    from matcher.consortium import TeamConstraints
+
+    return TeamConstraints(
+        max_partners=max_partners, min_sme_share=min_sme, regions=tuple(r.upper() for r in regions or ()),
+        exclude=tuple(exclude or ()), require=tuple(require or ()),
+    )  # fmt: skip
+
+
 def _query_workspace(workspace: Optional[Path]):
     """The workspace to query: the chosen one, or the bundled sample when none is configured."""
     from matcher.build import ensure_sample_workspace
@@ -246,11 +268,20 @@ def suggest(
     ranker: Annotated[
         RankerOpt, typer.Option("--ranker", help="auto: the trained ranker where `matcher train` made one.")
     ] = RankerOpt.auto,
+    consortium: Annotated[bool, typer.Option("--consortium", help="Also propose teams that cover the lots.")] = False,
+    teams: TeamsOpt = 3,
+    max_partners: MaxPartnersOpt = 5,
+    min_sme_share: MinSmeOpt = 0.0,
+    region: RegionsOpt = None,
+    exclude: ExcludeOpt = None,
+    require: RequireOpt = None,
 ) -> None:
     """Rank members for every lot of a tender, and for the tender as a whole.
 
-    Each suggestion shows its score and the parts it is made of: semantic similarity,
-    capability-code overlap, certifications held or missing, region, and size vs lot value.
+    Each suggestion shows its score and the parts it is made of: semantic similarity, BM25,
+    work for this buyer, capability-code overlap, certifications held or missing, region, and
+    size vs lot value (or a trained ranker's feature contributions). With --consortium it also
+    proposes teams (see `matcher consortium`).
 
     Example: matcher suggest data/sample/tenders/bridge-reconstruction.yaml --top-k 5 --format json
     """
@@ -259,8 +290,72 @@ def suggest(
     from matcher.tenders import read_tender
 
     parsed = read_tender(tender)  # a bad tender fails before anything is built or loaded
-    result = Matcher(_query_workspace(workspace), model, ranker=ranker.value).suggest(parsed, top_k)
-    write_result(result, output.value, _stdout())
+    matcher = Matcher(_query_workspace(workspace), model, ranker=ranker.value)
+    if not consortium:
+        write_result(matcher.suggest(parsed, top_k), output.value, _stdout())
+        return
+    constraints = _constraints(max_partners, min_sme_share, region, exclude, require)
+    result, found = matcher.consortium(parsed, constraints, teams=teams, candidates=max(20, top_k))
+    _write_teams(matcher, result, found, output, top_k)
+
+
+@app.command()
+def consortium(
+    tender: Annotated[Path, typer.Argument(help="Tender file (.yaml, .yml or .json).")],
+    teams: TeamsOpt = 3,
+    max_partners: MaxPartnersOpt = 5,
+    min_sme_share: MinSmeOpt = 0.0,
+    region: RegionsOpt = None,
+    exclude: ExcludeOpt = None,
+    require: RequireOpt = None,
+    candidates: CandidatesOpt = 20,
+    output: FormatOpt = OutputFormat.table,
+    workspace: WorkspaceOpt = None,
+    model: ModelOpt = None,
+) -> None:
+    """Propose teams (a lead and partners) that together cover every lot of a tender.
+
+    Each lot goes to one member holding its required certifications; teams cover as many lots
+    as possible, then maximise the members' fit, with at most --max-partners firms, at least
+    --min-sme-share of the value to SMEs, no firm over 3x its largest past project, and the
+    --region, --exclude and --require limits. Solved exactly with OR-Tools CP-SAT (greedy
+    fallback); what a team lacks is said.
+
+    Example: matcher consortium data/sample/tenders/metro-depot.yaml --max-partners 4 --min-sme-share 0.3
+    """
+    from matcher.search import Matcher
+    from matcher.tenders import read_tender
+
+    parsed = read_tender(tender)
+    matcher = Matcher(_query_workspace(workspace), model)
+    constraints = _constraints(max_partners, min_sme_share, region, exclude, require)
+    result, found = matcher.consortium(parsed, constraints, teams=teams, candidates=candidates)
+    _write_teams(matcher, result, found, output, top_k=None)
+
+
+def _write_teams(matcher, result, found, output: OutputFormat, top_k: Optional[int]) -> None:
+    """Teams in the chosen format; with top_k, after the per-lot rankings (cut to top_k)."""
+    from dataclasses import replace
+
+    from matcher.render import dump_json, print_teams, print_tender, team_dicts, teams_csv, tender_dict
+
+    names = {p.id: p.name for p in matcher.participants}
+    if top_k is not None:
+        lots = tuple(replace(lot, suggestions=lot.suggestions[:top_k]) for lot in result.lots)
+        result = replace(
+            result, lots=lots, overall=replace(result.overall, suggestions=result.overall.suggestions[:top_k])
+        )
+    if output is OutputFormat.json:
+        data = tender_dict(result) if top_k is not None else {"tender": tender_dict(result)["tender"]}
+        typer.echo(dump_json({**data, "teams": team_dicts(found, names)}))
+    elif output is OutputFormat.csv:
+        typer.echo(teams_csv(result, found, names), nl=False)
+    else:
+        console = _stdout()
+        if top_k is not None:
+            print_tender(result, console)
+            console.print()
+        print_teams(result, found, names, console)
 
 
 @app.command()

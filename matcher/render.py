@@ -5,12 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
-from typing import Any, Literal
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from matcher.evaluation import EvalReport
 from matcher.ranking import ScorePart, Suggestion, human_amount
 from matcher.search import SimilarResult, TenderSuggestions
+
+if TYPE_CHECKING:
+    from matcher.consortium import Team
 
 Format = Literal["table", "json", "csv"]
 PART_ORDER = ("semantic", "lexical", "buyer", "codes", "certifications", "region", "size")
@@ -309,3 +312,83 @@ def print_eval(report: EvalReport, console: Any) -> None:
             )
         console.print(table)
     console.print("[dim]bold: best mean per column; --format json or markdown gives the intervals[/dim]")
+
+
+# --- consortia ---------------------------------------------------------------------------
+
+
+def team_dicts(teams: Sequence[Team], names: dict[str, str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "rank": t.rank,
+            "lead": t.lead_id,
+            "members": [{"participant_id": m, "name": names.get(m, m)} for m in t.members],
+            "assignments": [
+                {
+                    "lot_id": a.lot_id,
+                    "participant_id": a.participant_id,
+                    "name": names.get(a.participant_id),
+                    "fit": a.score,
+                }
+                for a in t.assignments
+            ],
+            "total_fit": t.total_score,
+            "sme_share": t.sme_share,
+            "uncovered": list(t.uncovered),
+            "lacks": list(t.lacks),
+            "method": t.method,
+            "optimal": t.optimal,
+        }
+        for t in teams
+    ]
+
+
+def teams_csv(result: TenderSuggestions, teams: Sequence[Team], names: dict[str, str]) -> str:
+    """One row per (team, lot): who takes it and how well, or why nobody does."""
+    rows = []
+    for t in teams:
+        taken = {a.lot_id: a for a in t.assignments}
+        for lot in result.tender.lots:
+            a = taken.get(lot.id)
+            rows.append({
+                "tender_id": result.tender.id, "team": t.rank, "lead": t.lead_id or "", "lot_id": lot.id,
+                "lot_title": lot.title, "participant_id": a.participant_id if a else "",
+                "name": names.get(a.participant_id, "") if a else "", "fit": a.score if a else "",
+                "is_lead": bool(a and a.participant_id == t.lead_id), "team_total_fit": t.total_score,
+                "team_sme_share": round(t.sme_share, 4), "method": t.method, "optimal": t.optimal,
+                "lacks": "; ".join(x for x in t.lacks if x.startswith(f"lot {lot.id}:")) if not a else "",
+            })  # fmt: skip
+    columns = ["tender_id", "team", "lead", "lot_id", "lot_title", "participant_id", "name", "fit", "is_lead",
+               "team_total_fit", "team_sme_share", "method", "optimal", "lacks"]  # fmt: skip
+    return _csv(rows, columns)
+
+
+def print_teams(result: TenderSuggestions, teams: Sequence[Team], names: dict[str, str], console: Any) -> None:
+    """Each team as a coverage table: lots down, members across, the fit where a member takes a lot."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    if not teams:
+        console.print("[bold]No team[/bold]: no member can take any lot under these constraints.")
+        return
+    for t in teams:
+        how = "CP-SAT, optimal" if t.optimal else ("CP-SAT, time limit" if t.method == "cp-sat" else "greedy")
+        lead = names.get(t.lead_id or "", t.lead_id or "none")
+        title = (
+            f"Team {t.rank}: lead {lead} · {len(t.members)} firm(s) · total fit {t.total_score:.2f} · "
+            f"SME share {t.sme_share:.0%} · {how}"
+        )
+        table = Table(title=escape(title), title_justify="left")
+        table.add_column("Lot", max_width=40)
+        for m in t.members:
+            table.add_column(escape(names.get(m, m)) + (" (lead)" if m == t.lead_id else ""), justify="center")
+        taken = {a.lot_id: a for a in t.assignments}
+        for lot in result.tender.lots:
+            a = taken.get(lot.id)
+            cells = [escape(f"{lot.id}: {lot.title}")]
+            cells += [f"[bold]✓ {a.score:.2f}[/bold]" if a and a.participant_id == m else "" for m in t.members]
+            table.add_row(*cells)
+        console.print(table)
+        for line in t.lacks:
+            console.print(f"  [yellow]lacks:[/yellow] {escape(line)}")
+        console.print()

@@ -7,16 +7,20 @@ module-level :func:`suggest` and :func:`similar` are one-shot conveniences over 
 from __future__ import annotations
 
 import difflib
+import math
 import os
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from matcher.embedding import DEFAULT_MODEL, Embedder, load_embedder
+
+if TYPE_CHECKING:
+    from matcher.consortium import Team, TeamConstraints
 from matcher.errors import IndexCorrupt, InputError, ModelMismatch, UnknownParticipant
 from matcher.index import VectorIndex
 from matcher.lexical import LexicalIndex
@@ -242,6 +246,35 @@ class Matcher:
             self.model_name,
             self.version.name,
         )
+
+    def consortium(
+        self,
+        tender: Tender | str | os.PathLike[str],
+        constraints: TeamConstraints | None = None,
+        *,
+        teams: int = 3,
+        candidates: int = 20,
+        solver: Literal["auto", "cp-sat", "greedy"] = "auto",
+    ) -> tuple[TenderSuggestions, list[Team]]:
+        """Teams that together cover a tender's lots, built from each lot's `candidates` best members.
+
+        Returns the per-lot rankings (of `candidates` members each) and the teams, best first.
+        A learned ranker's scores are mapped to (0, 1) with the logistic function first, so
+        that every lot's fit is on the same scale.
+        """
+        from matcher.consortium import TeamConstraints, build_consortia
+
+        result = self.suggest(tender, top_k=candidates)
+        learned = self.ranker is not None
+
+        def fit(score: float) -> float:
+            return 1.0 / (1.0 + math.exp(-score)) if learned else min(1.0, max(0.0, score))
+
+        ranked = {
+            lot.lot_id: [(self.participant(s.participant_id), fit(s.score)) for s in lot.suggestions]
+            for lot in result.lots
+        }
+        return result, build_consortia(result.tender, ranked, constraints or TeamConstraints(), teams, solver)
 
     def participant(self, participant_id: str) -> Participant:
         row = self._row.get(participant_id)

@@ -19,7 +19,16 @@ from tests.conftest import SAMPLE
 
 runner = CliRunner()
 BRIDGE = str(SAMPLE / "tenders" / "bridge-reconstruction.yaml")
-COMMANDS = [["ingest"], ["index", "build"], ["suggest"], ["similar"], ["import-ocds"], ["eval"], ["train"]]
+COMMANDS = [
+    ["ingest"],
+    ["index", "build"],
+    ["suggest"],
+    ["similar"],
+    ["import-ocds"],
+    ["eval"],
+    ["train"],
+    ["consortium"],
+]
 
 
 def run(*args: str):
@@ -280,3 +289,37 @@ def test_train_then_suggest_uses_the_learned_ranker_and_hand_on_request(tmp_path
 
 def test_train_without_history_is_a_one_line_error(tmp_path):
     one_line_error(run("train", "-w", str(tmp_path / "ws")), "no procurement history", "import-ocds")
+
+
+def test_consortium_covers_every_lot_within_the_limits(sample_workspace):
+    metro = str(SAMPLE / "tenders" / "metro-depot.yaml")
+    ws = str(sample_workspace.root)
+    result = run("consortium", metro, "-w", ws, "--max-partners", "3", "--teams", "2", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert len(data["teams"]) == 2
+    first = data["teams"][0]
+    assert len(first["members"]) <= 3 and first["lead"] == first["members"][0]["participant_id"]
+    assert {a["lot_id"] for a in first["assignments"]} | set(first["uncovered"]) == {"1", "2", "3", "4", "5", "6"}
+    assert first["total_fit"] >= data["teams"][1]["total_fit"]
+    member_sets = [frozenset(m["participant_id"] for m in t["members"]) for t in data["teams"]]
+    assert member_sets[0] != member_sets[1]
+    rows = list(csv.DictReader(io.StringIO(run("consortium", metro, "-w", ws, "-f", "csv", "--teams", "1").stdout)))
+    assert [r["lot_id"] for r in rows] == ["1", "2", "3", "4", "5", "6"]
+    table = run("consortium", metro, "-w", ws, "--teams", "1")
+    assert "Team 1: lead" in table.stdout and "(lead)" in table.stdout
+
+
+def test_suggest_with_consortium_shows_rankings_then_teams(sample_workspace):
+    bridge = str(SAMPLE / "tenders" / "bridge-reconstruction.yaml")
+    result = run("suggest", bridge, "-w", str(sample_workspace.root), "--consortium", "-k", "2", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert len(data["lots"]) == 6 and all(len(lot["suggestions"]) == 2 for lot in data["lots"])
+    assert data["teams"] and data["teams"][0]["method"] == "cp-sat"
+
+
+def test_consortium_with_an_impossible_requirement_is_a_one_line_error(sample_workspace):
+    metro = str(SAMPLE / "tenders" / "metro-depot.yaml")
+    one_line_error(run("consortium", metro, "-w", str(sample_workspace.root), "--require", "RU-INN-0000000000"),
+                   "RU-INN-0000000000")  # fmt: skip

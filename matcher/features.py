@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from matcher.ranking import Need, Pool, certifications_part, region_part, score_parts
+from matcher.ranking import Need, Pool, score_parts
 
 FEATURES: tuple[str, ...] = (
     "dense",  # best cosine of the firm's vectors (profile or a past contract)
@@ -51,12 +51,8 @@ def feature_matrix(
     else:
         value_fit = np.full(n, 0.5)
         size = np.full(n, 0.5)
-    region = np.array([region_part(need, pool.participants[r])[0] for r in rows]) if need.regions else np.full(n, 0.5)
-    certs = (
-        np.array([certifications_part(need, pool.participants[r])[0] for r in rows])
-        if need.certifications
-        else np.ones(n)
-    )
+    region = pool.region_values(need.regions)[rows] if need.regions else np.full(n, 0.5)
+    certs = pool.certification_share(need.certifications)[rows] if need.certifications else np.ones(n)
     columns = [
         np.asarray(dense, dtype=np.float64),
         np.log1p(lex),

@@ -269,6 +269,9 @@ class Pool:
                     counts = self._buyers.setdefault(key, {})
                     counts[row] = counts.get(row, 0) + 1
         self._blocks: dict[tuple[str, str], set[int]] | None = None
+        self._no_region = np.array([not p.regions for p in self.participants], dtype=bool)
+        self._serves: dict[str, np.ndarray] = {}
+        self._holds: dict[str, np.ndarray] = {}
         # ties are broken by id, so that equal scores always come out in the same order
         order = np.argsort(np.array([p.id for p in self.participants], dtype=object), kind="stable")
         self.id_rank = np.empty(len(order), dtype=np.int64)
@@ -291,6 +294,28 @@ class Pool:
             if tree is not None:
                 out |= self._blocks.get((tree[0], tree[1][:digits]), set())
         return out
+
+    def region_values(self, wanted: Sequence[str]) -> np.ndarray:
+        """The region part for every firm: 1 serves one of `wanted`, 0 does not, 0.5 states none."""
+        out = np.where(self._no_region, NEUTRAL, 0.0)
+        for region in wanted:
+            if region not in self._serves:  # once per region asked, then a cached boolean array
+                self._serves[region] = np.array(
+                    [any(region_covers(s, region) for s in p.regions) for p in self.participants], dtype=bool
+                )
+            out = np.where(self._serves[region], 1.0, out)
+        return out
+
+    def certification_share(self, required: Sequence[str]) -> np.ndarray:
+        """The certifications part for every firm: the share of `required` it holds."""
+        held = np.zeros(len(self.participants))
+        for name in required:
+            if name not in self._holds:
+                self._holds[name] = np.array(
+                    [holds_certification(p.certifications, name) for p in self.participants], dtype=bool
+                )
+            held += self._holds[name]
+        return held / max(1, len(required))
 
     def buyer_rows(self, buyer: str | None) -> set[int]:
         """Firms with at least one past project for this buyer."""
@@ -338,9 +363,9 @@ def score_parts(
     if "codes" in weights:
         values["codes"] = pool.codes.mean_best(need.codes)[rows]
     if "region" in weights:
-        values["region"] = np.array([region_part(need, pool.participants[r])[0] for r in rows])
+        values["region"] = pool.region_values(need.regions)[rows]
     if "certifications" in weights:
-        values["certifications"] = np.array([certifications_part(need, pool.participants[r])[0] for r in rows])
+        values["certifications"] = pool.certification_share(need.certifications)[rows]
     if "size" in weights:
         assert need.value is not None
         capacity = pool.capacity[rows]

@@ -118,3 +118,21 @@ def test_without_lexical_scores_the_buyer_part_is_not_gated():
     once = firm("O", projects=[Project("a", buyer="City Roads")])
     [s] = rank_pool(Need(buyer="City Roads"), Pool([once]), np.arange(1), np.array([0.5]), 1)
     assert s.part("buyer").value == 0.5 and s.part("lexical") is None
+
+
+def test_vectorised_region_and_certification_parts_equal_the_per_firm_ones():
+    from matcher.ranking import certifications_part, region_part
+
+    firms = [
+        firm("a", regions=["RU-SPE"], certs=["SRO construction", "ISO 9001:2015"]),
+        firm("b", regions=["RU"], certs=["iso 9001"]),
+        firm("c", regions=[], certs=[]),
+        firm("d", regions=["RU-MOW", "RU-LEN"], certs=["SRO design"]),
+    ]
+    pool = Pool(firms)
+    for need in (Need(regions=("RU-SPE",), certifications=("SRO construction", "ISO 9001")),
+                 Need(regions=("RU-LEN", "RU-KGD"), certifications=("SRO design",))):  # fmt: skip
+        np.testing.assert_allclose(pool.region_values(need.regions), [region_part(need, f)[0] for f in firms])
+        np.testing.assert_allclose(
+            pool.certification_share(need.certifications), [certifications_part(need, f)[0] for f in firms]
+        )

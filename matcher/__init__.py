@@ -11,7 +11,9 @@ Example:
 """
 
 from matcher.build import build_index, ingest
+from matcher.consortium import TeamConstraints
 from matcher.errors import MatcherError
+from matcher.ocds import import_ocds
 from matcher.schema import Lot, Participant, Project, Tender
 from matcher.search import Matcher, similar, suggest
 from matcher.tenders import read_tender
@@ -24,9 +26,11 @@ __all__ = [
     "MatcherError",
     "Participant",
     "Project",
+    "TeamConstraints",
     "Tender",
     "Workspace",
     "build_index",
+    "import_ocds",
     "ingest",
     "read_tender",
     "similar",

@@ -15,6 +15,7 @@ import numpy as np
 from matcher.cache import EmbeddingCache
 from matcher.embedding import DEFAULT_MODEL, load_embedder
 from matcher.errors import IndexCorrupt, IndexMissing, InputError
+from matcher.faults import crash_point
 from matcher.index import VectorIndex
 from matcher.paths import data_dir
 from matcher.profiles import content_hash, profile_vectors_texts
@@ -22,7 +23,14 @@ from matcher.readers import Reject, read_participants
 from matcher.resolve import Merge
 from matcher.schema import Participant
 from matcher.taxonomy import load_taxonomy
-from matcher.workspace import Workspace, check_input_path, sha256_file, write_participants, write_vector_owners
+from matcher.workspace import (
+    KEEP_VERSIONS,
+    Workspace,
+    check_input_path,
+    sha256_file,
+    write_participants,
+    write_vector_owners,
+)
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -83,6 +91,7 @@ def ingest(
             report.updated += 1
         stored[p.id] = p
     workspace.save_participants(stored.values())
+    workspace.record_sources("participants", files, replace=replace)
     report.total = len(stored)
     return report
 
@@ -93,8 +102,13 @@ def build_index(
     model: str | None = None,
     progress: Progress | None = None,
     extra_manifest: dict[str, Any] | None = None,
+    keep: int = KEEP_VERSIONS,
+    full: bool = False,
 ) -> dict[str, Any]:
     """Embed every stored participant and publish a new index version; returns its manifest.
+
+    Texts embedded before (same model, same text) come from the cache unless `full` is set.
+    The manifest records what changed since the previous version (added, updated, removed).
 
     The version is written beside the current one, loaded back and searched, and only
     then made current, so a failure at any point leaves the previous index serving.
@@ -112,8 +126,11 @@ def build_index(
             owners.append(row)
     total = len(texts)
     # Unchanged texts are not embedded again: vectors are cached by (model, text hash).
-    cache = EmbeddingCache(embedder, workspace.root / "cache" / "embeddings")
+    cache = EmbeddingCache(embedder, workspace.root / "cache" / "embeddings", reuse=not full)
     vectors = cache.encode(texts, progress=(lambda done: progress(done, total)) if progress else None)
+    crash_point("embedded")
+    hashes = [content_hash(p) for p in participants]
+    changes = _changes(workspace, participants, hashes)
     ids = np.arange(total, dtype=np.int64)
     owner = np.array(owners, dtype=np.int64)
     first = np.searchsorted(owner, np.arange(len(participants)))  # each firm's profile vector
@@ -128,12 +145,15 @@ def build_index(
         write_vector_owners(building / "vectors.parquet", owner)
         if merges:
             write_merges(building / "merges.csv", merges)
+        crash_point("version-files-written")
         _smoke_test(building, vectors)
         manifest = {
             "model": {"name": embedder.name, "fingerprint": embedder.fingerprint},
             "dimension": int(vectors.shape[1]),
             "count": len(participants),
             "merged_suppliers": len(merges),
+            "changes": changes,
+            "embedded": cache.misses,
             "vectors": total,
             "index_type": "IndexIDMap2(IndexFlatIP)",
             "metric": "inner_product_on_unit_vectors",
@@ -141,11 +161,29 @@ def build_index(
             "faiss_version": faiss.__version__,
             **(extra_manifest or {}),
         }
-        workspace.publish(building, manifest)
+        workspace.publish(building, manifest, keep=keep)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
     return manifest
+
+
+def _changes(workspace: Workspace, participants: list[Participant], hashes: list[str]) -> dict[str, int]:
+    """Added, updated, removed and unchanged participants against the current version."""
+    import polars as pl
+
+    try:
+        previous = pl.read_parquet(workspace.current_version() / "participants.parquet", columns=["id", "profile_hash"])
+        before = dict(zip(previous["id"].to_list(), previous["profile_hash"].to_list()))
+    except Exception:  # no previous version (or an unreadable one): everything is new
+        before = {}
+    now = dict(zip((p.id for p in participants), hashes))
+    return {
+        "added": sum(1 for pid in now if pid not in before),
+        "updated": sum(1 for pid, h in now.items() if pid in before and before[pid] != h),
+        "removed": sum(1 for pid in before if pid not in now),
+        "unchanged": sum(1 for pid, h in now.items() if before.get(pid) == h),
+    }
 
 
 def gather_participants(workspace: Workspace) -> tuple[list[Participant], list[Merge]]:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from matcher.embedding import Embedder
+from matcher.faults import crash_point
 
 
 def default_cache_dir() -> Path:
@@ -33,7 +34,7 @@ class EmbeddingCache:
         >>> vectors = cache.encode(texts)   # second call with the same texts embeds nothing
     """
 
-    def __init__(self, embedder: Embedder, folder: Path | None = None):
+    def __init__(self, embedder: Embedder, folder: Path | None = None, reuse: bool = True):
         self.embedder = embedder
         self.folder = folder or default_cache_dir()
         self.path = self.folder / f"{embedder.name.replace('/', '_')[-80:]}-{embedder.fingerprint}.parquet"
@@ -41,7 +42,8 @@ class EmbeddingCache:
         self._vectors = np.zeros((0, 0), dtype=np.float32)
         self.hits = 0
         self.misses = 0
-        self._load()
+        if reuse:  # reuse=False embeds every text again (and stores the fresh vectors)
+            self._load()
 
     def _load(self) -> None:
         import polars as pl
@@ -66,12 +68,19 @@ class EmbeddingCache:
         self.misses += len(missing)
         self.hits += len(texts) - sum(1 for h in hashes if h in missing)
         if missing:
-            new = self.embedder.encode(list(missing.values()), progress=progress)
+            crash_point("embedding")
+            cached = len(texts) - len(missing)  # progress counts all texts, cached ones as done
+            new = self.embedder.encode(
+                list(missing.values()), progress=(lambda done: progress(cached + done)) if progress else None
+            )
             start = len(self._rows)
             self._vectors = new if start == 0 else np.vstack([self._vectors, new])
             for i, h in enumerate(missing):
                 self._rows[h] = start + i
             self._save()
+            crash_point("cache-written")
+        if progress:
+            progress(len(texts))
         if not texts:
             return np.zeros((0, self.embedder.dimension), dtype=np.float32)
         return self._vectors[[self._rows[h] for h in hashes]]

@@ -30,6 +30,10 @@ class _Group(TyperGroup):
         except PermissionError as exc:
             _err(f"permission denied: {exc.filename or exc}")
             raise typer.Exit(1) from None
+        except OSError as exc:  # disk full, I/O error: say which file; the previous version still serves
+            where = f" ({exc.filename})" if exc.filename else ""
+            _err(f"{exc.strerror or exc}{where}; nothing was published, the previous index version still serves")
+            raise typer.Exit(1) from None
         except KeyboardInterrupt:
             _err("interrupted")
             raise typer.Exit(130) from None
@@ -69,7 +73,9 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     rich_markup_mode=None,
 )
-index_app = typer.Typer(cls=_Group, help="Build the search index of a workspace.", no_args_is_help=True)
+index_app = typer.Typer(
+    cls=_Group, help="Build, inspect and roll back a workspace's index versions.", no_args_is_help=True
+)
 app.add_typer(index_app, name="index")
 
 
@@ -139,6 +145,16 @@ class _ProgressBar:
             self._progress.stop()
 
 
+KeepOpt = Annotated[int, typer.Option("--keep", min=1, help="Index versions to keep (the current one included).")]
+WaitOpt = Annotated[float, typer.Option("--wait", min=0, help="Seconds to wait for another writer to finish.")]
+
+
+def _lock(ws, action: str, wait: float):
+    from matcher.locking import WorkspaceLock
+
+    return WorkspaceLock(ws.root, action, wait)
+
+
 TeamsOpt = Annotated[int, typer.Option("--teams", min=1, max=20, help="Alternative teams to propose.")]
 MaxPartnersOpt = Annotated[int, typer.Option("--max-partners", min=1, help="At most this many firms per team.")]
 MinSmeOpt = Annotated[
@@ -189,6 +205,7 @@ def ingest(
     replace: Annotated[
         bool, typer.Option("--replace", help="Replace all stored participants instead of adding/updating.")
     ] = False,
+    wait: WaitOpt = 0.0,
 ) -> None:
     """Validate participant tables and store their valid rows in the workspace.
 
@@ -201,7 +218,8 @@ def ingest(
     from matcher.workspace import resolve_workspace
 
     ws, _ = resolve_workspace(workspace)
-    report = ingest_files(files, ws, replace=replace)
+    with _lock(ws, "ingest", wait):
+        report = ingest_files(files, ws, replace=replace)
     for reject in report.rejects[:20]:
         _stderr().print(f"[yellow]Rejected:[/yellow] {escape(str(reject))}", soft_wrap=True)
     if len(report.rejects) > 20:
@@ -224,6 +242,8 @@ def index_build(
     workspace: WorkspaceOpt = None,
     model: ModelOpt = None,
     sample: Annotated[bool, typer.Option("--sample", help="Build the bundled sample cluster's index instead.")] = False,
+    keep: KeepOpt = 2,
+    wait: WaitOpt = 0.0,
 ) -> None:
     """Embed every stored participant and publish a new index version.
 
@@ -247,8 +267,8 @@ def index_build(
         )
         return
     ws, _ = resolve_workspace(workspace)
-    with _ProgressBar("Embedding") as update:
-        manifest = build_index(ws, model=model, progress=update)
+    with _lock(ws, "index build", wait), _ProgressBar("Embedding") as update:
+        manifest = build_index(ws, model=model, progress=update, keep=keep)
     typer.echo(
         f"Built index of {manifest['count']} participants ({manifest['vectors']} vectors) in {ws.root} "
         f"(model {manifest['model']['name']}, dimension {manifest['dimension']})"
@@ -387,6 +407,7 @@ def similar(
 def import_ocds_command(
     files: Annotated[list[Path], typer.Argument(help="OCDS files: packages, releases, records, JSON Lines; .gz too.")],
     workspace: WorkspaceOpt = None,
+    wait: WaitOpt = 0.0,
 ) -> None:
     """Import procurement history (OCDS) into the workspace: tenders, lots, awards, suppliers.
 
@@ -401,7 +422,8 @@ def import_ocds_command(
     from matcher.workspace import resolve_workspace
 
     ws, _ = resolve_workspace(workspace)
-    tables = import_ocds(files, ws)
+    with _lock(ws, "import-ocds", wait):
+        tables = import_ocds(files, ws)
     for reject in tables.rejects[:20]:
         _stderr().print(f"[yellow]Rejected:[/yellow] {escape(str(reject))}", soft_wrap=True)
     if len(tables.rejects) > 20:
@@ -503,6 +525,108 @@ def train(
     )
     for feature, weight in sorted(zip(ranker.features, ranker.coef), key=lambda fw: -abs(fw[1])):
         typer.echo(f"  {feature:15s} {weight:+.3f}")
+
+
+@app.command()
+def refresh(
+    workspace: WorkspaceOpt = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Re-embed everything instead of reusing cached vectors.")
+    ] = False,
+    keep: KeepOpt = 2,
+    wait: WaitOpt = 0.0,
+    max_removed: Annotated[
+        float,
+        typer.Option("--max-removed", min=0.0, max=1.0, help="Refuse when more than this share of members would go."),
+    ] = 0.5,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON (for logs).")] = False,
+) -> None:
+    """Re-read the workspace's sources and publish a new index version (the nightly job).
+
+    Re-reads the participant tables and OCDS files the workspace was built from, re-embeds only
+    profiles that are new or changed, drops members that disappeared, and swaps the new version
+    in atomically after loading and searching it. Killed at any point, the previous version
+    keeps serving and the next run finishes the job. Exit code 0 on success, 3 when some rows
+    were rejected (written beside their files), non-zero on failure.
+
+    Example: matcher refresh -w /srv/matcher/cluster --keep 5
+    """
+    from matcher.refresh import refresh as run_refresh
+    from matcher.render import dump_json
+    from matcher.workspace import resolve_workspace
+
+    ws, _ = resolve_workspace(workspace)
+    with _ProgressBar("Embedding") as update:
+        report = run_refresh(
+            ws, full=full, keep=keep, wait=wait, max_removed=max_removed, progress=update, notify=_note
+        )
+    m = report.manifest
+    changes = m.get("changes", {})
+    for path in report.rejects_files:
+        _note(f"rejected rows written to {path}")
+    if json_output:
+        typer.echo(dump_json({"version": report.version, "participants": m["count"], "changes": changes,
+                              "embedded": m.get("embedded"), "rejected": len(report.rejects)}))  # fmt: skip
+    else:
+        typer.echo(
+            f"Published {report.version} in {ws.root}: {m['count']} participants "
+            f"({changes.get('added', 0)} added, {changes.get('updated', 0)} updated, "
+            f"{changes.get('removed', 0)} removed, {changes.get('unchanged', 0)} unchanged); "
+            f"embedded {m.get('embedded', 0)} texts, "
+            f"{len(report.rejects)} rows rejected"
+        )
+    if report.rejects:
+        raise typer.Exit(3)
+
+
+@index_app.command("status")
+def index_status(
+    workspace: WorkspaceOpt = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Show the current index version, when it was built, its counts and model, what the last
+    refresh changed, and whether every file still matches its checksum (exit 1 if not).
+
+    Example: matcher index status -w my-cluster
+    """
+    from matcher.refresh import status
+    from matcher.render import dump_json
+    from matcher.workspace import resolve_workspace
+
+    ws, _ = resolve_workspace(workspace)
+    info = status(ws)
+    if json_output:
+        typer.echo(dump_json(info))
+    else:
+        ch = info["changes"]
+        typer.echo(f"workspace     {info['workspace']}")
+        typer.echo(f"current       {info['current']} (built {info['created_at']})")
+        typer.echo(f"participants  {info['participants']} ({info['vectors']} vectors), model {info['model']}, "
+                   f"dimension {info['dimension']}")  # fmt: skip
+        typer.echo(f"last changes  {ch.get('added', 0)} added, {ch.get('updated', 0)} updated, "
+                   f"{ch.get('removed', 0)} removed, {ch.get('unchanged', 0)} unchanged; "
+                   f"{info['embedded']} texts embedded")  # fmt: skip
+        typer.echo(f"integrity     {info['integrity']}")
+        typer.echo(f"versions      {', '.join(info['versions'])}")
+        if info["writer"]:
+            typer.echo(f"writer        {info['writer']}")
+    if not info["integrity"].startswith("ok"):
+        raise typer.Exit(1)
+
+
+@index_app.command("rollback")
+def index_rollback(workspace: WorkspaceOpt = None, wait: WaitOpt = 0.0) -> None:
+    """Serve the previous index version again (after checking its files).
+
+    Example: matcher index rollback -w my-cluster
+    """
+    from matcher.workspace import resolve_workspace
+
+    ws, _ = resolve_workspace(workspace)
+    with _lock(ws, "index rollback", wait):
+        before = ws.current_version().name
+        target = ws.rollback()
+    typer.echo(f"Now serving {target.name} (was {before})")
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import numpy as np
 
 from matcher.errors import ModelNotFound
+from matcher.faults import crash_point
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -121,6 +122,7 @@ class SentenceTransformerEmbedder:
             out[start : start + len(chunk)] = vectors
             if progress:
                 progress(start + len(chunk))
+            crash_point("embedding")
         return out
 
 

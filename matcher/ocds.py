@@ -409,6 +409,7 @@ def import_ocds(paths: Sequence[str | os.PathLike[str]], workspace: Workspace) -
         by_file.setdefault(r.file, []).append(r)
     for path in dict.fromkeys(inputs):
         _write_rejects(path, by_file.get(str(path), []), workspace.rejects_dir)
+    workspace.record_sources("ocds", inputs)
     return tables
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -85,8 +86,23 @@ class Matcher:
     ):
         self.workspace = workspace
         self.ranker = _load_ranker(workspace, ranker)
-        self.version = workspace.current_version()
+        for attempt in range(3):
+            self.version = workspace.current_version()
+            try:
+                self._open_version(model, verify)
+                break
+            except (IndexCorrupt, OSError):
+                # A refresh may have published a newer version and pruned this one while we were
+                # reading it: then open the new one. A version that is still current is broken.
+                if attempt == 2 or workspace.current_version() == self.version:
+                    raise
+        self._embedder: Embedder | None = None
+        self._lexical: LexicalIndex | None = None
+
+    def _open_version(self, model: str | None, verify: bool) -> None:
+        workspace = self.workspace
         self.manifest = workspace.read_manifest(self.version)
+        _check_faiss_version(self.version, self.manifest)
         if verify:
             workspace.verify(self.version, self.manifest)
         built_with = self.manifest.get("model", {}).get("name", "?")
@@ -115,8 +131,6 @@ class Matcher:
         self._first = np.searchsorted(self.owner, np.arange(len(self.participants) + 1))
         self._row = {p.id: i for i, p in enumerate(self.participants)}
         self.pool = Pool(self.participants)
-        self._embedder: Embedder | None = None
-        self._lexical: LexicalIndex | None = None
 
     @classmethod
     def open(cls, workspace: Workspace | str | os.PathLike[str], model: str | None = None) -> Matcher:
@@ -303,6 +317,21 @@ class Matcher:
             query = self.embed([" ".join(text.split())])
             results = self._rank(Need(weights=dict(SIMILAR_WEIGHTS)), query, top_k)
         return SimilarResult(participant_id, text, tuple(results), self.model_name, self.version.name)
+
+
+def _check_faiss_version(version: Path, manifest: dict) -> None:
+    """An index written by a newer FAISS may not read correctly with this one: say so, never guess."""
+    import faiss
+
+    def parts(v: str) -> tuple[int, ...]:
+        return tuple(int(x) for x in re.findall(r"\d+", v)[:2])
+
+    written = str(manifest.get("faiss_version", "0"))
+    if parts(written) > parts(faiss.__version__):
+        raise IndexCorrupt(
+            f"{version / 'index.faiss'} was written by FAISS {written}, newer than the installed "
+            f"{faiss.__version__}; upgrade faiss-cpu, or rebuild with `matcher index build`"
+        )
 
 
 RankerChoice = Literal["auto", "hand", "learned"]

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from matcher.errors import IndexCorrupt, IndexMissing, InputError
+from matcher.faults import crash_point
 from matcher.schema import Participant, Project
 
 ENV_WORKSPACE = "MATCHER_WORKSPACE"
@@ -197,43 +198,98 @@ class Workspace:
         folder.mkdir()
         return folder
 
-    def publish(self, building: Path, manifest: dict[str, Any]) -> Path:
-        """Checksum the files, write the manifest, rename the version and point CURRENT at it."""
+    def publish(self, building: Path, manifest: dict[str, Any], keep: int = KEEP_VERSIONS) -> Path:
+        """Checksum the files, write the manifest, rename the version and point CURRENT at it.
+
+        Until `os.replace` swaps CURRENT, readers see the previous version; after it, the new
+        one, complete. Then versions beyond the newest `keep` are deleted.
+        """
         files = {p.name: sha256_file(p) for p in sorted(building.iterdir()) if p.is_file()}
         manifest = {**manifest, "format": MANIFEST_FORMAT, "files": files}
         (building / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         for p in building.iterdir():
             fsync_file(p)
+        crash_point("manifest-written")
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         final = self.versions_dir / f"v{self._next_sequence():06d}-{stamp}"
         os.replace(building, final)
         fsync_dir(self.versions_dir)
+        crash_point("version-renamed")
+        self.point_current_at(final)
+        crash_point("current-swapped")
+        self._prune(keep=keep, current=final.name)
+        return final
+
+    def point_current_at(self, version: Path) -> None:
+        """Replace CURRENT atomically: write a temp file, fsync it, rename it over, fsync the folder."""
         pointer_tmp = self.index_dir / f".CURRENT.{uuid.uuid4().hex[:8]}.tmp"
-        pointer_tmp.write_text(final.name + "\n", encoding="utf-8")
+        pointer_tmp.write_text(version.name + "\n", encoding="utf-8")
         fsync_file(pointer_tmp)
+        crash_point("current-tmp-written")
         os.replace(pointer_tmp, self.index_dir / "CURRENT")
         fsync_dir(self.index_dir)
-        self._prune(keep=KEEP_VERSIONS, current=final.name)
-        return final
+
+    def rollback(self) -> Path:
+        """Point CURRENT at the version before the current one; returns it."""
+        current = self.current_version()
+        older = [v for v in self.versions() if _sequence(v) < _sequence(current)]
+        if not older:
+            raise IndexMissing(
+                f"no version before {current.name} in {self.versions_dir} to roll back to "
+                f"(kept: {', '.join(v.name for v in self.versions())})"
+            )
+        target = older[-1]
+        self.verify(target, self.read_manifest(target))  # never roll back onto a damaged version
+        self.point_current_at(target)
+        return target
 
     def versions(self) -> list[Path]:
         """Published versions, oldest first (names start with a sequence number)."""
         if not self.versions_dir.exists():
             return []
         found = [p for p in self.versions_dir.iterdir() if p.is_dir() and _VERSION_RE.match(p.name)]
-        return sorted(found, key=lambda p: int(_VERSION_RE.match(p.name).group(1)))  # type: ignore[union-attr]
+        return sorted(found, key=_sequence)
 
     def _next_sequence(self) -> int:
         last = self.versions()
-        return int(_VERSION_RE.match(last[-1].name).group(1)) + 1 if last else 1  # type: ignore[union-attr]
+        return _sequence(last[-1]) + 1 if last else 1
 
     def _prune(self, keep: int, current: str) -> None:
+        """Delete versions beyond the newest `keep` (never the current one) and leftovers of killed runs."""
         versions = self.versions()
-        old = [p for p in versions if p.name != current][: max(0, len(versions) - keep)]
+        old = [p for p in versions if p.name != current][: max(0, len(versions) - max(1, keep))]
         for p in old:
             shutil.rmtree(p, ignore_errors=True)
+            crash_point("cleanup")
         for p in self.versions_dir.glob(".building-*"):
-            shutil.rmtree(p, ignore_errors=True)  # leftovers of killed builds
+            shutil.rmtree(p, ignore_errors=True)
+        for p in [*self.index_dir.glob(".CURRENT.*.tmp"), *self.root.glob(".*.tmp")]:
+            p.unlink(missing_ok=True)
+
+    # --- sources (what `refresh` re-reads) -------------------------------------------
+
+    @property
+    def sources_path(self) -> Path:
+        return self.root / "sources.json"
+
+    def sources(self) -> dict[str, list[str]]:
+        try:
+            data = json.loads(self.sources_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {"participants": [], "ocds": []}
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise IndexCorrupt(f"{self.sources_path} is not valid JSON; fix it or ingest the files again") from None
+        return {k: [str(x) for x in data.get(k, [])] for k in ("participants", "ocds")}
+
+    def record_sources(self, kind: str, paths: Iterable[Path], replace: bool = False) -> None:
+        """Remember input files, so that `matcher refresh` can read them again."""
+        sources = self.sources()
+        new = [str(Path(p).resolve()) for p in paths]
+        sources[kind] = list(dict.fromkeys(new if replace else [*sources[kind], *new]))
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.root / f".sources.{uuid.uuid4().hex[:8]}.tmp"
+        tmp.write_text(json.dumps(sources, indent=2, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, self.sources_path)
 
     def read_manifest(self, version: Path) -> dict[str, Any]:
         path = version / "manifest.json"
@@ -257,6 +313,11 @@ class Workspace:
                 raise IndexCorrupt(
                     f"{path} does not match its checksum (corrupt or changed); rebuild with `matcher index build`"
                 )
+
+
+def _sequence(version: Path) -> int:
+    m = _VERSION_RE.match(version.name)
+    return int(m.group(1)) if m else -1
 
 
 def resolve_workspace(path: str | os.PathLike[str] | None = None) -> tuple[Workspace, bool]:

@@ -1,0 +1,165 @@
+"""The nightly refresh: re-read every source, re-embed what changed, publish a new version atomically.
+
+A refresh holds the workspace's writer lock, reads the participant tables and OCDS files the
+workspace was built from (recorded by `ingest` and `import-ocds`), replaces the stored
+participants and history with what they hold now (members that disappeared are dropped), and
+builds a new index version through the same checked publish as `index build`. Killed at any
+point, it leaves the previous version serving, and the next run finishes the job.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from matcher.build import Progress, build_index, ingest
+from matcher.errors import InputError
+from matcher.faults import crash_point
+from matcher.locking import WorkspaceLock
+from matcher.workspace import KEEP_VERSIONS, Workspace
+
+
+@dataclass
+class RefreshReport:
+    """What a refresh did: the new version, the changes, the rejects, the lock it took over."""
+
+    version: str
+    manifest: dict[str, Any]
+    rejects: list[Any] = field(default_factory=list)
+    rejects_files: list[Path] = field(default_factory=list)
+    took_over: dict | None = None
+
+
+def refresh(
+    workspace: Workspace,
+    *,
+    full: bool = False,
+    keep: int = KEEP_VERSIONS,
+    wait: float = 0.0,
+    max_removed: float = 0.5,
+    progress: Progress | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> RefreshReport:
+    """Re-read the workspace's sources and publish a new index version (see the module docstring).
+
+    Args:
+        full: re-embed every text instead of reusing cached vectors.
+        keep: how many versions to keep (the current one always stays).
+        wait: seconds to wait for another writer; 0 fails at once saying who holds the lock.
+        max_removed: refuse (and change nothing) when the sources now lack more than this share
+            of the members the current version serves: a truncated or wrong file must not
+            silently empty the index. 1.0 accepts any removal.
+
+    Raises:
+        InputError: no sources recorded, a source file has gone, or no row of any source is
+            valid (the current version then stays as it is).
+        WorkspaceBusy: another refresh or build holds the lock.
+    """
+    from matcher.ocds import HISTORY_DIR, import_ocds
+
+    if keep < 1:
+        raise InputError(f"--keep must be at least 1, got {keep}")
+    with WorkspaceLock(workspace.root, "refresh", wait) as lock:
+        crash_point("lock-acquired")
+        if lock.took_over and notify:
+            notify(f"took over the lock of a refresh that died (pid {lock.took_over.get('pid')})")
+        sources = workspace.sources()
+        if not sources["participants"] and not sources["ocds"]:
+            raise InputError(
+                f"nothing to refresh in {workspace.root}: no sources recorded; "
+                "run `matcher ingest FILE` or `matcher import-ocds FILE` first"
+            )
+        missing = [p for p in (*sources["participants"], *sources["ocds"]) if not Path(p).is_file()]
+        if missing:
+            raise InputError(
+                f"source {missing[0]} is missing{f' (and {len(missing) - 1} more)' if len(missing) > 1 else ''}; "
+                f"restore it, or re-ingest without it (`matcher ingest --replace FILE...`); nothing was changed"
+            )
+        crash_point("sources-read")
+        if sources["participants"]:
+            _check_removals(workspace, sources["participants"], max_removed)
+        rejects: list[Any] = []
+        rejects_files: list[Path] = []
+        if sources["participants"]:
+            report = ingest(sources["participants"], workspace, replace=True)
+            rejects += report.rejects
+            rejects_files += report.rejects_files
+        crash_point("participants-written")
+        if sources["ocds"]:
+            # Rebuilt from the sources, so that processes that left them leave the history too.
+            staging = workspace.root / f".{HISTORY_DIR}.refresh"
+            shutil.rmtree(staging, ignore_errors=True)
+            tables = import_ocds(sources["ocds"], Workspace(staging))
+            rejects += tables.rejects
+            history = workspace.root / HISTORY_DIR
+            old = workspace.root / f".{HISTORY_DIR}.old"
+            shutil.rmtree(old, ignore_errors=True)
+            if history.exists():
+                history.rename(old)
+            (staging / HISTORY_DIR).rename(history)
+            shutil.rmtree(old, ignore_errors=True)
+            shutil.rmtree(staging, ignore_errors=True)
+        crash_point("history-written")
+        manifest = build_index(workspace, model=_index_model(workspace), progress=progress, keep=keep, full=full)
+        return RefreshReport(workspace.current_version().name, manifest, rejects, rejects_files, lock.took_over)
+
+
+def _check_removals(workspace: Workspace, files: list[str], max_removed: float) -> None:
+    """Refuse a refresh whose member tables now lack too many of the members being served."""
+    from matcher.readers import read_participants
+
+    if not workspace.has_participants():
+        return
+    before = {p.id for p in workspace.load_participants()}
+    now = {p.id for p in read_participants(files, write_rejects=False).participants}
+    gone = len(before - now)
+    if before and gone / len(before) > max_removed:
+        raise InputError(
+            f"the sources now lack {gone} of the {len(before)} members in {workspace.root} "
+            f"({gone / len(before):.0%}, more than {max_removed:.0%}); check {', '.join(files)}, "
+            "or pass --max-removed 1.0 to accept; nothing was changed"
+        )
+
+
+def _index_model(workspace: Workspace) -> str | None:
+    """Refresh keeps the model the index was built with."""
+    try:
+        name = workspace.read_manifest(workspace.current_version())["model"]["name"]
+    except Exception:
+        return None
+    return None if name == "all-MiniLM-L6-v2" else name
+
+
+def status(workspace: Workspace) -> dict[str, Any]:
+    """The current version, when it was built, its counts and model, the last changes, and whether
+    every file still matches its checksum."""
+    from matcher.errors import MatcherError
+
+    current = workspace.current_version()
+    manifest = workspace.read_manifest(current)
+    try:
+        workspace.verify(current, manifest)
+        integrity = "ok: every file matches its checksum"
+    except MatcherError as exc:
+        integrity = f"FAILED: {exc}"
+    lock_path = workspace.root / ".lock"
+    holder = lock_path.read_text(encoding="utf-8").strip() if lock_path.exists() else ""
+    return {
+        "workspace": str(workspace.root),
+        "current": current.name,
+        "created_at": manifest.get("created_at"),
+        "participants": manifest.get("count"),
+        "vectors": manifest.get("vectors"),
+        "model": manifest.get("model", {}).get("name"),
+        "dimension": manifest.get("dimension"),
+        "changes": manifest.get("changes", {}),
+        "embedded": manifest.get("embedded"),
+        "merged_suppliers": manifest.get("merged_suppliers", 0),
+        "integrity": integrity,
+        "versions": [v.name for v in workspace.versions()],
+        "sources": workspace.sources(),
+        "writer": holder or None,
+    }

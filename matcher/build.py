@@ -138,10 +138,10 @@ def build_index(
     try:
         index = VectorIndex.build(vectors, ids)
         index.save(building / "index.faiss")
+        crash_point("index-written")
         write_participants(
-            building / "participants.parquet", participants,
-            extra={"vector_id": first.tolist(), "profile_hash": [content_hash(p) for p in participants]},
-        )  # fmt: skip
+            building / "participants.parquet", participants, extra={"vector_id": first.tolist(), "profile_hash": hashes}
+        )
         write_vector_owners(building / "vectors.parquet", owner)
         if merges:
             write_merges(building / "merges.csv", merges)

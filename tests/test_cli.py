@@ -323,3 +323,37 @@ def test_consortium_with_an_impossible_requirement_is_a_one_line_error(sample_wo
     metro = str(SAMPLE / "tenders" / "metro-depot.yaml")
     one_line_error(run("consortium", metro, "-w", str(sample_workspace.root), "--require", "RU-INN-0000000000"),
                    "RU-INN-0000000000")  # fmt: skip
+
+
+def test_refresh_status_and_rollback_commands(tmp_path, members):
+    ws = str(tmp_path / "ws")
+    assert run("ingest", str(members), "-w", ws).exit_code == 0
+    assert run("index", "build", "-w", ws).exit_code == 0
+    result = run("refresh", "-w", ws)
+    assert result.exit_code == 0, result.stderr
+    assert "109 unchanged); embedded 0 texts" in result.stdout
+    status = run("index", "status", "-w", ws)
+    assert status.exit_code == 0 and "integrity     ok" in status.stdout
+    data = json.loads(run("index", "status", "-w", ws, "--json").stdout)
+    assert data["participants"] == 109 and len(data["versions"]) == 2
+    result = run("index", "rollback", "-w", ws)
+    assert result.exit_code == 0 and f"Now serving {data['versions'][0]}" in result.stdout
+    one_line_error(run("index", "rollback", "-w", ws), "no version before")
+
+
+def test_a_busy_workspace_and_a_full_disk_are_one_line_errors(tmp_path, members, monkeypatch):
+    from matcher.locking import WorkspaceLock
+
+    ws = str(tmp_path / "ws")
+    assert run("ingest", str(members), "-w", ws).exit_code == 0
+    with WorkspaceLock(tmp_path / "ws", "refresh"):
+        one_line_error(run("index", "build", "-w", ws), "is busy", "refresh (pid", "--wait")
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device", "index.faiss")
+
+    monkeypatch.setattr("faiss.write_index", full_disk)
+    result = run("index", "build", "-w", ws)  # embedding ran (progress bar), then the write failed
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: No space left on device (index.faiss)") and "previous index version" in last

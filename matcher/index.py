@@ -63,12 +63,14 @@ class VectorIndex:
         import faiss
 
         if not path.exists():
-            raise IndexCorrupt(f"{path}: index file is missing; rebuild with `matcher index build`")
+            raise IndexCorrupt(
+                f"{path}: index file is missing; rebuild with `matcher index build` or go back with `matcher index rollback`"
+            )
         try:
             index: Any = faiss.read_index(str(path))
         except RuntimeError as exc:
             reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unreadable"
             raise IndexCorrupt(
-                f"{path}: not a readable FAISS index ({reason[:120]}); rebuild with `matcher index build`"
+                f"{path}: not a readable FAISS index ({reason[:120]}); rebuild with `matcher index build` or go back with `matcher index rollback`"
             ) from None
         return cls(index)

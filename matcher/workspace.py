@@ -296,11 +296,17 @@ class Workspace:
         try:
             manifest = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise IndexCorrupt(f"{path} is missing; rebuild with `matcher index build`") from None
+            raise IndexCorrupt(
+                f"{path} is missing; rebuild with `matcher index build` or go back with `matcher index rollback`"
+            ) from None
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise IndexCorrupt(f"{path} is not valid JSON; rebuild with `matcher index build`") from None
+            raise IndexCorrupt(
+                f"{path} is not valid JSON; rebuild with `matcher index build` or go back with `matcher index rollback`"
+            ) from None
         if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
-            raise IndexCorrupt(f"{path}: unknown manifest format; rebuild with `matcher index build`")
+            raise IndexCorrupt(
+                f"{path}: unknown manifest format; rebuild with `matcher index build` or go back with `matcher index rollback`"
+            )
         return manifest
 
     def verify(self, version: Path, manifest: dict[str, Any]) -> None:
@@ -308,10 +314,12 @@ class Workspace:
         for name, expected in manifest.get("files", {}).items():
             path = version / name
             if not path.exists():
-                raise IndexCorrupt(f"{path} is missing; rebuild with `matcher index build`")
+                raise IndexCorrupt(
+                    f"{path} is missing; rebuild with `matcher index build` or go back with `matcher index rollback`"
+                )
             if sha256_file(path) != expected:
                 raise IndexCorrupt(
-                    f"{path} does not match its checksum (corrupt or changed); rebuild with `matcher index build`"
+                    f"{path} does not match its checksum (corrupt or changed); rebuild with `matcher index build` or go back with `matcher index rollback`"
                 )
 
 

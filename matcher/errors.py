@@ -6,6 +6,8 @@ anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+REBUILD = "rebuild with `matcher index build` or go back with `matcher index rollback`"
+
 
 class MatcherError(Exception):
     """Base class: something the user can fix (bad input, missing index, wrong model)."""

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from matcher.errors import IndexCorrupt
+from matcher.errors import REBUILD, IndexCorrupt
 
 if TYPE_CHECKING:
     import faiss
@@ -63,14 +63,10 @@ class VectorIndex:
         import faiss
 
         if not path.exists():
-            raise IndexCorrupt(
-                f"{path}: index file is missing; rebuild with `matcher index build` or go back with `matcher index rollback`"
-            )
+            raise IndexCorrupt(f"{path}: index file is missing; {REBUILD}")
         try:
             index: Any = faiss.read_index(str(path))
         except RuntimeError as exc:
             reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unreadable"
-            raise IndexCorrupt(
-                f"{path}: not a readable FAISS index ({reason[:120]}); rebuild with `matcher index build` or go back with `matcher index rollback`"
-            ) from None
+            raise IndexCorrupt(f"{path}: not a readable FAISS index ({reason[:120]}); {REBUILD}") from None
         return cls(index)

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from matcher.errors import IndexCorrupt, IndexMissing, InputError
+from matcher.errors import REBUILD, IndexCorrupt, IndexMissing, InputError
 from matcher.faults import crash_point
 from matcher.schema import Participant, Project
 
@@ -296,17 +296,11 @@ class Workspace:
         try:
             manifest = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise IndexCorrupt(
-                f"{path} is missing; rebuild with `matcher index build` or go back with `matcher index rollback`"
-            ) from None
+            raise IndexCorrupt(f"{path} is missing; {REBUILD}") from None
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise IndexCorrupt(
-                f"{path} is not valid JSON; rebuild with `matcher index build` or go back with `matcher index rollback`"
-            ) from None
+            raise IndexCorrupt(f"{path} is not valid JSON; {REBUILD}") from None
         if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
-            raise IndexCorrupt(
-                f"{path}: unknown manifest format; rebuild with `matcher index build` or go back with `matcher index rollback`"
-            )
+            raise IndexCorrupt(f"{path}: unknown manifest format; {REBUILD}")
         return manifest
 
     def verify(self, version: Path, manifest: dict[str, Any]) -> None:
@@ -314,13 +308,9 @@ class Workspace:
         for name, expected in manifest.get("files", {}).items():
             path = version / name
             if not path.exists():
-                raise IndexCorrupt(
-                    f"{path} is missing; rebuild with `matcher index build` or go back with `matcher index rollback`"
-                )
+                raise IndexCorrupt(f"{path} is missing; {REBUILD}")
             if sha256_file(path) != expected:
-                raise IndexCorrupt(
-                    f"{path} does not match its checksum (corrupt or changed); rebuild with `matcher index build` or go back with `matcher index rollback`"
-                )
+                raise IndexCorrupt(f"{path} does not match its checksum (corrupt or changed); {REBUILD}")
 
 
 def _sequence(version: Path) -> int:

@@ -116,6 +116,8 @@ def build_index(
     import faiss
 
     participants, merges = gather_participants(workspace)
+    if model == "auto":
+        model = choose_model(participants)
     embedder = load_embedder(model)
     taxonomy = load_taxonomy()
     texts: list[str] = []
@@ -166,6 +168,15 @@ def build_index(
         shutil.rmtree(building, ignore_errors=True)
         raise
     return manifest
+
+
+def choose_model(participants: Sequence[Participant]) -> str | None:
+    """`--model auto`: the multilingual e5 when most profiles are not in English, else MiniLM."""
+    from matcher.embedding import E5_MODEL
+    from matcher.profiles import participant_language
+
+    other = sum(1 for p in participants if participant_language(p) != "en")
+    return E5_MODEL if other > len(participants) / 2 else None
 
 
 def _changes(workspace: Workspace, participants: list[Participant], hashes: list[str]) -> dict[str, int]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from matcher.embedding import Embedder
+from matcher.embedding import Embedder, Kind
 from matcher.faults import crash_point
 
 
@@ -59,8 +59,11 @@ class EmbeddingCache:
             self._rows = {h: i for i, h in enumerate(frame["hash"].to_list())}
             self._vectors = vectors
 
-    def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
-        hashes = [text_hash(t) for t in texts]
+    def encode(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None, kind: Kind = "passage"
+    ) -> np.ndarray:
+        # a query and a passage of the same text are different vectors for prefix-trained models
+        hashes = [text_hash(t if kind == "passage" else "query: " + t) for t in texts]
         missing: dict[str, str] = {}
         for h, t in zip(hashes, texts):
             if h not in self._rows and h not in missing:
@@ -71,7 +74,7 @@ class EmbeddingCache:
             crash_point("embedding")
             cached = len(texts) - len(missing)  # progress counts all texts, cached ones as done
             new = self.embedder.encode(
-                list(missing.values()), progress=(lambda done: progress(cached + done)) if progress else None
+                list(missing.values()), progress=(lambda done: progress(cached + done)) if progress else None, kind=kind
             )
             start = len(self._rows)
             self._vectors = new if start == 0 else np.vstack([self._vectors, new])

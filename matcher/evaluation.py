@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from matcher.embedding import rescale_similarity
 from matcher.history import Contract, TrackRecord, track_records
 from matcher.profiles import lexical_text, profile_vectors_texts
 from matcher.ranking import SUGGEST_WEIGHTS, Need, Pool, score_parts
@@ -138,8 +139,9 @@ class Context:
 
     split: Split
     participants: list[Any]
-    encode: Callable[[list[str]], np.ndarray]
+    encode: Callable[..., np.ndarray]  # (texts, kind="passage"|"query") -> unit vectors
     language: str = "en"
+    model: str = ""
     weights: dict[str, float] = field(default_factory=lambda: dict(SUGGEST_WEIGHTS))
     _cache: dict[str, np.ndarray] = field(default_factory=dict)
     _objects: dict[str, Any] = field(default_factory=dict)
@@ -156,7 +158,7 @@ class Context:
         return self._objects["pool"]
 
     def query_vectors(self) -> np.ndarray:
-        return self.cached("queries", lambda: self.encode([q.text for q in self.split.queries]))
+        return self.cached("queries", lambda: self.encode([q.text for q in self.split.queries], kind="query"))
 
     def firm_vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """Every firm's vectors as `matcher index build` makes them, and the pool row of each."""
@@ -241,7 +243,7 @@ def suggest(ctx: Context) -> np.ndarray:
     """The ranking of `matcher suggest`: the same score_parts over the same dense and BM25 scores."""
     pool = ctx.pool
     rows = np.arange(len(pool))
-    sims, lexical = dense_max(ctx), bm25(ctx)
+    sims, lexical = rescale_similarity(ctx.model, dense_max(ctx)), bm25(ctx)
     out = np.empty(sims.shape, dtype=np.float64)
     for i, q in enumerate(ctx.split.queries):
         need = Need(codes=q.codes, value=q.value, buyer=q.buyer, weights=dict(ctx.weights))
@@ -351,7 +353,7 @@ class EvalReport:
 def evaluate(
     contracts: Sequence[Contract],
     cutoff: date,
-    encode: Callable[[list[str]], np.ndarray],
+    encode: Callable[..., np.ndarray],
     *,
     methods: Sequence[str] | None = None,
     language: str = "en",
@@ -372,7 +374,7 @@ def evaluate(
         from matcher.errors import InputError
 
         raise InputError(f"no awards dated before the cut-off {cutoff}; choose a later --cutoff")
-    ctx = Context(split, [split.records[s].participant() for s in split.pool], encode, language)
+    ctx = Context(split, [split.records[s].participant() for s in split.pool], encode, language, model)
     position = {sid: i for i, sid in enumerate(split.pool)}
     tiebreak = np.random.default_rng(seed).permutation(len(split.pool))
     warm = split.warm
@@ -431,7 +433,7 @@ def evaluate_files(
         >>> report, _ = evaluate_files(["releases.jsonl"], date(2023, 1, 1))  # doctest: +SKIP
     """
     from matcher.cache import EmbeddingCache
-    from matcher.embedding import load_embedder
+    from matcher.embedding import Kind, load_embedder
     from matcher.history import contracts_from_tables
     from matcher.ocds import read_ocds
 
@@ -447,9 +449,11 @@ def evaluate_files(
     language = languages.most_common(1)[0][0] if languages else "en"
     cache = EmbeddingCache(load_embedder(model), cache_dir)
 
-    def encode(texts: list[str]) -> np.ndarray:
+    def encode(texts: list[str], kind: Kind = "passage") -> np.ndarray:
         total = len(texts)
-        return cache.encode(texts, progress=(lambda done: embed_progress(done, total)) if embed_progress else None)
+        return cache.encode(
+            texts, progress=(lambda done: embed_progress(done, total)) if embed_progress else None, kind=kind
+        )
 
     report = evaluate(
         contracts, cutoff, encode, methods=methods, language=language, bootstrap=bootstrap, seed=seed,

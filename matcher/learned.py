@@ -129,7 +129,7 @@ class TrainingSet:
 def training_set(
     contracts: Sequence[Contract],
     until: date,
-    vectors: Callable[[list[str]], np.ndarray],
+    vectors: Callable[..., np.ndarray],
     language: str = "en",
     progress: Callable[[str], None] | None = None,
 ) -> TrainingSet:
@@ -170,7 +170,7 @@ def training_set(
         contract_vectors = vectors(texts)
         starts = np.searchsorted(np.array(owners), np.arange(len(participants)))
         first_of = {ocid: min(cs, key=lambda c: c.date) for ocid, cs in batch.items()}  # type: ignore[arg-type,return-value]
-        query_vectors = vectors([first_of[o].text for o in sorted(batch)])
+        query_vectors = vectors([first_of[o].text for o in sorted(batch)], kind="query")
         for qv, ocid in zip(query_vectors, sorted(batch)):
             first = first_of[ocid]
             winners = {position[s] for c in batch[ocid] for s in c.supplier_ids if s in position}
@@ -245,7 +245,7 @@ def fit(
 def train(
     contracts: Sequence[Contract],
     until: date,
-    vectors: Callable[[list[str]], np.ndarray],
+    vectors: Callable[..., np.ndarray],
     language: str = "en",
     progress: Callable[[str], None] | None = None,
 ) -> LearnedRanker:
@@ -289,9 +289,9 @@ def train_workspace(
         pass
     cache = EmbeddingCache(load_embedder(model), workspace.root / "cache" / "embeddings")
 
-    def vectors(texts: list[str]) -> np.ndarray:
+    def vectors(texts: list[str], kind: Any = "passage") -> np.ndarray:
         total = len(texts)
-        return cache.encode(texts, progress=(lambda n: embed_progress(n, total)) if embed_progress else None)
+        return cache.encode(texts, progress=(lambda n: embed_progress(n, total)) if embed_progress else None, kind=kind)
 
     contracts = contracts_from_tables(tables.tenders, tables.awards)
     languages = Counter(x for x in tables.tenders["language"].to_list() if x)

@@ -1,43 +1,99 @@
-"""BM25 over texts with bm25s: accents folded, case folded, stop words of the data's language removed."""
+"""BM25 with bm25s over texts in several languages: each text is tokenised, stripped of stop
+words and stemmed (PyStemmer's Snowball stemmers) in its own language, so a workspace can mix
+Russian profiles, Spanish contracts and English tenders.
+"""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
-# bm25s stop-word lists by ISO 639-1 code; other languages keep their stop words
-_STOPWORDS = {"en": "en", "es": "es", "ru": "ru", "pt": "pt", "fr": "fr", "de": "de", "it": "it"}
+from matcher.language import detect
+
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+_STEMMERS = {"en": "english", "es": "spanish", "ru": "russian", "pt": "portuguese", "ro": "romanian",
+             "fr": "french", "de": "german", "it": "italian"}  # fmt: skip
+_STOPWORDS = {"en": "STOPWORDS_EN", "es": "STOPWORDS_SPANISH", "ru": "STOPWORDS_RUSSIAN", "pt": "STOPWORDS_PORTUGUESE",
+              "fr": "STOPWORDS_FRENCH", "de": "STOPWORDS_GERMAN", "it": "STOPWORDS_ITALIAN"}  # fmt: skip
 
 
 def fold(text: str) -> str:
-    """Lower-case and strip accents: 'VÍAS' and 'vias' are the same word to BM25."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    """Lower-case; strip accents from Latin letters ('VÍAS' → 'vias'); ё → е. Cyrillic keeps й."""
+    out = []
+    for c in unicodedata.normalize("NFC", text.casefold()):
+        if c == "ё":
+            out.append("е")
+        elif c.isascii() or not ("a" <= unicodedata.normalize("NFKD", c)[0] <= "z"):
+            out.append(c)
+        else:  # a Latin letter with a diacritic
+            out.append(unicodedata.normalize("NFKD", c)[0])
+    return "".join(out)
+
+
+@lru_cache(maxsize=16)
+def _stemmer(language: str) -> Any:
+    import Stemmer
+
+    name = _STEMMERS.get(language)
+    return Stemmer.Stemmer(name) if name else None
+
+
+@lru_cache(maxsize=16)
+def _stopwords(language: str) -> frozenset[str]:
+    import bm25s.stopwords
+
+    name = _STOPWORDS.get(language)
+    return frozenset(fold(w) for w in getattr(bm25s.stopwords, name, ())) if name else frozenset()
+
+
+def tokens(text: str, language: str | None = None) -> list[str]:
+    """The terms BM25 sees: folded words of two letters or more, no stop words, stemmed."""
+    language = language or detect(text)
+    stop = _stopwords(language)
+    words = [w for w in _TOKEN.findall(fold(text)) if w not in stop]
+    stemmer = _stemmer(language)
+    return list(stemmer.stemWords(words)) if stemmer else words
 
 
 class LexicalIndex:
     """BM25 scores of a query against every document.
 
+    Args:
+        documents: the texts.
+        language: one language for all, a list with one per document (None to detect), or
+            None to detect each document's language.
+
     Example:
-        >>> index = LexicalIndex(["puentes y viaductos", "vias rurales"], language="es")
-        >>> int(index.scores("construccion de puentes").argmax())
+        >>> index = LexicalIndex(["puentes y viaductos", "vías rurales"], language="es")
+        >>> int(index.scores("construcción de un puente").argmax())
         0
     """
 
-    def __init__(self, documents: Sequence[str], language: str = "en"):
+    def __init__(self, documents: Sequence[str], language: str | Sequence[str | None] | None = None):
         import bm25s
 
-        self._bm25s = bm25s
-        self.stopwords: str | list[str] = _STOPWORDS.get(language, [])
         self.n = len(documents)
+        if language is None or isinstance(language, str):
+            languages: Sequence[str | None] = [language] * self.n
+        else:
+            languages = language
+        corpus = [tokens(d, lang) or ["\u0000"] for d, lang in zip(documents, languages)]
+        self.languages = [lang for lang in languages]
+        self.default_language = language if isinstance(language, str) else None
         self._retriever = bm25s.BM25()
-        tokens = bm25s.tokenize([fold(d) for d in documents], stopwords=self.stopwords, show_progress=False)
-        self._retriever.index(tokens, show_progress=False)
+        self._retriever.index(corpus, show_progress=False)
 
-    def scores(self, query: str) -> np.ndarray:
-        tokens = self._bm25s.tokenize([fold(query)], stopwords=self.stopwords, show_progress=False, return_ids=False)[0]
-        if not tokens:
+    def scores(self, query: str, language: str | None = None) -> np.ndarray:
+        terms = tokens(query, language or self.default_language)
+        if not terms or self.n == 0:
             return np.zeros(self.n, dtype=np.float32)
-        return np.asarray(self._retriever.get_scores(tokens), dtype=np.float32)
+        vocabulary = self._retriever.vocab_dict
+        known = [t for t in terms if t in vocabulary]
+        if not known:
+            return np.zeros(self.n, dtype=np.float32)
+        return np.asarray(self._retriever.get_scores(known), dtype=np.float32)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+from matcher.language import detect
 from matcher.schema import Lot, Participant, Tender
 from matcher.taxonomy import Taxonomy, load_taxonomy
 
@@ -13,8 +14,20 @@ from matcher.taxonomy import Taxonomy, load_taxonomy
 MAX_PROJECTS_IN_TEXT = 6
 
 
-def _labels(codes: tuple[str, ...], taxonomy: Taxonomy) -> str:
-    return "; ".join(taxonomy.label(c) for c in codes)
+def _labels(codes: tuple[str, ...], taxonomy: Taxonomy, language: str = "en") -> str:
+    # code labels in the text's own language (CPV has English and Russian), so they add words
+    # a same-language request uses; other languages get the English labels
+    return "; ".join(taxonomy.label(c, "ru" if language in ("ru", "uk") else "en") for c in codes)
+
+
+def participant_language(participant: Participant) -> str:
+    """The participant's language as stated, else guessed from its description (or name)."""
+    return participant.language or detect(participant.description or participant.name)
+
+
+def lot_language(lot: Lot, tender: Tender) -> str:
+    """The lot's language as stated (on the lot or the tender), else guessed from its text."""
+    return lot.language or tender.language or detect(" ".join((lot.title, lot.description, tender.title)))
 
 
 def profile_text(participant: Participant, taxonomy: Taxonomy | None = None) -> str:
@@ -25,7 +38,7 @@ def profile_text(participant: Participant, taxonomy: Taxonomy | None = None) -> 
     if p.description:
         parts.append(p.description.rstrip(".") + ".")
     if p.codes:
-        parts.append(f"Capabilities: {_labels(p.codes, taxonomy)}.")
+        parts.append(f"Capabilities: {_labels(p.codes, taxonomy, participant_language(p))}.")
     if p.projects:
         recent = sorted(p.projects, key=lambda x: x.year or 0, reverse=True)[:MAX_PROJECTS_IN_TEXT]
         parts.append("Past projects: " + "; ".join(x.title for x in recent) + ".")
@@ -37,7 +50,7 @@ def lot_text(lot: Lot, tender: Tender, taxonomy: Taxonomy | None = None) -> str:
     taxonomy = taxonomy or load_taxonomy()
     parts = [x.rstrip(".") + "." for x in (lot.title, lot.description) if x]
     if lot.codes:
-        parts.append(f"Work: {_labels(lot.codes, taxonomy)}.")
+        parts.append(f"Work: {_labels(lot.codes, taxonomy, lot_language(lot, tender))}.")
     if tender.title and tender.title != lot.title:
         parts.append(f"Part of: {tender.title.rstrip('.')}.")
     return " ".join(parts)

@@ -20,12 +20,13 @@ from typing import Any
 
 from matcher.errors import InputError
 from matcher.fields import FieldError, as_list, blank, boolean, integer, number, parse_codes, text
+from matcher.language import normalise_language
 from matcher.schema import SME_HEADCOUNT_LIMIT, Participant, Project
 from matcher.taxonomy import Taxonomy, load_taxonomy
 
 PARTICIPANT_COLUMNS = (
     "id", "name", "kind", "description", "codes", "regions", "headcount", "sme",
-    "certifications", "projects", "clusters",
+    "certifications", "projects", "clusters", "language",
 )  # fmt: skip
 TABLE_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".parquet", ".xlsx")
 
@@ -144,6 +145,14 @@ def _projects(value: Any) -> tuple[Project, ...]:
     return tuple(projects)
 
 
+def _language(value: Any) -> str | None:
+    raw = text(value, "language")
+    language = normalise_language(raw)
+    if raw and language is None:
+        raise FieldError("language", f"expected a language code such as ru or en, got {raw!r}")
+    return language
+
+
 def parse_participant(record: dict[str, Any], taxonomy: Taxonomy | None = None) -> Participant:
     """Validate one raw record into a Participant; raises FieldError naming the field."""
     taxonomy = taxonomy or load_taxonomy()
@@ -170,6 +179,7 @@ def parse_participant(record: dict[str, Any], taxonomy: Taxonomy | None = None) 
         certifications=tuple(as_list(record.get("certifications"), "certifications")),
         projects=projects,
         clusters=tuple(as_list(record.get("clusters"), "clusters", ";,\n")),
+        language=_language(record.get("language")),
     )
 
 

@@ -39,6 +39,7 @@ class Participant:
     certifications: tuple[str, ...] = ()
     projects: tuple[Project, ...] = ()
     clusters: tuple[str, ...] = ()
+    language: str | None = None  # ISO 639-1 of the description; None: detected from the text
 
     def as_record(self) -> dict[str, Any]:
         """A plain dict in the column layout of the participant tables."""
@@ -54,6 +55,7 @@ class Participant:
             "certifications": list(self.certifications),
             "projects": [p.__dict__.copy() for p in self.projects],
             "clusters": list(self.clusters),
+            "language": self.language,
         }
 
     @property
@@ -73,6 +75,7 @@ class Lot:
     value: float | None = None
     certifications: tuple[str, ...] = ()
     region: str | None = None
+    language: str | None = None  # of the lot's text; None: detected
 
 
 @dataclass(frozen=True)
@@ -88,3 +91,4 @@ class Tender:
     currency: str | None = None
     deadline: date | None = None
     lots: tuple[Lot, ...] = field(default_factory=tuple)
+    language: str | None = None

@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from matcher.embedding import DEFAULT_MODEL, Embedder, load_embedder
+from matcher.embedding import DEFAULT_MODEL, E5_MODEL, Embedder, load_embedder, rescale_similarity
 
 if TYPE_CHECKING:
     from matcher.consortium import Team, TeamConstraints
 from matcher.errors import IndexCorrupt, InputError, ModelMismatch, UnknownParticipant
 from matcher.index import VectorIndex
 from matcher.lexical import LexicalIndex
-from matcher.profiles import lexical_text, lot_text, tender_text
+from matcher.profiles import lexical_text, lot_language, lot_text, participant_language, tender_text
 from matcher.ranking import SIMILAR_WEIGHTS, SUGGEST_WEIGHTS, Need, Pool, Ranker, Suggestion, rank
 from matcher.schema import Participant, Tender
 from matcher.taxonomy import load_taxonomy
@@ -68,8 +68,10 @@ class SimilarResult:
 
 
 def _model_key(model: str | None) -> str:
-    if model is None or model == DEFAULT_MODEL:
+    if model is None or model in (DEFAULT_MODEL, "minilm"):
         return DEFAULT_MODEL
+    if model in (E5_MODEL, "e5"):
+        return E5_MODEL
     return str(Path(model).expanduser().resolve())
 
 
@@ -154,7 +156,7 @@ class Matcher:
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Embed query texts with the index's model (checked against the index's dimension)."""
-        vectors = self.embedder.encode(texts)
+        vectors = self.embedder.encode(texts, kind="query")
         if vectors.shape[1] != self.index.dimension:
             raise ModelMismatch(
                 f"model '{self.model_name}' gives {vectors.shape[1]}-dimensional vectors but the index has "
@@ -168,7 +170,10 @@ class Matcher:
     def lexical(self) -> LexicalIndex:
         if self._lexical is None:
             taxonomy = load_taxonomy()
-            self._lexical = LexicalIndex([lexical_text(p, taxonomy) for p in self.participants])
+            self._lexical = LexicalIndex(
+                [lexical_text(p, taxonomy) for p in self.participants],
+                [participant_language(p) for p in self.participants],
+            )
         return self._lexical
 
     def profile_vector(self, row: int) -> np.ndarray:
@@ -214,9 +219,11 @@ class Matcher:
         text: str | None = None,
         exclude: set[int] | None = None,
         year: int | None = None,
+        language: str | None = None,
     ) -> list[Suggestion]:
-        lexical = self.lexical.scores(text) if text else None
+        lexical = self.lexical.scores(text, language) if text else None
         rows, dense = self._candidates(query, need, top_k, exclude or set(), lexical)
+        dense = rescale_similarity(self.model_name, dense)
         ranker = self.ranker if lexical is not None and need.weights == SUGGEST_WEIGHTS else None
         return rank(need, self.pool, rows, dense, top_k, None if lexical is None else lexical[rows], ranker, year)
 
@@ -240,9 +247,12 @@ class Matcher:
         per_lot = []
         for lot, vector, text in zip(tender.lots, vectors, texts):
             need = Need(lot.codes, (lot.region,) if lot.region else (), lot.certifications, lot.value, tender.buyer)
-            ranked = self._rank(need, vector[None, :], top_k, text, year=year)
+            ranked = self._rank(need, vector[None, :], top_k, text, year=year, language=lot_language(lot, tender))
             per_lot.append(LotSuggestions(lot.id, lot.title, tuple(ranked)))
-        overall = self._rank(_tender_need(tender), vectors[-1][None, :], top_k, texts[-1], year=year)
+        overall = self._rank(
+            _tender_need(tender), vectors[-1][None, :], top_k, texts[-1], year=year,
+            language=tender.language or lot_language(tender.lots[0], tender),
+        )  # fmt: skip
         in_lots: dict[str, list[str]] = defaultdict(list)
         for lot_result in per_lot:
             for s in lot_result.suggestions:

@@ -15,6 +15,7 @@ from typing import Any
 
 from matcher.errors import TenderError
 from matcher.fields import FieldError, as_list, blank, number, parse_codes, text
+from matcher.language import normalise_language
 from matcher.schema import Lot, Tender
 from matcher.taxonomy import load_taxonomy
 
@@ -117,6 +118,7 @@ def parse_tender(data: Any, source: str = "<tender>") -> Tender:
             currency=text(data.get("currency"), "currency") or None,
             deadline=deadline,
             lots=tuple(lots),
+            language=normalise_language(text(data.get("language"), "language")),
         )
     except FieldError as exc:
         raise TenderError(f"{source}, field '{exc.field}': {exc.reason}") from None

@@ -50,6 +50,7 @@ def _participant_frame(participants: Iterable[Participant], extra: dict[str, lis
         "codes": pl.List(pl.String), "regions": pl.List(pl.String), "headcount": pl.Int64,
         "sme": pl.Boolean, "certifications": pl.List(pl.String), "projects": pl.List(project),
         "clusters": pl.List(pl.String),
+        "language": pl.String,
     }  # fmt: skip
     frame = pl.DataFrame([p.as_record() for p in participants], schema=schema)
     for name, values in (extra or {}).items():
@@ -71,6 +72,7 @@ def participant_from_row(row: dict[str, Any]) -> Participant:
         certifications=tuple(row.get("certifications") or ()),
         projects=tuple(Project(**p) for p in row.get("projects") or ()),
         clusters=tuple(row.get("clusters") or ()),
+        language=row.get("language"),
     )
 
 

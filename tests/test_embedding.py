@@ -14,9 +14,9 @@ TEXTS = [
 ]
 
 
-@pytest.fixture(params=["real", "fake"], scope="module")
+@pytest.fixture(params=["minilm", "e5", "fake"], scope="module")
 def embedder(request) -> Embedder:
-    return load_embedder(None) if request.param == "real" else HashingEmbedder()
+    return HashingEmbedder() if request.param == "fake" else load_embedder(request.param)
 
 
 def test_embedder_contract(embedder):
@@ -56,3 +56,14 @@ def test_a_copied_model_folder_loads_by_path(tmp_path):
     embedder = load_embedder(str(folder))
     assert embedder.name == str(folder.resolve())
     np.testing.assert_allclose(embedder.encode(TEXTS[:1]), load_embedder(None).encode(TEXTS[:1]), atol=1e-5)
+
+
+def test_e5_is_multilingual_and_embeds_queries_and_passages_differently():
+    e5 = load_embedder("e5")
+    assert e5.name == "multilingual-e5-small" and load_embedder("multilingual-e5-small") is e5
+    ru = e5.encode(["Строительство и реконструкция автомобильных мостов"])
+    en, training = e5.encode(["Road bridge construction and reconstruction", "Vocational training for welders"])
+    assert float(ru[0] @ en) > float(ru[0] @ training)
+    query = e5.encode(["bridge repair"], kind="query")
+    passage = e5.encode(["bridge repair"])
+    assert not np.allclose(query, passage)  # e5's "query: " and "passage: " prefixes

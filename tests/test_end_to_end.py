@@ -40,7 +40,10 @@ def test_bridge_lot_ranks_bridge_builders_first_and_the_training_centre_far_belo
     everyone = len(sample_matcher.participants)
     result = sample_matcher.suggest(tender, top_k=everyone)
     ranking = [s.participant_id for s in result.lots[lot(tender, "1")].suggestions]
-    assert all(has_bridge_code(sample_matcher, pid) for pid in ranking[:5]), ranking[:5]
+    # half of the bridge builders describe themselves in Russian, which an English lot text
+    # does not match word for word: their codes still put them at the top
+    assert all(has_bridge_code(sample_matcher, pid) for pid in ranking[:3]), ranking[:3]
+    assert sum(has_bridge_code(sample_matcher, pid) for pid in ranking[:5]) >= 4, ranking[:5]
     trainer = next(iter(members.filter(pl.col("name") == "Nevsky Construction Training Centre")["id"]))
     bridge_builders = ids_of(members, "bridge builder")
     worst_bridge_builder = max(ranking.index(pid) for pid in bridge_builders)
@@ -119,3 +122,18 @@ def test_sample_index_search_equals_numpy_brute_force(sample_matcher):
     scores, found = sample_matcher.index.search(queries, 10)
     expected = np.argsort(-(queries @ vectors.T), axis=1, kind="stable")[:, :10]
     np.testing.assert_array_equal(found, expected)
+
+
+def test_a_russian_tender_finds_the_russian_described_bridge_builders_first(sample_matcher, members):
+    tender = read_tender(SAMPLE / "tenders" / "ring-road-bridge-ru.yaml")
+    assert tender.language == "ru"
+    top = [s.participant_id for s in sample_matcher.suggest(tender, top_k=3).lots[0].suggestions]
+    russian_bridge = set(members.filter((pl.col("kind") == "bridge builder") & (pl.col("language") == "ru"))["id"])
+    assert set(top) <= russian_bridge, top
+
+
+def test_an_index_is_never_queried_with_the_other_embedder(sample_workspace):
+    from matcher.errors import ModelMismatch
+
+    with pytest.raises(ModelMismatch, match="built with model 'all-MiniLM-L6-v2'"):
+        Matcher.open(sample_workspace, model="e5")

@@ -57,7 +57,9 @@ def ws(tmp_path, fake):
 def count_embedded(fake, monkeypatch):
     calls: list[int] = []
     original = fake.encode
-    monkeypatch.setattr(fake, "encode", lambda texts, progress=None: calls.append(len(texts)) or original(texts))
+    monkeypatch.setattr(
+        fake, "encode", lambda texts, progress=None, kind="passage": calls.append(len(texts)) or original(texts)
+    )
     return calls
 
 

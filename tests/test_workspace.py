@@ -65,7 +65,7 @@ def test_a_failed_build_leaves_the_previous_index_serving(ws, fake, monkeypatch,
     changed.write_text("id,name,description\nB1,Bridge One,A new description that must be embedded\n")
     ingest([changed], ws)
 
-    def boom(texts, progress=None):
+    def boom(texts, progress=None, kind="passage"):
         raise RuntimeError("killed mid-embedding")
 
     monkeypatch.setattr(fake, "encode", boom)
@@ -149,7 +149,9 @@ def test_unchanged_texts_are_not_embedded_again(ws, fake, monkeypatch, tmp_path)
     build_index(ws)
     calls = []
     original = fake.encode
-    monkeypatch.setattr(fake, "encode", lambda texts, progress=None: calls.append(list(texts)) or original(texts))
+    monkeypatch.setattr(
+        fake, "encode", lambda texts, progress=None, kind="passage": calls.append(list(texts)) or original(texts)
+    )
     build_index(ws)
     assert calls == []  # everything came from the cache
     changed = tmp_path / "changed.csv"

@@ -1,0 +1,64 @@
+"""Language-aware lexical search, language detection and the multilingual embedder."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from matcher.build import choose_model
+from matcher.language import detect, normalise_language
+from matcher.lexical import LexicalIndex, fold, tokens
+from matcher.schema import Participant
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Строительство и реконструкция автомобильных мостов", "ru"),
+        ("Будівництво мостів і шляхопроводів", "uk"),
+        ("Mantenimiento rutinario de las vías a cargo del instituto", "es"),
+        ("Reconstruction of the bridge superstructure and piers", "en"),
+        ("12345", "en"),
+    ],
+)
+def test_detect(text, language):
+    assert detect(text) == language
+
+
+def test_language_codes_are_normalised():
+    assert [normalise_language(x) for x in ("RU", "ru-RU", "Russian", "es_CO", "", None, "bogus!")] == [
+        "ru", "ru", "ru", "es", None, None, None,
+    ]  # fmt: skip
+
+
+def test_russian_inflections_share_a_stem():
+    assert tokens("мост", "ru") == tokens("мостов", "ru") == tokens("мостами", "ru") == ["мост"]
+    assert tokens("путепровода", "ru") == tokens("путепроводов", "ru")
+    assert fold("Ёлка и йод") == "елка и йод"  # ё folds, й stays (the stemmer needs it)
+
+
+def test_spanish_plural_and_accents_match():
+    assert tokens("puentes", "es") == tokens("puente", "es")
+    assert tokens("VÍAS", "es") == tokens("vias", "es")
+    assert tokens("de la construcción", "es") == tokens("construccion", "es")  # stop words go
+
+
+def test_each_text_is_processed_in_its_own_language():
+    index = LexicalIndex(
+        ["Строительство и реконструкция автомобильных мостов", "Obras de puentes y viaductos", "Road resurfacing"],
+        ["ru", "es", "en"],
+    )
+    assert int(np.argmax(index.scores("ремонт моста", "ru"))) == 0
+    assert int(np.argmax(index.scores("construcción de un puente", "es"))) == 1
+    assert index.scores("ремонт моста", "ru")[1:].tolist() == [0.0, 0.0]
+    assert int(np.argmax(index.scores("resurfacing of roads", "en"))) == 2
+
+
+def test_auto_model_is_multilingual_when_most_profiles_are_not_english():
+    russian = [Participant(id=str(i), name="x", description="Строительство мостов") for i in range(3)]
+    english = [Participant(id=str(i), name="x", description="Bridge construction") for i in range(3, 5)]
+    assert choose_model(russian + english) == "multilingual-e5-small"
+    assert choose_model(russian[:1] + english) is None
+    assert (
+        choose_model([Participant(id="a", name="x", description="Bridges", language="ru")]) == "multilingual-e5-small"
+    )

@@ -55,7 +55,7 @@ def as_list(value: Any, name: str, separators: str = ";\n") -> list[str]:
         if stripped.startswith("["):
             try:
                 value = json.loads(stripped)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError, ValueError):  # also too deep or too long a number
                 raise FieldError(name, "starts with '[' but is not a JSON list") from None
         else:
             for sep in separators[1:]:

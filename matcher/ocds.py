@@ -225,7 +225,7 @@ def _add_release(rows: _Rows, release: dict[str, Any], source: str, taxonomy: Ta
     # no buyer reference: the party in the buyer role, else the procuring entity (Paraguay names only that)
     buyer_ref = (
         _obj(release.get("buyer"))
-        or next((p for p in parties.values() if "buyer" in (p.get("roles") or ())), {})
+        or next((p for p in parties.values() if "buyer" in _strings(p.get("roles"))), {})
         or _obj(tender.get("procuringEntity"))
     )
     buyer = _resolve(buyer_ref, parties)

@@ -27,7 +27,8 @@ _RELEASE_KEYS = ("tag", "tender", "awards", "contracts", "parties", "buyer", "pl
 def clean_text(value: Any) -> str | None:
     """A clean string, or None for missing, empty and non-scalar values."""
     if isinstance(value, str):
-        return value.strip() or None
+        # a lone surrogate (legal as a JSON escape) cannot be stored as UTF-8: mark it instead
+        return value.encode("utf-8", "replace").decode("utf-8").strip() or None
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     return None
@@ -120,6 +121,9 @@ def documents(path: Path, rejects: list[OcdsReject]) -> Iterator[tuple[str, Any]
                     OcdsReject(file, "$", f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
                 )
                 return
+        except (RecursionError, ValueError) as exc:  # nested too deep, or a number too long to read
+            rejects.append(OcdsReject(file, "$", f"unreadable JSON ({type(exc).__name__})"))
+            return
     # split on "\n" only: str.splitlines also splits on U+2028, which JSON strings may hold raw
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
@@ -128,6 +132,8 @@ def documents(path: Path, rejects: list[OcdsReject]) -> Iterator[tuple[str, Any]
             yield f"line {number}", json.loads(line)
         except json.JSONDecodeError as exc:
             rejects.append(OcdsReject(file, f"line {number}", f"invalid JSON: {exc.msg} at column {exc.colno}"))
+        except (RecursionError, ValueError) as exc:
+            rejects.append(OcdsReject(file, f"line {number}", f"unreadable JSON ({type(exc).__name__})"))
 
 
 def _at(where: str, path: str) -> str:

@@ -101,6 +101,9 @@ def _raw_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | No
                     except json.JSONDecodeError as exc:
                         yield line_no, {"_line": line.rstrip("\n")}, f"invalid JSON: {exc.msg}"
                         continue
+                    except (RecursionError, ValueError) as exc:  # nested too deep, or a number too long
+                        yield line_no, {"_line": line.rstrip("\n")[:1000]}, f"unreadable JSON: {type(exc).__name__}"
+                        continue
                     if isinstance(rec, dict):
                         yield line_no, rec, None
                     else:
@@ -113,6 +116,8 @@ def _raw_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | No
         raise InputError(f"{path}: file not found") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not valid JSON/UTF-8 ({exc})") from None
+    except RecursionError:
+        raise InputError(f"{path}: JSON nested too deeply to read") from None
     except Exception as exc:  # polars / calamine parse errors have many types
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{path}: cannot read as a {suffix[1:].upper()} table: {first}") from None
@@ -126,6 +131,8 @@ def _projects(value: Any) -> tuple[Project, ...]:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
             raise FieldError("projects", f"not a JSON array of projects ({exc.msg})") from None
+        except (RecursionError, ValueError) as exc:  # nested too deep, or a number too long
+            raise FieldError("projects", f"not a readable JSON array ({type(exc).__name__})") from None
     if not isinstance(value, list):
         raise FieldError("projects", f"expected a list of projects, got {type(value).__name__}")
     projects = []
@@ -273,7 +280,8 @@ def _write_rejects(path: Path, rejects: list[Reject], fallback_dir: Path | None)
     for r in rejects:
         columns.extend(c for c in r.record if c not in columns)
     tmp = target.with_name(target.name + ".tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as f:
+    # backslashreplace: a lone surrogate from a JSON escape is kept visibly rather than lost
+    with tmp.open("w", encoding="utf-8", errors="backslashreplace", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["_file", "_row", "_field", "_reason", *columns])
         for r in rejects:

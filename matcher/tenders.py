@@ -152,6 +152,12 @@ def read_tender(path: str | os.PathLike[str]) -> Tender:
             data = yaml.safe_load(content)
     except json.JSONDecodeError as exc:
         raise TenderError(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
+    except RecursionError:
+        raise TenderError(f"{path}: nested too deeply to read") from None
+    except ValueError as exc:
+        if suffix == ".json":  # e.g. a number longer than Python reads
+            raise TenderError(f"{path}: unreadable JSON ({exc})") from None
+        raise TenderError(f"{path}: invalid YAML: {exc}") from None
     except Exception as exc:  # yaml.YAMLError and its subclasses
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

@@ -104,10 +104,14 @@ def build_index(
     extra_manifest: dict[str, Any] | None = None,
     keep: int = KEEP_VERSIONS,
     full: bool = False,
+    profile_only: bool = False,
 ) -> dict[str, Any]:
     """Embed every stored participant and publish a new index version; returns its manifest.
 
     Texts embedded before (same model, same text) come from the cache unless `full` is set.
+    `profile_only` embeds one text per participant (its profile) instead of one more per past
+    project: much cheaper with a slow model and a long history, and less accurate
+    (docs/evaluation.md measures both).
     The manifest records what changed since the previous version (added, updated, removed).
 
     The version is written beside the current one, loaded back and searched, and only
@@ -123,7 +127,7 @@ def build_index(
     texts: list[str] = []
     owners: list[int] = []
     for row, p in enumerate(participants):
-        for text in profile_vectors_texts(p, taxonomy):
+        for text in profile_vectors_texts(p, taxonomy)[: 1 if profile_only else None]:
             texts.append(text)
             owners.append(row)
     total = len(texts)
@@ -157,6 +161,7 @@ def build_index(
             "changes": changes,
             "embedded": cache.misses,
             "vectors": total,
+            "profile_only": profile_only,
             "index_type": "IndexIDMap2(IndexFlatIP)",
             "metric": "inner_product_on_unit_vectors",
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -248,6 +248,9 @@ def index_build(
     sample: Annotated[bool, typer.Option("--sample", help="Build the bundled sample cluster's index instead.")] = False,
     keep: KeepOpt = 2,
     wait: WaitOpt = 0.0,
+    profile_only: Annotated[
+        bool, typer.Option("--profile-only", help="One vector per member (its profile), not one per past project too.")
+    ] = False,
 ) -> None:
     """Embed every stored participant and publish a new index version.
 
@@ -272,7 +275,7 @@ def index_build(
         return
     ws, _ = resolve_workspace(workspace)
     with _lock(ws, "index build", wait), _ProgressBar("Embedding") as update:
-        manifest = build_index(ws, model=model, progress=update, keep=keep)
+        manifest = build_index(ws, model=model, progress=update, keep=keep, profile_only=profile_only)
     typer.echo(
         f"Built index of {manifest['count']} participants ({manifest['vectors']} vectors) in {ws.root} "
         f"(model {manifest['model']['name']}, dimension {manifest['dimension']})"

@@ -103,7 +103,10 @@ def refresh(
             shutil.rmtree(old, ignore_errors=True)
             shutil.rmtree(staging, ignore_errors=True)
         crash_point("history-written")
-        manifest = build_index(workspace, model=_index_model(workspace), progress=progress, keep=keep, full=full)
+        manifest = build_index(
+            workspace, model=_index_model(workspace), progress=progress, keep=keep, full=full,
+            profile_only=_index_setting(workspace, "profile_only", False),
+        )  # fmt: skip
         return RefreshReport(workspace.current_version().name, manifest, rejects, rejects_files, lock.took_over)
 
 
@@ -122,6 +125,14 @@ def _check_removals(workspace: Workspace, files: list[str], max_removed: float) 
             f"({gone / len(before):.0%}, more than {max_removed:.0%}); check {', '.join(files)}, "
             "or pass --max-removed 1.0 to accept; nothing was changed"
         )
+
+
+def _index_setting(workspace: Workspace, key: str, default: Any) -> Any:
+    """A setting of the current version, kept by the refresh."""
+    try:
+        return workspace.read_manifest(workspace.current_version()).get(key, default)
+    except Exception:
+        return default
 
 
 def _index_model(workspace: Workspace) -> str | None:

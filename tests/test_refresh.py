@@ -278,3 +278,20 @@ def test_readers_never_see_a_half_written_version(ws, tmp_path):
             assert len(ids) == 3 and "B1" not in ids
             assert version not in sizes or count == sizes[version]  # a whole version, never a mix
     assert total > 10
+
+
+def test_profile_only_indexes_one_vector_per_member_and_refresh_keeps_it(tmp_path, fake):
+    from matcher.schema import Participant, Project
+    from matcher.workspace import write_participants
+
+    ws = Workspace(tmp_path / "ws")
+    ingest([write_members(tmp_path / "members.csv")], ws)
+    member = Participant(id="P1", name="Projects Inc", description="Bridges",
+                         projects=(Project("Bridge A"), Project("Bridge B")))  # fmt: skip
+    write_participants(ws.participants_path, [*ws.load_participants(), member])
+    assert build_index(ws)["vectors"] == 5 + 1 + 2
+    assert build_index(ws, profile_only=True)["vectors"] == 6
+    assert len(Matcher.open(ws).owner) == 6
+    ingest([tmp_path / "members.csv"], ws)  # refresh re-reads the sources (P1 was not in them)
+    report = refresh(ws, max_removed=1.0)
+    assert report.manifest["profile_only"] is True and report.manifest["vectors"] == 5

@@ -64,7 +64,7 @@ class LexicalIndex:
     """BM25 scores of a query against every document.
 
     Args:
-        documents: the texts.
+        documents: the texts, or for each document a list of (text, language) segments.
         language: one language for all, a list with one per document (None to detect), or
             None to detect each document's language.
 
@@ -74,7 +74,11 @@ class LexicalIndex:
         0
     """
 
-    def __init__(self, documents: Sequence[str], language: str | Sequence[str | None] | None = None):
+    def __init__(
+        self,
+        documents: Sequence[str | Sequence[tuple[str, str | None]]],
+        language: str | Sequence[str | None] | None = None,
+    ):
         import bm25s
 
         self.n = len(documents)
@@ -82,7 +86,13 @@ class LexicalIndex:
             languages: Sequence[str | None] = [language] * self.n
         else:
             languages = language
-        corpus = [tokens(d, lang) or ["\u0000"] for d, lang in zip(documents, languages)]
+        corpus = []
+        for document, lang in zip(documents, languages):
+            if isinstance(document, str):
+                terms = tokens(document, lang)
+            else:  # segments, each in its own language (e.g. code labels in English and Russian)
+                terms = [t for text, seg_lang in document for t in tokens(text, seg_lang or lang)]
+            corpus.append(terms or ["\u0000"])
         self.languages = [lang for lang in languages]
         self.default_language = language if isinstance(language, str) else None
         self._retriever = bm25s.BM25()

@@ -88,3 +88,14 @@ def profile_vectors_texts(participant: Participant, taxonomy: Taxonomy | None = 
 def lexical_text(participant: Participant, taxonomy: Taxonomy | None = None) -> str:
     """Everything BM25 should see of a participant: its profile text and all project titles."""
     return " ".join(profile_vectors_texts(participant, taxonomy))
+
+
+def lexical_segments(participant: Participant, taxonomy: Taxonomy | None = None) -> list[tuple[str, str]]:
+    """What BM25 indexes for a participant, each part with its language: its own texts in its
+    language, plus its code labels in English and in Russian, so that a request in either
+    language finds a member whose codes agree whatever language the member writes in."""
+    taxonomy = taxonomy or load_taxonomy()
+    segments = [(lexical_text(participant, taxonomy), participant_language(participant))]
+    if participant.codes:
+        segments += [(_labels(participant.codes, taxonomy, lang), lang) for lang in ("en", "ru")]
+    return segments

@@ -354,14 +354,15 @@ def score_parts(
         assert lexical is not None
         top = float(np.max(lexical)) if len(lexical) else 0.0
         values["lexical"] = np.asarray(lexical, dtype=np.float64) / top if top > 0 else np.zeros(len(rows))
+    if "codes" in weights:
+        values["codes"] = pool.codes.mean_best(need.codes)[rows]
     if "buyer" in weights:
         values["buyer"] = np.asarray(buyer_value(pool.buyer_counts(need.buyer)[rows]), dtype=np.float64)
         if "lexical" in values:
-            # Repeat business counts in proportion to how well the firm's work matches this lot, so
-            # that a buyer's usual contractor does not rise in every lot of a multi-lot tender.
+            # Repeat business counts in proportion to how well the firm's work matches this lot
+            # in words (code labels in English and Russian bridge the languages), so that a
+            # buyer's usual contractor does not rise in every lot of a multi-lot tender.
             values["buyer"] = values["buyer"] * values["lexical"]
-    if "codes" in weights:
-        values["codes"] = pool.codes.mean_best(need.codes)[rows]
     if "region" in weights:
         values["region"] = pool.region_values(need.regions)[rows]
     if "certifications" in weights:

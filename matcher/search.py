@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 from matcher.errors import IndexCorrupt, InputError, ModelMismatch, UnknownParticipant
 from matcher.index import VectorIndex
 from matcher.lexical import LexicalIndex
-from matcher.profiles import lexical_text, lot_language, lot_text, participant_language, tender_text
+from matcher.profiles import lexical_segments, lot_language, lot_text, participant_language, tender_text
 from matcher.ranking import SIMILAR_WEIGHTS, SUGGEST_WEIGHTS, Need, Pool, Ranker, Suggestion, rank
 from matcher.schema import Participant, Tender
 from matcher.taxonomy import load_taxonomy
@@ -171,7 +171,7 @@ class Matcher:
         if self._lexical is None:
             taxonomy = load_taxonomy()
             self._lexical = LexicalIndex(
-                [lexical_text(p, taxonomy) for p in self.participants],
+                [lexical_segments(p, taxonomy) for p in self.participants],
                 [participant_language(p) for p in self.participants],
             )
         return self._lexical

@@ -137,3 +137,10 @@ def test_an_index_is_never_queried_with_the_other_embedder(sample_workspace):
 
     with pytest.raises(ModelMismatch, match="built with model 'all-MiniLM-L6-v2'"):
         Matcher.open(sample_workspace, model="e5")
+
+
+def test_an_english_lot_finds_a_member_that_writes_in_russian_when_the_codes_agree(sample_matcher, members):
+    tender = read_tender(SAMPLE / "tenders" / "bridge-reconstruction.yaml")
+    top = [s.participant_id for s in sample_matcher.suggest(tender, top_k=3).lots[lot(tender, "1")].suggestions]
+    russian_bridge = set(members.filter((pl.col("kind") == "bridge builder") & (pl.col("language") == "ru"))["id"])
+    assert set(top) & russian_bridge, top  # its English and Russian code labels bridge the languages

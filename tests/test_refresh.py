@@ -20,7 +20,6 @@ from matcher.errors import IndexCorrupt, IndexMissing, InputError
 from matcher.faults import CRASH_ENV, POINTS
 from matcher.locking import WorkspaceBusy, WorkspaceLock
 from matcher.refresh import refresh, status
-from tests.fakes import HashingEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = "id,name,kind,description,codes,regions\n"
@@ -31,14 +30,6 @@ ROWS = [
     "T1,Training Centre,training centre,Vocational training of welders and crane operators,80530000-8,RU-SPE",
     "R1,Road Builders,road builder,Asphalt paving and road resurfacing,45233120-6,RU-SPE",
 ]
-
-
-@pytest.fixture
-def fake(monkeypatch):
-    embedder = HashingEmbedder()
-    monkeypatch.setattr(matcher.build, "load_embedder", lambda model=None: embedder)
-    monkeypatch.setattr(matcher.search, "load_embedder", lambda model=None: embedder)
-    return embedder
 
 
 def write_members(path: Path, rows=ROWS) -> Path:

@@ -20,14 +20,6 @@ T1,Training Centre,training centre,Vocational training of welders and crane oper
 
 
 @pytest.fixture
-def fake(monkeypatch):
-    embedder = HashingEmbedder()
-    monkeypatch.setattr(matcher.build, "load_embedder", lambda model=None: embedder)
-    monkeypatch.setattr(matcher.search, "load_embedder", lambda model=None: embedder)
-    return embedder
-
-
-@pytest.fixture
 def ws(tmp_path, fake):
     source = tmp_path / "members.csv"
     source.write_text(MEMBERS, encoding="utf-8")

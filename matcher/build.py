@@ -14,7 +14,7 @@ import numpy as np
 
 from matcher.cache import EmbeddingCache
 from matcher.embedding import DEFAULT_MODEL, load_embedder
-from matcher.errors import IndexCorrupt, IndexMissing, InputError
+from matcher.errors import IndexCorrupt, IndexMissing, InputError, MatcherError
 from matcher.faults import crash_point
 from matcher.index import VectorIndex
 from matcher.paths import data_dir
@@ -173,6 +173,15 @@ def build_index(
         shutil.rmtree(building, ignore_errors=True)
         raise
     return manifest
+
+
+def index_model(workspace: Workspace) -> str | None:
+    """The model the workspace's current index was built with (None when there is no index):
+    refresh and training keep using it."""
+    try:
+        return str(workspace.read_manifest(workspace.current_version())["model"]["name"])
+    except MatcherError:
+        return None
 
 
 def choose_model(participants: Sequence[Participant]) -> str | None:

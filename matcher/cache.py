@@ -88,6 +88,15 @@ class EmbeddingCache:
             return np.zeros((0, self.embedder.dimension), dtype=np.float32)
         return self._vectors[[self._rows[h] for h in hashes]]
 
+    def encoder(self, progress: Callable[[int, int], None] | None = None) -> Callable[..., np.ndarray]:
+        """`encode` as a function of (texts, kind) that reports progress as (done, total)."""
+
+        def encode(texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
+            total = len(texts)
+            return self.encode(texts, progress=(lambda done: progress(done, total)) if progress else None, kind=kind)
+
+        return encode
+
     def _save(self) -> None:
         import polars as pl
 

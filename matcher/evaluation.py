@@ -433,8 +433,8 @@ def evaluate_files(
         >>> report, _ = evaluate_files(["releases.jsonl"], date(2023, 1, 1))  # doctest: +SKIP
     """
     from matcher.cache import EmbeddingCache
-    from matcher.embedding import Kind, load_embedder
-    from matcher.history import contracts_from_tables
+    from matcher.embedding import load_embedder
+    from matcher.history import contracts_from_tables, history_language
     from matcher.ocds import read_ocds
 
     if methods:
@@ -445,18 +445,10 @@ def evaluate_files(
             raise InputError(f"unknown method(s) {', '.join(unknown)}; choose from: {', '.join(METHODS)}")
     tables = read_ocds(paths)
     contracts = contracts_from_tables(tables.tenders, tables.awards)
-    languages = Counter(x for x in tables.tenders["language"].to_list() if x)
-    language = languages.most_common(1)[0][0] if languages else "en"
     cache = EmbeddingCache(load_embedder(model), cache_dir)
-
-    def encode(texts: list[str], kind: Kind = "passage") -> np.ndarray:
-        total = len(texts)
-        return cache.encode(
-            texts, progress=(lambda done: embed_progress(done, total)) if embed_progress else None, kind=kind
-        )
-
     report = evaluate(
-        contracts, cutoff, encode, methods=methods, language=language, bootstrap=bootstrap, seed=seed,
+        contracts, cutoff, cache.encoder(embed_progress), methods=methods, language=history_language(tables.tenders),
+        bootstrap=bootstrap, seed=seed,
         model=cache.embedder.name, progress=progress,
     )  # fmt: skip
     return report, tables.rejects

@@ -130,3 +130,9 @@ def history_participants(tenders: pl.DataFrame, awards: pl.DataFrame, suppliers:
     """Every supplier of the history as a participant with its contracts as projects."""
     records = track_records(contracts_from_tables(tenders, awards), supplier_names(suppliers))
     return [records[key].participant() for key in sorted(records)]
+
+
+def history_language(tenders: pl.DataFrame) -> str:
+    """The language most tenders of a history are written in (OCDS `language`; English if none says)."""
+    languages = Counter(x for x in tenders["language"].to_list() if x)
+    return languages.most_common(1)[0][0] if languages else "en"

@@ -268,11 +268,10 @@ def train_workspace(
     Uses the model of the workspace's index when it has one, so that training and serving see
     the same dense scores; awards dated on or after `until` (default: none) are left out.
     """
-    from collections import Counter
-
+    from matcher.build import index_model
     from matcher.cache import EmbeddingCache
     from matcher.embedding import load_embedder
-    from matcher.history import contracts_from_tables
+    from matcher.history import contracts_from_tables, history_language
     from matcher.ocds import read_history, read_ocds
     from matcher.search import RANKER_FILE
 
@@ -281,26 +280,13 @@ def train_workspace(
         raise InputError(
             f"no procurement history in {workspace.root}: give OCDS files or run `matcher import-ocds FILE` first"
         )
-    model = None
-    try:
-        name = workspace.read_manifest(workspace.current_version())["model"]["name"]
-        model = None if name == "all-MiniLM-L6-v2" else name
-    except Exception:  # no index yet: the default model
-        pass
-    cache = EmbeddingCache(load_embedder(model), workspace.root / "cache" / "embeddings")
-
-    def vectors(texts: list[str], kind: Any = "passage") -> np.ndarray:
-        total = len(texts)
-        return cache.encode(texts, progress=(lambda n: embed_progress(n, total)) if embed_progress else None, kind=kind)
-
+    cache = EmbeddingCache(load_embedder(index_model(workspace)), workspace.root / "cache" / "embeddings")
     contracts = contracts_from_tables(tables.tenders, tables.awards)
-    languages = Counter(x for x in tables.tenders["language"].to_list() if x)
-    language = languages.most_common(1)[0][0] if languages else "en"
     last = max((c.date for c in contracts if c.date is not None), default=None)
     if last is None:
         raise InputError("no dated awards in the history: nothing to train on")
     end = until or date.fromordinal(last.toordinal() + 1)
-    ranker = train(contracts, end, vectors, language, progress)
+    ranker = train(contracts, end, cache.encoder(embed_progress), history_language(tables.tenders), progress)
     ranker.manifest["embedding_model"] = cache.embedder.name
     path = workspace.root / RANKER_FILE
     ranker.save(path)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from matcher.build import Progress, build_index, ingest
+from matcher.build import Progress, build_index, index_model, ingest
 from matcher.errors import InputError
 from matcher.faults import crash_point
 from matcher.locking import WorkspaceLock
@@ -104,7 +104,7 @@ def refresh(
             shutil.rmtree(staging, ignore_errors=True)
         crash_point("history-written")
         manifest = build_index(
-            workspace, model=_index_model(workspace), progress=progress, keep=keep, full=full,
+            workspace, model=index_model(workspace), progress=progress, keep=keep, full=full,
             profile_only=_index_setting(workspace, "profile_only", False),
         )  # fmt: skip
         return RefreshReport(workspace.current_version().name, manifest, rejects, rejects_files, lock.took_over)
@@ -133,15 +133,6 @@ def _index_setting(workspace: Workspace, key: str, default: Any) -> Any:
         return workspace.read_manifest(workspace.current_version()).get(key, default)
     except Exception:
         return default
-
-
-def _index_model(workspace: Workspace) -> str | None:
-    """Refresh keeps the model the index was built with."""
-    try:
-        name = workspace.read_manifest(workspace.current_version())["model"]["name"]
-    except Exception:
-        return None
-    return None if name == "all-MiniLM-L6-v2" else name
 
 
 def status(workspace: Workspace) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from matcher.embedding import DEFAULT_MODEL, E5_MODEL, Embedder, load_embedder, rescale_similarity
+from matcher.embedding import Embedder, canonical_model, load_embedder, rescale_similarity
 
 if TYPE_CHECKING:
     from matcher.consortium import Team, TeamConstraints
@@ -67,14 +67,6 @@ class SimilarResult:
     index_version: str
 
 
-def _model_key(model: str | None) -> str:
-    if model is None or model in (DEFAULT_MODEL, "minilm"):
-        return DEFAULT_MODEL
-    if model in (E5_MODEL, "e5"):
-        return E5_MODEL
-    return str(Path(model).expanduser().resolve())
-
-
 class Matcher:
     """A workspace's current index, opened once, answering suggest and similar queries.
 
@@ -109,7 +101,7 @@ class Matcher:
             workspace.verify(self.version, self.manifest)
         built_with = self.manifest.get("model", {}).get("name", "?")
         dimension = int(self.manifest.get("dimension", 0))
-        if model is not None and _model_key(model) != built_with:
+        if model is not None and canonical_model(model) != built_with:
             raise ModelMismatch(
                 f"the index in {workspace.root} was built with model '{built_with}' (dimension {dimension}), "
                 f"not '{model}'; leave --model out to use '{built_with}', or rebuild: "
@@ -144,7 +136,7 @@ class Matcher:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            embedder = load_embedder(None if self.model_name == DEFAULT_MODEL else self.model_name)
+            embedder = load_embedder(self.model_name)
             expected = self.manifest.get("model", {}).get("fingerprint")
             if expected and embedder.fingerprint != expected:
                 raise ModelMismatch(

@@ -20,7 +20,6 @@ _COMMON = {
     "fr": {"de", "la", "le", "et", "des", "les", "du", "pour", "avec", "travaux"},
     "de": {"der", "die", "und", "das", "für", "fur", "mit", "von", "bau", "arbeiten"},
 }  # fmt: skip
-SUPPORTED = ("en", "es", "ru", "uk", "pt", "ro", "fr", "de", "it")
 
 
 def normalise_language(value: str | None) -> str | None:

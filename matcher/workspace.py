@@ -36,7 +36,6 @@ MANIFEST_FORMAT = 1
 KEEP_VERSIONS = 2  # the current version and the one before it
 _VERSION_RE = re.compile(r"^v(\d{6,})-")
 
-_LIST_COLUMNS = ("codes", "regions", "certifications", "clusters")
 
 
 def _participant_frame(participants: Iterable[Participant], extra: dict[str, list[Any]] | None = None):

@@ -13,10 +13,11 @@ from typing import Any
 import numpy as np
 
 from matcher.cache import EmbeddingCache
-from matcher.embedding import DEFAULT_MODEL, load_embedder
+from matcher.embedding import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder, load_embedder
 from matcher.errors import IndexCorrupt, IndexMissing, InputError, MatcherError
 from matcher.faults import crash_point
 from matcher.index import VectorIndex
+from matcher.onnxrt import resolve_backend
 from matcher.paths import data_dir
 from matcher.profiles import content_hash, profile_vectors_texts
 from matcher.readers import Reject, read_participants
@@ -105,6 +106,11 @@ def build_index(
     keep: int = KEEP_VERSIONS,
     full: bool = False,
     profile_only: bool = False,
+    backend: str = "auto",
+    index_type: str = "auto",
+    engine: str = "local",
+    address: str | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Embed every stored participant and publish a new index version; returns its manifest.
 
@@ -112,6 +118,13 @@ def build_index(
     `profile_only` embeds one text per participant (its profile) instead of one more per past
     project: much cheaper with a slow model and a long history, and less accurate
     (docs/evaluation.md measures both).
+    `backend` picks how texts are embedded: "auto" (int8 ONNX where its export passes the parity
+    check, else float32 ONNX, else PyTorch), "torch", "onnx" or "onnx-int8". `index_type` picks the
+    FAISS index: "auto" (exact up to 200,000 vectors, IVF above), "flat", "ivf" or "hnsw"; an
+    approximate index's recall@10 against exact search is measured and stored in the manifest.
+    `engine="ray"` embeds the texts that are not cached on a Ray cluster (`address`: None for a
+    private local instance, "auto", or "ray://HOST:10001") with the same model and backend, so the
+    vectors are the local engine's; the index is built and published here as always.
     The manifest records what changed since the previous version (added, updated, removed).
 
     The version is written beside the current one, loaded back and searched, and only
@@ -122,7 +135,13 @@ def build_index(
     participants, merges = gather_participants(workspace)
     if model == "auto":
         model = choose_model(participants)
-    embedder = load_embedder(model)
+    if engine not in ("local", "ray"):
+        raise InputError(f"--engine {engine}: choose local or ray")
+    embedder: Embedder = resolve_backend(workspace.root, load_embedder(model), backend, notify)
+    if engine == "ray":
+        from matcher.distributed import RayEmbedder
+
+        embedder = RayEmbedder(address=address, local=embedder)
     taxonomy = load_taxonomy()
     texts: list[str] = []
     owners: list[int] = []
@@ -142,8 +161,11 @@ def build_index(
     first = np.searchsorted(owner, np.arange(len(participants)))  # each firm's profile vector
     building = workspace.new_version_dir()
     try:
-        index = VectorIndex.build(vectors, ids)
+        index = VectorIndex.build(vectors, ids, kind=index_type)
+        search_stats = index.tune(vectors)
         index.save(building / "index.faiss")
+        # The exact vectors, read memory-mapped at query time for exact cosines of chosen firms.
+        np.save(building / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
         crash_point("index-written")
         write_participants(
             building / "participants.parquet", participants, extra={"vector_id": first.tolist(), "profile_hash": hashes}
@@ -154,7 +176,11 @@ def build_index(
         crash_point("version-files-written")
         _smoke_test(building, vectors)
         manifest = {
-            "model": {"name": embedder.name, "fingerprint": embedder.fingerprint},
+            "model": {
+                "name": embedder.name,
+                "fingerprint": embedder.fingerprint,
+                **_backend_entry(workspace, embedder),
+            },
             "dimension": int(vectors.shape[1]),
             "count": len(participants),
             "merged_suppliers": len(merges),
@@ -162,10 +188,12 @@ def build_index(
             "embedded": cache.misses,
             "vectors": total,
             "profile_only": profile_only,
-            "index_type": "IndexIDMap2(IndexFlatIP)",
+            "index_type": index.kind,
+            "index": {"type": index.kind, "requested": index_type, **search_stats},
             "metric": "inner_product_on_unit_vectors",
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "faiss_version": faiss.__version__,
+            "engine": engine,
             **(extra_manifest or {}),
         }
         workspace.publish(building, manifest, keep=keep)
@@ -173,6 +201,24 @@ def build_index(
         shutil.rmtree(building, ignore_errors=True)
         raise
     return manifest
+
+
+def _backend_entry(workspace: Workspace, embedder: Embedder) -> dict[str, Any]:
+    """How the index's texts were embedded, so that queries embed the same way."""
+    from matcher.onnxrt import OnnxEmbedder
+
+    embedder = getattr(embedder, "local", embedder)  # the Ray engine runs a local embedder remotely
+    if isinstance(embedder, OnnxEmbedder):
+        return {
+            "backend": embedder.variant,
+            "backend_folder": embedder.folder.relative_to(workspace.root).as_posix(),
+            "parity": embedder.parity,
+        }
+    return {
+        "backend": getattr(
+            embedder, "backend", "torch" if isinstance(embedder, SentenceTransformerEmbedder) else "native"
+        )
+    }
 
 
 def index_model(workspace: Workspace) -> str | None:
@@ -276,7 +322,8 @@ def ensure_sample_workspace(notify: Callable[[str], None] | None = None, progres
     digest = sha256_file(source)
     try:
         manifest = workspace.read_manifest(workspace.current_version())
-        if manifest.get("sample_sha256") == digest and manifest["model"]["name"] == DEFAULT_MODEL:
+        model = manifest["model"]
+        if manifest.get("sample_sha256") == digest and model["name"] == DEFAULT_MODEL and "backend" in model:
             return workspace
     except Exception:  # missing or broken: rebuild it
         pass

@@ -52,7 +52,10 @@ class EmbeddingCache:
             return
         try:
             frame = pl.read_parquet(self.path)
-            vectors = np.asarray(frame["vector"].to_list(), dtype=np.float32)
+            column = frame["vector"]
+            if column.dtype == pl.List(pl.Float32):  # caches written before the fixed-width column
+                column = column.list.to_array(len(column[0]) if len(column) else 0)
+            vectors = np.ascontiguousarray(column.to_numpy(), dtype=np.float32)
         except Exception:  # a damaged cache is only a cache: start again
             return
         if vectors.ndim == 2 and len(vectors) == frame.height:
@@ -88,6 +91,17 @@ class EmbeddingCache:
             return np.zeros((0, self.embedder.dimension), dtype=np.float32)
         return self._vectors[[self._rows[h] for h in hashes]]
 
+    def put(self, texts: Sequence[str], vectors: np.ndarray, kind: Kind = "passage") -> None:
+        """Store vectors made elsewhere for these texts (the Ray engine's, or a benchmark's)."""
+        hashes = [text_hash(t if kind == "passage" else "query: " + t) for t in texts]
+        new = [i for i, h in enumerate(hashes) if h not in self._rows]
+        start = len(self._rows)
+        block = np.asarray(vectors, dtype=np.float32)[new]
+        self._vectors = block if start == 0 else np.vstack([self._vectors, block])
+        for j, i in enumerate(new):
+            self._rows[hashes[i]] = start + j
+        self._save()
+
     def encoder(self, progress: Callable[[int, int], None] | None = None) -> Callable[..., np.ndarray]:
         """`encode` as a function of (texts, kind) that reports progress as (done, total)."""
 
@@ -101,10 +115,8 @@ class EmbeddingCache:
         import polars as pl
 
         self.folder.mkdir(parents=True, exist_ok=True)
-        frame = pl.DataFrame(
-            {"hash": list(self._rows), "vector": self._vectors.tolist()},
-            schema={"hash": pl.String, "vector": pl.List(pl.Float32)},
-        )
+        # A fixed-width array column: written and read back without going through Python lists.
+        frame = pl.DataFrame({"hash": pl.Series(list(self._rows), dtype=pl.String), "vector": self._vectors})
         tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.tmp")
         frame.write_parquet(tmp)
         os.replace(tmp, self.path)

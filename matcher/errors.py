@@ -45,3 +45,7 @@ class ModelNotFound(MatcherError):
 
 class UnknownParticipant(MatcherError):
     """A participant id is not in the index."""
+
+
+class EngineUnavailable(MatcherError):
+    """A compute engine (Ray) is not installed, cannot be reached, or failed."""

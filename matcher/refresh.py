@@ -42,6 +42,8 @@ def refresh(
     max_removed: float = 0.5,
     progress: Progress | None = None,
     notify: Callable[[str], None] | None = None,
+    engine: str = "local",
+    address: str | None = None,
 ) -> RefreshReport:
     """Re-read the workspace's sources and publish a new index version (see the module docstring).
 
@@ -52,6 +54,9 @@ def refresh(
         max_removed: refuse (and change nothing) when the sources now lack more than this share
             of the members the current version serves: a truncated or wrong file must not
             silently empty the index. 1.0 accepts any removal.
+        engine: "local", or "ray" to embed the changed texts on a Ray cluster (`address`: None
+            for a private instance on this machine, "auto", or "ray://HEAD:10001"); the index
+            is built and swapped here either way.
 
     Raises:
         InputError: no sources recorded, a source file has gone, or no row of any source is
@@ -103,9 +108,12 @@ def refresh(
             shutil.rmtree(old, ignore_errors=True)
             shutil.rmtree(staging, ignore_errors=True)
         crash_point("history-written")
+        previous = _index_setting(workspace, "model", {})
         manifest = build_index(
             workspace, model=index_model(workspace), progress=progress, keep=keep, full=full,
             profile_only=_index_setting(workspace, "profile_only", False),
+            backend=_backend_setting(previous.get("backend")), notify=notify, engine=engine, address=address,
+            index_type=_index_setting(workspace, "index", {}).get("requested", "auto"),
         )  # fmt: skip
         return RefreshReport(workspace.current_version().name, manifest, rejects, rejects_files, lock.took_over)
 
@@ -135,6 +143,24 @@ def _index_setting(workspace: Workspace, key: str, default: Any) -> Any:
         return default
 
 
+def _backend_setting(previous: str | None) -> str:
+    """The refresh embeds the way the current version did (auto when it does not say)."""
+    return previous if previous in ("torch", "onnx", "onnx-int8") else "auto"
+
+
+def _describe_backend(model: dict[str, Any]) -> str:
+    backend = str(model.get("backend", "torch"))
+    parity = f" (mean cosine {model['parity']:.4f} to PyTorch on the sample)" if "parity" in model else ""
+    return backend + parity
+
+
+def _describe_index(index: dict[str, Any]) -> str:
+    if index.get("type", "flat") == "flat":
+        return "flat (exact inner product)"
+    setting = ", ".join(f"{k} {index[k]}" for k in ("nlist", "nprobe", "efSearch") if k in index)
+    return f"{index['type']} ({setting}; recall@10 {index.get('recall_at_10', '?')} vs exact)"
+
+
 def status(workspace: Workspace) -> dict[str, Any]:
     """The current version, when it was built, its counts and model, the last changes, and whether
     every file still matches its checksum."""
@@ -143,7 +169,7 @@ def status(workspace: Workspace) -> dict[str, Any]:
     current = workspace.current_version()
     manifest = workspace.read_manifest(current)
     try:
-        workspace.verify(current, manifest)
+        workspace.verify(current, manifest, deep=True)
         integrity = "ok: every file matches its checksum"
     except MatcherError as exc:
         integrity = f"FAILED: {exc}"
@@ -160,6 +186,8 @@ def status(workspace: Workspace) -> dict[str, Any]:
         "changes": manifest.get("changes", {}),
         "embedded": manifest.get("embedded"),
         "merged_suppliers": manifest.get("merged_suppliers", 0),
+        "backend": _describe_backend(manifest.get("model", {})),
+        "index": _describe_index(manifest.get("index", {"type": "flat"})),
         "integrity": integrity,
         "versions": [v.name for v in workspace.versions()],
         "sources": workspace.sources(),

@@ -22,7 +22,7 @@ from matcher.embedding import Embedder, canonical_model, load_embedder, rescale_
 
 if TYPE_CHECKING:
     from matcher.consortium import Team, TeamConstraints
-from matcher.errors import IndexCorrupt, InputError, ModelMismatch, UnknownParticipant
+from matcher.errors import REBUILD, IndexCorrupt, InputError, ModelMismatch, UnknownParticipant
 from matcher.index import VectorIndex
 from matcher.lexical import LexicalIndex
 from matcher.profiles import lexical_segments, lot_language, lot_text, participant_language, tender_text
@@ -109,6 +109,12 @@ class Matcher:
             )
         self.model_name = built_with
         self.index = VectorIndex.load(self.version / "index.faiss")
+        self.index.set_params(self.manifest.get("index", {}))  # the nprobe / efSearch tuned at build time
+        stored = self.version / "vectors.npy"
+        # Exact vectors, memory-mapped: only the rows of the firms a query looks at are read.
+        self.vectors = np.load(stored, mmap_mode="r", allow_pickle=False) if stored.exists() else None
+        if self.vectors is not None:
+            self.index.attach(self.vectors)
         if self.index.dimension != dimension:
             raise IndexCorrupt(
                 f"{self.version / 'index.faiss'} has dimension {self.index.dimension} but the manifest says "
@@ -136,7 +142,7 @@ class Matcher:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            embedder = load_embedder(self.model_name)
+            embedder = self._load_embedder()
             expected = self.manifest.get("model", {}).get("fingerprint")
             if expected and embedder.fingerprint != expected:
                 raise ModelMismatch(
@@ -145,6 +151,20 @@ class Matcher:
                 )
             self._embedder = embedder
         return self._embedder
+
+    def _load_embedder(self) -> Embedder:
+        """The model the index was built with, run the same way (ONNX needs no torch)."""
+        entry = self.manifest.get("model", {})
+        backend = entry.get("backend", "torch")
+        if not str(backend).startswith("onnx"):
+            return load_embedder(self.model_name)
+        from matcher.onnxrt import OnnxEmbedder
+
+        root = self.workspace.root.resolve()
+        folder = (root / str(entry.get("backend_folder", ""))).resolve()
+        if not folder.is_relative_to(root / "models"):
+            raise IndexCorrupt(f"{self.version}/manifest.json names a model folder outside the workspace; {REBUILD}")
+        return OnnxEmbedder(folder, str(backend))
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Embed query texts with the index's model (checked against the index's dimension)."""
@@ -168,16 +188,24 @@ class Matcher:
             )
         return self._lexical
 
+    def _stored(self, ids: np.ndarray) -> np.ndarray:
+        if self.vectors is None:  # a version written before vectors.npy: ask the (flat) index
+            return self.index.vectors(ids)
+        return np.asarray(self.vectors[ids], dtype=np.float32)
+
     def profile_vector(self, row: int) -> np.ndarray:
-        return self.index.vectors([int(self._first[row])])
+        return self._stored(np.array([int(self._first[row])]))
 
     def _best_cosine(self, rows: list[int], query: np.ndarray) -> np.ndarray:
         """A firm's cosine is that of its best vector (profile or a past project)."""
-        out = np.empty(len(rows), dtype=np.float32)
-        for i, row in enumerate(rows):
-            vectors = self.index.vectors(np.arange(self._first[row], self._first[row + 1]))
-            out[i] = float(np.max(vectors @ query))
-        return out
+        if not rows:
+            return np.zeros(0, dtype=np.float32)
+        starts = self._first[rows]
+        counts = self._first[np.asarray(rows) + 1] - starts
+        # every vector id of every firm, firm after firm: starts repeated, plus 0..count-1 within each
+        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        cosines = self._stored(np.repeat(starts, counts) + offsets) @ query
+        return np.maximum.reduceat(cosines, np.cumsum(counts) - counts).astype(np.float32)
 
     def _candidates(
         self, query: np.ndarray, need: Need, top_k: int, exclude: set[int], lexical: np.ndarray | None

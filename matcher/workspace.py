@@ -34,8 +34,8 @@ ENV_WORKSPACE = "MATCHER_WORKSPACE"
 DEFAULT_WORKSPACE = "matcher-workspace"
 MANIFEST_FORMAT = 1
 KEEP_VERSIONS = 2  # the current version and the one before it
+VERIFY_LIMIT = 64 << 20  # bytes: larger files are size-checked when an index is opened, not hashed
 _VERSION_RE = re.compile(r"^v(\d{6,})-")
-
 
 
 def _participant_frame(participants: Iterable[Participant], extra: dict[str, list[Any]] | None = None):
@@ -206,7 +206,8 @@ class Workspace:
         one, complete. Then versions beyond the newest `keep` are deleted.
         """
         files = {p.name: sha256_file(p) for p in sorted(building.iterdir()) if p.is_file()}
-        manifest = {**manifest, "format": MANIFEST_FORMAT, "files": files}
+        sizes = {p.name: p.stat().st_size for p in sorted(building.iterdir()) if p.is_file()}
+        manifest = {**manifest, "format": MANIFEST_FORMAT, "files": files, "sizes": sizes}
         (building / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         for p in building.iterdir():
             fsync_file(p)
@@ -304,13 +305,22 @@ class Workspace:
             raise IndexCorrupt(f"{path}: unknown manifest format; {REBUILD}")
         return manifest
 
-    def verify(self, version: Path, manifest: dict[str, Any]) -> None:
-        """Check every file of a version against the checksums in its manifest."""
+    def verify(self, version: Path, manifest: dict[str, Any], deep: bool = False) -> None:
+        """Check every file of a version against its manifest: each file's size, and the checksum of
+        every file up to VERIFY_LIMIT bytes (of all files with `deep`, as `matcher index status` does).
+
+        Opening a million-firm index must not read gigabytes first; a size check still catches a
+        truncated file, and the index is smoke-tested before it is ever published.
+        """
+        sizes = manifest.get("sizes", {})
         for name, expected in manifest.get("files", {}).items():
             path = version / name
             if not path.exists():
                 raise IndexCorrupt(f"{path} is missing; {REBUILD}")
-            if sha256_file(path) != expected:
+            size = path.stat().st_size
+            if name in sizes and size != sizes[name]:
+                raise IndexCorrupt(f"{path} has {size} bytes, not {sizes[name]} (truncated or changed); {REBUILD}")
+            if (deep or size <= VERIFY_LIMIT or name not in sizes) and sha256_file(path) != expected:
                 raise IndexCorrupt(f"{path} does not match its checksum (corrupt or changed); {REBUILD}")
 
 

@@ -11,10 +11,17 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
 
 
+@pytest.fixture(scope="session")
+def _onnx_exports(tmp_path_factory) -> Path:
+    """One ONNX export of the bundled model for the whole session, copied into each workspace."""
+    return tmp_path_factory.mktemp("onnx-exports")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch, tmp_path):
+def _isolated_env(monkeypatch, tmp_path, _onnx_exports):
     """No test sees the developer's workspace or cache, and none can reach the network."""
     monkeypatch.delenv("MATCHER_WORKSPACE", raising=False)
+    monkeypatch.setenv("MATCHER_ONNX_CACHE", str(_onnx_exports))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
@@ -49,3 +56,14 @@ def sample_workspace(tmp_path_factory) -> Workspace:
 @pytest.fixture(scope="session")
 def sample_matcher(sample_workspace) -> Matcher:
     return Matcher.open(sample_workspace)
+
+
+@pytest.fixture(scope="session")
+def onnx_int8(_onnx_exports, tmp_path_factory):
+    """The bundled model exported to int8 ONNX (through the session's shared export folder)."""
+    from matcher.embedding import load_embedder
+    from matcher.onnxrt import ensure_onnx
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MATCHER_ONNX_CACHE", str(_onnx_exports))
+        return ensure_onnx(tmp_path_factory.mktemp("onnx-ws"), load_embedder(), "onnx-int8")

@@ -14,8 +14,10 @@ TEXTS = [
 ]
 
 
-@pytest.fixture(params=["minilm", "e5", "fake"], scope="module")
+@pytest.fixture(params=["minilm", "onnx-int8", "e5", "fake"], scope="module")
 def embedder(request) -> Embedder:
+    if request.param == "onnx-int8":
+        return request.getfixturevalue("onnx_int8")
     return HashingEmbedder() if request.param == "fake" else load_embedder(request.param)
 
 

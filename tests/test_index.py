@@ -56,3 +56,70 @@ def test_unreadable_index_file_is_a_clear_error(tmp_path, content):
 def test_missing_index_file_is_a_clear_error(tmp_path):
     with pytest.raises(IndexCorrupt, match="missing"):
         VectorIndex.load(tmp_path / "nope.faiss")
+
+
+def clustered(rng, n, d, centres=200, spread=0.35):
+    """Unit vectors around random centres: the structure real embeddings have (IVF relies on it)."""
+    c = unit(rng, centres, d)
+    x = c[rng.integers(0, centres, n)] + spread * rng.standard_normal((n, d)).astype(np.float32) / np.sqrt(d)
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def near(rng, vectors, n=200, noise=0.35):
+    """Queries near the data but not stored in it, like a lot text near the firms that fit it."""
+    x = vectors[rng.integers(0, len(vectors), n)] + noise * rng.standard_normal((n, vectors.shape[1])) / np.sqrt(
+        vectors.shape[1]
+    )
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def measured_recall(index, vectors, queries, k=10):
+    truth = np.argsort(-(queries @ vectors.T), axis=1)[:, :k]
+    _, found = index.search(queries, k)
+    return np.mean([len(set(t) & set(f)) / k for t, f in zip(truth, found)])
+
+
+@pytest.mark.parametrize("kind", ["ivf", "hnsw"])
+def test_approximate_index_is_tuned_to_the_recall_target_and_keeps_it_after_loading(tmp_path, kind):
+    rng = np.random.default_rng(7)
+    vectors = clustered(rng, 20_000, 48)
+    index = VectorIndex.build(vectors, np.arange(len(vectors)), kind=kind)
+    assert index.kind == kind
+    stats = index.tune(vectors)
+    assert stats["recall_at_10"] >= 0.98 and stats["recall_queries"] == 300
+    setting = "nprobe" if kind == "ivf" else "efSearch"
+    assert stats[setting] == index.params[setting]
+    # an independent check on queries that are not stored vectors
+    queries = near(np.random.default_rng(8), vectors)
+    assert measured_recall(index, vectors, queries) >= 0.95
+    index.save(tmp_path / "i.faiss")
+    loaded = VectorIndex.load(tmp_path / "i.faiss")  # memory-mapped
+    loaded.set_params(stats)
+    loaded.attach(vectors)
+    assert loaded.kind == kind and loaded.params[setting] == stats[setting]
+    np.testing.assert_array_equal(loaded.search(queries, 10)[1], index.search(queries, 10)[1])
+
+
+def test_ivf_with_a_single_probe_misses_neighbours_that_tuning_recovers():
+    rng = np.random.default_rng(9)
+    vectors = clustered(rng, 20_000, 48, centres=400, spread=0.9)
+    index = VectorIndex.build(vectors, np.arange(len(vectors)), kind="ivf")
+    queries = near(np.random.default_rng(10), vectors, noise=0.9)
+    index.set_params({"nprobe": 1})
+    low = measured_recall(index, vectors, queries)
+    index.tune(vectors)
+    assert index.params["nprobe"] > 1 and measured_recall(index, vectors, queries) > low + 0.1
+
+
+def test_auto_is_exact_up_to_the_limit_and_approximate_above(monkeypatch):
+    import matcher.index as mi
+
+    assert mi.choose_kind(mi.EXACT_LIMIT) == "flat" and mi.choose_kind(mi.EXACT_LIMIT + 1) == "ivf"
+    assert mi.choose_kind(10, "hnsw") == "hnsw"
+    with pytest.raises(Exception, match="--index-type"):
+        mi.choose_kind(10, "annoy")
+    monkeypatch.setattr(mi, "EXACT_LIMIT", 1000)
+    rng = np.random.default_rng(3)
+    assert VectorIndex.build(clustered(rng, 2000, 16), np.arange(2000)).kind == "ivf"
+    flat = VectorIndex.build(clustered(rng, 1000, 16), np.arange(1000))
+    assert flat.kind == "flat" and flat.tune(clustered(rng, 1000, 16))["recall_at_10"] == 1.0

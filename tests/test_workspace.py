@@ -34,7 +34,7 @@ def test_build_publishes_a_checksummed_version_and_points_current_at_it(ws):
     assert (ws.index_dir / "CURRENT").read_text().strip() == version.name
     on_disk = json.loads((version / "manifest.json").read_text())
     assert on_disk["model"]["name"] == "hashing-fake" and on_disk["dimension"] == 64 and on_disk["count"] == 4
-    assert set(on_disk["files"]) == {"index.faiss", "participants.parquet", "vectors.parquet"}
+    assert set(on_disk["files"]) == {"index.faiss", "participants.parquet", "vectors.parquet", "vectors.npy"}
     for name, digest in on_disk["files"].items():
         assert sha256_file(version / name) == digest
     assert manifest["count"] == 4

@@ -151,6 +151,14 @@ class _ProgressBar:
 
 
 KeepOpt = Annotated[int, typer.Option("--keep", min=1, help="Index versions to keep (the current one included).")]
+BackendOpt = Annotated[
+    str,
+    typer.Option(
+        "--backend",
+        help="How to embed: auto (int8 ONNX if it passes the parity check, else float32 ONNX, else PyTorch), "
+        "torch, onnx or onnx-int8.",
+    ),
+]
 WaitOpt = Annotated[float, typer.Option("--wait", min=0, help="Seconds to wait for another writer to finish.")]
 
 

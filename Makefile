@@ -6,7 +6,7 @@ TENDER ?= data/sample/tenders/bridge-reconstruction.yaml
 # torch is pinned to a CPU build (see README: "Other platforms"); an unpinned torch pulls a CUDA build of several GB.
 TORCH  ?= torch==2.13.0
 
-.PHONY: help install dev run test lint clean
+.PHONY: help install dev run test lint clean browser serve
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -27,8 +27,21 @@ run: install ## build the sample cluster's index and suggest members for a sampl
 	$(BIN)/matcher index build --sample
 	$(BIN)/matcher suggest $(TENDER) --top-k 5
 
-test: install ## run the test suite (uses the real bundled model; no network)
+test: install browser ## run the test suite (uses the real bundled model; no network)
 	$(BIN)/python -m pytest -q
+
+# The web test drives Debian's chromium through Playwright; no browser is ever downloaded.
+browser: ## install Debian's chromium for the browser test, when it is missing
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if ! command -v apt-get >/dev/null 2>&1; then \
+	    echo "chromium not found and no apt-get here: install chromium, or the browser test is skipped"; \
+	  else \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends chromium; \
+	  fi; }
+
+serve: install ## serve the sample cluster's page and API on http://127.0.0.1:8000
+	$(BIN)/matcher serve --sample
 
 lint: install ## ruff and mypy
 	$(BIN)/ruff check matcher tests scripts

@@ -1,7 +1,8 @@
-"""Read a tender from a JSON or YAML file and validate it.
+"""Read a tender from a JSON or YAML file (or text, or parsed data) and validate it.
 
 A tender without lots becomes one lot built from its own fields, so that everything
-downstream deals with lots only.
+downstream deals with lots only. An OCDS release, record or package of one contracting
+process is read too (see :mod:`matcher.ocds_tender`).
 """
 
 from __future__ import annotations
@@ -74,9 +75,18 @@ def _lot(raw: dict[str, Any], where: str, default_id: str, tender: _TenderLevel)
 def parse_tender(data: Any, source: str = "<tender>") -> Tender:
     """Validate a tender given as a dict (parsed JSON/YAML).
 
+    An OCDS release, record or package (it has a ``tender`` object, ``releases`` or ``records``)
+    is read as OCDS.
+
     Raises:
         TenderError: naming the source and the field, e.g. ``lots[2].codes``.
     """
+    from matcher.ocds_tender import looks_like_ocds
+
+    if looks_like_ocds(data):
+        from matcher.ocds_tender import tender_from_ocds
+
+        return tender_from_ocds(data, source)
     if data is None:
         raise TenderError(f"{source}: the file has no content")
     if not isinstance(data, dict):
@@ -143,6 +153,20 @@ def read_tender(path: str | os.PathLike[str]) -> Tender:
         raise TenderError(f"{path}: cannot read ({exc})") from None
     if not content.strip():
         raise TenderError(f"{path}: the file is empty")
+    return parse_tender_text(content, str(path), suffix)
+
+
+def parse_tender_text(content: str, source: str = "<tender>", suffix: str = ".yaml") -> Tender:
+    """Validate a tender given as the text of a file: JSON when ``suffix`` is ".json", else YAML.
+
+    Example:
+        >>> parse_tender_text('{"title": "Bridge repair", "codes": ["45221111-3"]}', "body", ".json").lots[0].codes
+        ('45221111-3',)
+    """
+    path = source  # errors name the source as read_tender names the file
+    suffix = suffix.lower()
+    if not content.strip():
+        raise TenderError(f"{path}: the tender is empty")
     try:
         if suffix == ".json":
             data = json.loads(content)

@@ -1,0 +1,186 @@
+"""The JSON API: the CLI's queries over HTTP, each answer carrying the explanation parts.
+
+GET /health, GET /participants/{id}, GET /similar, POST /suggest, POST /consortium. A tender
+is the request body: the project's tender format (as in data/sample/tenders/) or an OCDS
+release, record or package of one process, as JSON or YAML.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from matcher.schema import Tender
+from matcher.web.app import ApiError, openapi_errors
+from matcher.web.models import (
+    ConsortiumOut,
+    HealthOut,
+    ParticipantOut,
+    SimilarOut,
+    SuggestOut,
+    consortium_out,
+    participant_out,
+    similar_out,
+    suggest_out,
+)
+from matcher.web.service import BODY_SOURCE, Service, tender_from_bytes
+
+router = APIRouter(tags=["api"])
+
+JSON_TYPES = ("application/json",)
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+_EXAMPLE_TENDER = {
+    "id": "SPB-2026-BR-0147",
+    "title": "Reconstruction of a ring-road bridge over the Neva",
+    "buyer": "Committee for Transport Infrastructure Development of St. Petersburg",
+    "region": "RU-SPE",
+    "currency": "RUB",
+    "deadline": "2026-12-18",
+    "lots": [
+        {"id": "1", "title": "Bridge superstructure and piers", "codes": ["45221119-9", "45221111-3"],
+         "value": 9200000000, "certifications": ["SRO construction"]},
+        {"id": "2", "title": "Design documentation and engineering surveys", "codes": ["71322300-4"],
+         "value": 640000000, "certifications": ["SRO design"]},
+    ],
+}  # fmt: skip
+_EXAMPLE_OCDS = {
+    "ocid": "ocds-213czf-000-00001",
+    "id": "1",
+    "date": "2026-01-10T00:00:00Z",
+    "tag": ["tender"],
+    "buyer": {"name": "City of Testville"},
+    "tender": {
+        "id": "T-1",
+        "title": "Road bridge repair",
+        "tenderPeriod": {"endDate": "2026-03-01T00:00:00Z"},
+        "items": [{"id": "1", "classification": {"scheme": "CPV", "id": "45221111"}}],
+        "value": {"amount": 5000000, "currency": "EUR"},
+    },
+}
+TENDER_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": (
+            "A tender in the project's format (id, title, description, buyer, region, value, currency, "
+            "deadline, codes, certifications, lots[] with id, title, description, codes, value, "
+            "certifications, region), or an OCDS release, record or package of one contracting process. "
+            "Errors name the field, e.g. lots[0].codes."
+        ),
+        "content": {
+            "application/json": {
+                "schema": {"type": "object", "additionalProperties": True},
+                "examples": {
+                    "tender": {"summary": "A tender in the project's format", "value": _EXAMPLE_TENDER},
+                    "ocds": {"summary": "An OCDS release", "value": _EXAMPLE_OCDS},
+                },
+            },
+            "application/yaml": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+TopK = Annotated[int, Query(ge=1, le=100, description="Members per lot.")]
+
+
+def service(request: Request) -> Service:
+    return request.app.state.service
+
+
+ServiceDep = Annotated[Service, Depends(service)]
+
+
+async def tender_body(request: Request) -> Tender:
+    """The request body as a tender; the syntax comes from Content-Type (JSON when it is absent and
+    the body starts with "{", else YAML)."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not media:
+        suffix = None
+    elif media in JSON_TYPES or media.endswith("+json"):
+        suffix = ".json"
+    elif media in YAML_TYPES:
+        suffix = ".yaml"
+    else:
+        raise ApiError(415, f"send the tender as application/json or application/yaml, not {media}", "Content-Type")
+    body = await request.body()
+    return await run_in_threadpool(tender_from_bytes, body, BODY_SOURCE, suffix)
+
+
+@router.get("/health", response_model=HealthOut, responses=openapi_errors(429))
+def health(svc: ServiceDep) -> dict[str, Any]:
+    """Whether the server is up, and which index and model it serves."""
+    return {
+        "status": "ok",
+        "model": svc.matcher.model_name,
+        "index_version": svc.index_version,
+        "participants": len(svc.matcher.participants),
+    }
+
+
+@router.get("/participants/{participant_id}", response_model=ParticipantOut, responses=openapi_errors(401, 404, 429))
+def participant(
+    participant_id: Annotated[str, Path(max_length=300, description="A member id, e.g. RU-INN-7842227069.")],
+    svc: ServiceDep,
+) -> dict[str, Any]:
+    """A member's capability profile as indexed."""
+    return participant_out(svc.participant(participant_id))
+
+
+@router.get("/similar", response_model=SimilarOut, responses=openapi_errors(401, 404, 422, 429, 503))
+def similar(
+    svc: ServiceDep,
+    id: Annotated[str | None, Query(max_length=300, description="A member id: members like it.")] = None,
+    text: Annotated[str | None, Query(max_length=5000, description="A description: members like it.")] = None,
+    top_k: TopK = 10,
+) -> dict[str, Any]:
+    """Members most like a member (`id`) or a description (`text`), with the parts of each score."""
+    if id is None and text is None:
+        raise ApiError(422, "give id=<member id> or text=<a description of the firm>", "id")
+    if id is not None and text is not None:
+        raise ApiError(422, "give id or text, not both", "text")
+    if text is not None and not text.strip():
+        raise ApiError(422, "text is empty; describe the firm, e.g. text=road bridge repair", "text")
+    return similar_out(svc.similar(id, text, top_k))
+
+
+@router.post(
+    "/suggest", response_model=SuggestOut, openapi_extra=TENDER_BODY,
+    responses=openapi_errors(400, 401, 413, 415, 422, 429, 503),
+)  # fmt: skip
+async def suggest(request: Request, svc: ServiceDep, top_k: TopK = 5) -> dict[str, Any]:
+    """Members ranked for every lot of the tender in the body, and for the tender as a whole."""
+    tender = await tender_body(request)
+    result = await run_in_threadpool(svc.suggest, tender, top_k)
+    return suggest_out(result)
+
+
+@router.post(
+    "/consortium", response_model=ConsortiumOut, openapi_extra=TENDER_BODY,
+    responses=openapi_errors(400, 401, 413, 415, 422, 429, 503),
+)  # fmt: skip
+async def consortium(
+    request: Request,
+    svc: ServiceDep,
+    teams: Annotated[int, Query(ge=1, le=10, description="Alternative teams to propose.")] = 3,
+    max_partners: Annotated[int, Query(ge=1, le=50, description="At most this many firms per team.")] = 5,
+    min_sme_share: Annotated[float, Query(ge=0, le=1, description="Least share of the lot value held by SMEs.")] = 0.0,
+    region: Annotated[list[str], Query(description="Members must serve one of these regions.")] = [],  # noqa: B006
+    exclude: Annotated[list[str], Query(description="Never use these members.")] = [],  # noqa: B006
+    require: Annotated[list[str], Query(description="Every team includes these members.")] = [],  # noqa: B006
+    candidates: Annotated[int, Query(ge=1, le=200, description="Best members per lot to build from.")] = 20,
+    top_k: TopK = 5,
+) -> dict[str, Any]:
+    """Teams (a lead and partners) that together cover the tender's lots, with the per-lot rankings.
+
+    Each team's assignments are the lot × member coverage table; `lacks` says what it misses.
+    """
+    from matcher.consortium import TeamConstraints
+
+    tender = await tender_body(request)
+    constraints = TeamConstraints(
+        max_partners=max_partners, min_sme_share=min_sme_share, regions=tuple(r.upper() for r in region),
+        exclude=tuple(exclude), require=tuple(require),
+    )  # fmt: skip
+    found = await run_in_threadpool(svc.consortium, tender, constraints, teams, candidates, top_k)
+    return consortium_out(found.result, found.teams, found.names)

@@ -1,0 +1,192 @@
+"""What every request passes before it reaches a route: an API key, a rate limit, a body size limit.
+
+Each guard is a plain ASGI middleware so that it runs before a body is read or a route is
+chosen, and answers in the JSON shape of every other error: ``{"detail": ..., "field": ...}``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from fastapi import HTTPException
+
+Scope = dict[str, Any]
+Receive = Callable[[], Any]
+Send = Callable[[dict[str, Any]], Any]
+ASGIApp = Callable[[Scope, Receive, Send], Any]
+
+API_KEY_HEADER = "X-API-Key"
+API_KEY_COOKIE = "matcher_api_key"  # set by the page's key form: a browser cannot add a header to a form post
+WINDOW_S = 60.0
+KEY_FORM_CSP = b"default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+
+
+async def send_error(
+    send: Send, status: int, detail: str, field: str | None = None, headers: Iterable[tuple[str, str]] = ()
+) -> None:
+    body = json.dumps({"detail": detail, "field": field}).encode()
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: Scope, name: str) -> str | None:
+    wanted = name.lower().encode("latin-1")
+    for key, value in scope.get("headers", ()):
+        if key == wanted:
+            return value.decode("latin-1")
+    return None
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    from http.cookies import CookieError, SimpleCookie
+
+    raw = _header(scope, "cookie")
+    if not raw:
+        return None
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(raw)
+    except CookieError:
+        return None
+    morsel = jar.get(name)
+    return morsel.value if morsel is not None else None
+
+
+class BodyLimit:
+    """Refuses request bodies over ``max_bytes`` with 413, by Content-Length or while streaming."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _too_large(self) -> str:
+        return f"the request body is over the limit of {self.max_bytes:,} bytes; send a smaller tender"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = _header(scope, "content-length")
+        if length is not None:
+            if not length.strip().isdigit():
+                await send_error(send, 400, f"Content-Length must be a number of bytes, got {length!r}")
+                return
+            if int(length) > self.max_bytes:
+                await send_error(send, 413, self._too_large())
+                return
+        received = 0
+
+        async def limited() -> dict[str, Any]:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    # An HTTPException passes through FastAPI's body reading untouched and is
+                    # answered by the app's handler in the common error shape.
+                    raise HTTPException(413, self._too_large())
+            return message
+
+        await self.app(scope, limited, send)
+
+
+class ApiKeyGuard:
+    """Requires the key in the X-API-Key header (or the page's cookie) on every path but the open ones.
+
+    A person at the page (``/`` and ``/ui/...``) who has no key gets ``key_form``: the page that
+    stores the key in a cookie. Everyone else gets the JSON error.
+    """
+
+    def __init__(
+        self, app: ASGIApp, api_key: str, open_paths: Iterable[str] = (), key_form: Callable[[], str] | None = None
+    ):
+        self.app = app
+        self.api_key = api_key.encode()
+        self.open_paths = frozenset(open_paths)
+        self.key_form = key_form
+
+    def allowed(self, scope: Scope) -> bool:
+        given = _header(scope, API_KEY_HEADER) or _cookie(scope, API_KEY_COOKIE) or ""
+        return hmac.compare_digest(given.encode("latin-1", "replace"), self.api_key)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.open_paths or self.allowed(scope):
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        if self.key_form is not None and (path == "/" or path.startswith("/ui/")):
+            body = self.key_form().encode()
+            headers = [
+                (b"content-type", b"text/html; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"content-security-policy", KEY_FORM_CSP),
+            ]
+            await send({"type": "http.response.start", "status": 401, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        detail = (
+            f"the {API_KEY_HEADER} header does not hold this server's API key"
+            if _header(scope, API_KEY_HEADER)
+            else f"this server needs an API key: send it in the {API_KEY_HEADER} header"
+        )
+        await send_error(send, 401, detail, API_KEY_HEADER, headers=[("WWW-Authenticate", API_KEY_HEADER)])
+
+
+class SlidingWindow:
+    """At most ``limit`` requests per client in any ``window_s`` seconds (a log of request times).
+
+    Example:
+        >>> w = SlidingWindow(2, clock=iter([0.0, 1.0, 2.0, 61.0]).__next__)
+        >>> [w.hit("a") for _ in range(4)]
+        [0.0, 0.0, 58.0, 0.0]
+    """
+
+    def __init__(self, limit: int, window_s: float = WINDOW_S, clock: Callable[[], float] = time.monotonic):
+        self.limit = limit
+        self.window_s = window_s
+        self.clock = clock
+        self._hits: dict[str, deque[float]] = {}
+
+    def hit(self, client: str) -> float:
+        """Counts a request; returns 0 when it is allowed, else the seconds until one will be."""
+        now = self.clock()
+        hits = self._hits.setdefault(client, deque())
+        while hits and hits[0] <= now - self.window_s:
+            hits.popleft()
+        if len(hits) >= self.limit:
+            return hits[0] + self.window_s - now
+        hits.append(now)
+        if len(self._hits) > 10_000:  # forget idle clients so that the table cannot grow without end
+            self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now - self.window_s}
+        return 0.0
+
+
+class RateLimit:
+    """429 with Retry-After once a client (its address) is over the per-minute limit."""
+
+    def __init__(self, app: ASGIApp, window: SlidingWindow):
+        self.app = app
+        self.window = window
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        wait = self.window.hit(client[0] if client else "?")
+        if wait <= 0:
+            await self.app(scope, receive, send)
+            return
+        seconds = max(1, math.ceil(wait))
+        await send_error(
+            send, 429, f"over the limit of {self.window.limit} requests per minute; retry in {seconds} s",
+            headers=[("Retry-After", str(seconds))],
+        )  # fmt: skip

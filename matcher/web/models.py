@@ -1,0 +1,185 @@
+"""The JSON API's response shapes (they make the OpenAPI spec), built from the library's results.
+
+The shapes are those of the CLI's ``--format json`` (:mod:`matcher.render` builds both), plus
+``why``: the short reasons of the CLI table's "Why" column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from matcher.ranking import Suggestion
+from matcher.render import _why as short_reasons  # the CLI table's "Why" column, one wording everywhere
+from matcher.render import similar_dict, suggestion_dict, team_dicts, tender_dict
+from matcher.schema import Participant
+from matcher.search import SimilarResult, TenderSuggestions
+
+if TYPE_CHECKING:
+    from matcher.consortium import Team
+
+
+class ErrorOut(BaseModel):
+    """Every 4xx/5xx answer: what was wrong and how to fix it, and the field it is about."""
+
+    detail: str = Field(examples=["<request body>, field 'lots[0].codes': unknown CPV code '45221119-0'"])
+    field: str | None = Field(None, examples=["lots[0].codes"])
+
+
+class ScorePartOut(BaseModel):
+    """One part of a score: its value (in [0, 1] for the hand-weighted ranking), weight, what it adds, why."""
+
+    value: float
+    weight: float
+    contribution: float
+    detail: str
+
+
+class SuggestionOut(BaseModel):
+    """A ranked member; the contributions of its parts add up to its score."""
+
+    rank: int
+    participant_id: str
+    name: str
+    kind: str | None
+    score: float
+    parts: dict[str, ScorePartOut] = Field(description="semantic, lexical, buyer, codes, certifications, region, size")
+    why: str = Field(description="the reasons in short, as the CLI table's Why column")
+    lots: list[str] = Field(default_factory=list, description="whole-tender ranking: lots where it is in the top list")
+
+
+class TenderOut(BaseModel):
+    id: str
+    title: str
+    buyer: str | None
+    region: str | None
+    value: float | None
+    currency: str | None
+    deadline: str | None
+
+
+class LotOut(BaseModel):
+    lot_id: str
+    title: str
+    codes: list[str]
+    value: float | None
+    certifications: list[str]
+    suggestions: list[SuggestionOut]
+
+
+class SuggestOut(BaseModel):
+    """Members ranked per lot, and for the tender as a whole (lead candidates)."""
+
+    tender: TenderOut
+    model: str
+    index_version: str
+    lots: list[LotOut]
+    overall: list[SuggestionOut]
+
+
+class MemberOut(BaseModel):
+    participant_id: str
+    name: str
+
+
+class AssignmentOut(BaseModel):
+    lot_id: str
+    participant_id: str
+    name: str | None
+    fit: float
+
+
+class TeamOut(BaseModel):
+    """A consortium: who takes which lot (the coverage table), and what it lacks."""
+
+    rank: int
+    lead: str | None
+    members: list[MemberOut]
+    assignments: list[AssignmentOut]
+    total_fit: float
+    sme_share: float
+    uncovered: list[str]
+    lacks: list[str]
+    method: Literal["cp-sat", "greedy"]
+    optimal: bool
+
+
+class ConsortiumOut(SuggestOut):
+    """The per-lot rankings (cut to top_k) and the proposed teams, best first."""
+
+    teams: list[TeamOut]
+
+
+class SimilarQueryOut(BaseModel):
+    participant_id: str | None
+    text: str | None
+
+
+class SimilarOut(BaseModel):
+    query: SimilarQueryOut
+    model: str
+    index_version: str
+    suggestions: list[SuggestionOut]
+
+
+class ProjectOut(BaseModel):
+    title: str
+    year: int | None
+    value: float | None
+    role: str | None
+    buyer: str | None
+
+
+class ParticipantOut(BaseModel):
+    """A member's capability profile as indexed."""
+
+    id: str
+    name: str
+    kind: str | None
+    description: str
+    codes: list[str]
+    regions: list[str]
+    headcount: int | None
+    sme: bool | None
+    certifications: list[str]
+    projects: list[ProjectOut]
+    clusters: list[str]
+    language: str | None
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    model: str
+    index_version: str
+    participants: int
+
+
+# --- from library results --------------------------------------------------------------
+
+
+def suggestion_out(s: Suggestion) -> dict[str, Any]:
+    return {**suggestion_dict(s), "why": short_reasons(s)}
+
+
+def suggest_out(result: TenderSuggestions) -> dict[str, Any]:
+    data = tender_dict(result)
+    for lot_data, lot in zip(data["lots"], result.lots):
+        lot_data["suggestions"] = [suggestion_out(s) for s in lot.suggestions]
+    data["overall"] = [suggestion_out(s) for s in result.overall.suggestions]
+    return data
+
+
+def consortium_out(result: TenderSuggestions, teams: Sequence[Team], names: dict[str, str]) -> dict[str, Any]:
+    return {**suggest_out(result), "teams": team_dicts(teams, names)}
+
+
+def similar_out(result: SimilarResult) -> dict[str, Any]:
+    data = similar_dict(result)
+    data["suggestions"] = [suggestion_out(s) for s in result.suggestions]
+    return data
+
+
+def participant_out(p: Participant) -> dict[str, Any]:
+    return p.as_record()

@@ -1,0 +1,294 @@
+"""The page: similar firms by name or text, a tender's ranked members and teams, CSV/XLSX downloads.
+
+Server-rendered Jinja2 with autoescaping, plain forms, no script and nothing fetched from
+elsewhere (the CSS is inline). Downloads post the tender back and are computed again: the
+server keeps no state between requests, and the same inputs give the same rankings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+
+from matcher.errors import InputError, MatcherError
+from matcher.ranking import Suggestion
+from matcher.render import PART_ORDER
+from matcher.schema import Tender
+from matcher.web.app import public_message, status_for
+from matcher.web.guards import API_KEY_COOKIE
+from matcher.web.models import short_reasons
+from matcher.web.service import Service, TeamResult, sample_tenders, tender_from_bytes
+
+if TYPE_CHECKING:
+    import jinja2
+
+router = APIRouter(include_in_schema=False)
+
+TEMPLATES = Path(__file__).parent / "templates"
+# No script, no outside resources: what a page cannot load, injected text cannot use either.
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+PART_LABEL = {
+    "semantic": "Meaning", "lexical": "Words", "buyer": "Buyer", "codes": "Codes",
+    "certifications": "Certs", "region": "Region", "size": "Size",
+}  # fmt: skip
+FORM_LIMITS = {"max_files": 1, "max_fields": 20}
+TEXT_SUFFIXES = {".json": ".json", ".yaml": ".yaml", ".yml": ".yaml"}
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,  # every value is escaped unless a template says otherwise (none does)
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["part_label"] = PART_LABEL
+    return env
+
+
+def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    html = environment().get_template(name).render(**context)
+    return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": CSP})
+
+
+def key_form_html(error: str | None = None) -> str:
+    return environment().get_template("key.html").render(error=error)
+
+
+def _service(request: Request) -> Service:
+    return request.app.state.service
+
+
+# --- what the templates show ----------------------------------------------------------
+
+
+def table_view(suggestions: Iterable[Suggestion]) -> dict[str, Any]:
+    """Columns and rows of a ranking: a bar per part (its value), and the score as stacked contributions."""
+    suggestions = list(suggestions)
+    learned = any(p.name not in PART_ORDER for s in suggestions for p in s.parts)
+    names = [] if learned else [n for n in PART_ORDER if any(s.part(n) for s in suggestions)]
+    weights = {p.name: p.weight for s in suggestions[:1] for p in s.parts}
+    rows = []
+    for s in suggestions:
+        cells = []
+        for name in names:
+            part = s.part(name)
+            cells.append(None if part is None else {
+                "value": part.value, "width": round(100 * min(1.0, max(0.0, part.value))), "detail": part.detail,
+                "contribution": part.contribution,
+            })  # fmt: skip
+        stack = [] if learned else [
+            {"name": p.name, "width": round(100 * min(1.0, max(0.0, p.contribution)), 1), "detail": p.detail,
+             "contribution": p.contribution}
+            for p in s.parts if p.contribution > 0
+        ]  # fmt: skip
+        largest = sorted((p for p in s.parts if p.contribution), key=lambda p: -abs(p.contribution))[:4]
+        rows.append({
+            "s": s, "cells": cells, "stack": stack, "why": short_reasons(s),
+            "breakdown": [(p.name, p.contribution) for p in largest] if learned else [],
+        })  # fmt: skip
+    columns = [{"name": n, "weight": weights.get(n, 0.0)} for n in names]
+    return {"columns": columns, "rows": rows, "learned": learned}
+
+
+def teams_view(found: TeamResult) -> list[dict[str, Any]]:
+    """Each team as its coverage table: lots down, members across, the fit where a member takes a lot."""
+    tender = found.result.tender
+    out = []
+    for t in found.teams:
+        taken = {a.lot_id: a for a in t.assignments}
+        lots = []
+        for lot in tender.lots:
+            a = taken.get(lot.id)
+            lots.append({"lot": lot, "cells": [a.score if a and a.participant_id == m else None for m in t.members]})
+        how = "CP-SAT, optimal" if t.optimal else ("CP-SAT, time limit" if t.method == "cp-sat" else "greedy")
+        members = [{"id": m, "name": found.names.get(m, m), "lead": m == t.lead_id} for m in t.members]
+        out.append({"team": t, "members": members, "lots": lots, "how": how,
+                    "lead": found.names.get(t.lead_id or "", t.lead_id or "none")})  # fmt: skip
+    return out
+
+
+def _message(request: Request, exc: MatcherError) -> str:
+    return public_message(str(exc), _service(request).matcher.workspace.root)
+
+
+def _page(request: Request, status: int = 200, **context: Any) -> HTMLResponse:
+    svc = _service(request)
+    base = {
+        "samples": list(sample_tenders()), "members": sorted(svc.names.values(), key=str.casefold),
+        "model": svc.matcher.model_name, "index_version": svc.index_version,
+        "count": len(svc.names), "error": None, "form": {}, "similar": None, "suggest": None,
+    }  # fmt: skip
+    return render("index.html", status, **{**base, **context})
+
+
+# --- routes ---------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request) -> HTMLResponse:
+    return _page(request)
+
+
+@router.get("/ui/similar", response_class=HTMLResponse)
+def similar_page(request: Request, member: str = "", text: str = "", top_k: int = 10) -> HTMLResponse:
+    svc = _service(request)
+    form = {"member": member, "text": text, "top_k": top_k}
+    try:
+        top_k = min(100, max(1, top_k))
+        if not member.strip() and not text.strip():
+            raise InputError("type a member's name or id, or describe what the firm does")
+        if member.strip():
+            firm = svc.find_member(member)
+            result = svc.similar(firm.id, None, top_k)
+            title, query_firm = f"Members similar to {firm.name}", firm
+        else:
+            result = svc.similar(None, text, top_k)
+            title, query_firm = f"Members similar to “{' '.join(text.split())}”", None
+    except MatcherError as exc:
+        return _page(request, status_for(exc), error=_message(request, exc), form=form)
+    view = {"title": title, "firm": query_firm, "table": table_view(result.suggestions)}
+    return _page(request, form=form, similar=view)
+
+
+async def _form_tender(form: FormData) -> tuple[Tender, dict[str, str]]:
+    """The tender of a form: an uploaded file, else the pasted text, else a bundled sample.
+
+    Returns the tender and the fields that let a download send the same tender again.
+    """
+    upload = form.get("tender_file")
+    text = str(form.get("tender_text") or "")
+    sample = str(form.get("sample") or "")
+    if isinstance(upload, UploadFile) and upload.filename:
+        label = Path(upload.filename).name  # only a label for messages; nothing is written under it
+        suffix = TEXT_SUFFIXES.get(Path(label).suffix.lower())
+        if suffix is None:
+            raise _FormError(f"{label}: upload a .json, .yaml or .yml tender file")
+        content = await upload.read()
+        tender = await run_in_threadpool(tender_from_bytes, content, label, suffix)
+        return tender, {"tender_text": content.decode("utf-8-sig"), "suffix": suffix, "sample": ""}
+    if text.strip():
+        suffix = str(form.get("suffix") or "") or None
+        tender = await run_in_threadpool(tender_from_bytes, text.encode(), "pasted tender", suffix)
+        return tender, {"tender_text": text, "suffix": suffix or "", "sample": ""}
+    samples = sample_tenders()
+    if sample in samples:
+        tender = await run_in_threadpool(
+            tender_from_bytes, samples[sample].read_bytes(), sample, samples[sample].suffix
+        )
+        return tender, {"tender_text": "", "suffix": "", "sample": sample}
+    if sample:
+        raise _FormError(f"no sample tender '{sample}'; pick one of {', '.join(samples)}")
+    raise _FormError("paste a tender, upload a file, or pick a sample tender")
+
+
+class _FormError(InputError):
+    """A form filled in a way that names no tender, or with an option out of range."""
+
+
+def _int(form: FormData, name: str, default: int, low: int, high: int) -> int:
+    try:
+        return min(high, max(low, int(str(form.get(name) or default))))
+    except ValueError:
+        raise _FormError(f"{name} must be a whole number, got {form.get(name)!r}") from None
+
+
+def _share(form: FormData) -> float:
+    try:
+        value = float(str(form.get("min_sme_share") or 0))
+    except ValueError:
+        raise _FormError(f"min_sme_share must be a number from 0 to 1, got {form.get('min_sme_share')!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise _FormError(f"min_sme_share must be from 0 to 1, got {value}")
+    return value
+
+
+async def _teams_for(request: Request) -> tuple[TeamResult, dict[str, Any]]:
+    from matcher.consortium import TeamConstraints
+
+    form = await request.form(**FORM_LIMITS)
+    top_k, teams = _int(form, "top_k", 5, 1, 50), _int(form, "teams", 2, 1, 5)
+    max_partners, min_sme_share = _int(form, "max_partners", 5, 1, 20), _share(form)
+    tender, again = await _form_tender(form)
+    constraints = TeamConstraints(max_partners=max_partners, min_sme_share=min_sme_share)
+    found = await run_in_threadpool(_service(request).consortium, tender, constraints, teams, 20, top_k)
+    options = {"top_k": top_k, "teams": teams, "max_partners": max_partners, "min_sme_share": min_sme_share}
+    return found, {**options, **again}
+
+
+@router.post("/ui/suggest", response_class=HTMLResponse)
+async def suggest_page(request: Request) -> HTMLResponse:
+    try:
+        found, form = await _teams_for(request)
+    except MatcherError as exc:
+        return _page(request, status_for(exc), error=_message(request, exc))
+    result = found.result
+    lots: list[dict[str, Any]] = [
+        {"lot": lot, "table": table_view(lr.suggestions)} for lr, lot in zip(result.lots, result.tender.lots)
+    ]
+    overall = table_view(result.overall.suggestions)
+    tables = [item["table"] for item in lots] + [overall]
+    shown = {c["name"] for t in tables for c in t["columns"]}
+    legend = {"learned": overall["learned"], "columns": [{"name": n} for n in PART_ORDER if n in shown]}
+    view = {"tender": result.tender, "lots": lots, "overall": overall, "legend": legend, "teams": teams_view(found)}
+    return _page(request, form=form, suggest=view)
+
+
+@router.post("/ui/export")
+async def export(request: Request) -> Response:
+    """The results of /ui/suggest as a download: rankings or teams as CSV, or both as XLSX."""
+    from matcher.render import teams_csv, tender_csv
+    from matcher.web.export import xlsx_bytes
+
+    try:
+        found, _ = await _teams_for(request)
+    except MatcherError as exc:
+        return _page(request, status_for(exc), error=_message(request, exc))
+    form = await request.form(**FORM_LIMITS)
+    what = str(form.get("what") or "xlsx")
+    rankings = tender_csv(found.result)
+    teams = teams_csv(found.result, found.teams, found.names)
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", found.result.tender.id).strip("-.") or "tender"
+    if what == "rankings.csv":
+        content, media, name = rankings.encode(), "text/csv; charset=utf-8", f"{stem}-rankings.csv"
+    elif what == "teams.csv":
+        content, media, name = teams.encode(), "text/csv; charset=utf-8", f"{stem}-teams.csv"
+    elif what == "xlsx":
+        content = xlsx_bytes({"Rankings": rankings, "Teams": teams})
+        media, name = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", f"{stem}.xlsx"
+    else:
+        return _page(request, 422, error=f"unknown download '{what}'; choose rankings.csv, teams.csv or xlsx")
+    return Response(content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.post("/ui/key", response_class=HTMLResponse)
+async def set_key(request: Request) -> Response:
+    """Stores the API key the person typed in a cookie, so that the page's forms carry it."""
+    import hmac
+
+    form = await request.form(**FORM_LIMITS)
+    key = str(form.get("api_key") or "")
+    guard_key = request.app.state.api_key
+    if guard_key is None:
+        return RedirectResponse("/", status_code=303)
+    if not hmac.compare_digest(key.encode(), guard_key.encode()):
+        return HTMLResponse(key_form_html("That is not this server's API key."), status_code=401,
+                            headers={"Content-Security-Policy": CSP})  # fmt: skip
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(API_KEY_COOKIE, key, httponly=True, samesite="strict")
+    return response

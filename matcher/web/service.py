@@ -1,0 +1,114 @@
+"""The library calls behind the API and the page: one opened Matcher, one query at a time.
+
+Queries are CPU-bound and the Matcher loads parts of itself lazily (the model, the BM25
+index); a lock keeps those loads and the searches from running side by side in the server's
+worker threads.
+"""
+
+from __future__ import annotations
+
+import difflib
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from matcher.errors import InputError, TenderError, UnknownParticipant
+from matcher.paths import data_dir
+from matcher.schema import Lot, Participant, Tender
+from matcher.search import Matcher, SimilarResult, TenderSuggestions
+from matcher.tenders import TENDER_SUFFIXES, parse_tender_text
+
+if TYPE_CHECKING:
+    from matcher.consortium import Team, TeamConstraints
+
+BODY_SOURCE = "<request body>"
+
+
+@dataclass(frozen=True)
+class TeamResult:
+    """Per-lot rankings cut to top_k, the teams built from the longer candidate lists, member names."""
+
+    result: TenderSuggestions
+    teams: list[Team]
+    names: dict[str, str]
+
+
+def sample_tenders() -> dict[str, Path]:
+    """The bundled sample tenders by file name: the only files a request may name."""
+    folder = data_dir() / "sample" / "tenders"
+    return {p.name: p for p in sorted(folder.iterdir()) if p.suffix.lower() in TENDER_SUFFIXES}
+
+
+def tender_from_bytes(content: bytes, source: str = BODY_SOURCE, suffix: str | None = None) -> Tender:
+    """A tender (project format or OCDS) from the bytes of a body or an upload, read in memory.
+
+    ``suffix`` (".json", ".yaml") picks the syntax; without it, text starting with "{" is JSON.
+    """
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TenderError(f"{source}: not UTF-8 text (byte {exc.start}); save the tender as UTF-8") from None
+    if suffix is None:
+        suffix = ".json" if text.lstrip().startswith("{") else ".yaml"
+    return parse_tender_text(text, source, suffix)
+
+
+class Service:
+    """The Matcher a server opened once at startup, shared by every request."""
+
+    def __init__(self, matcher: Matcher):
+        self.matcher = matcher
+        self.lock = threading.Lock()
+        self.names = {p.id: p.name for p in matcher.participants}
+
+    def warm_up(self) -> None:
+        """Loads the model, the BM25 index and the taxonomy now (one small query of each kind), so
+        that the first request is not the slow one."""
+        with self.lock:
+            self.matcher.similar(text="road bridge repair", top_k=1)
+            self.matcher.suggest(Tender("warm-up", "Road bridge repair", lots=(Lot("1", "Road bridge repair"),)), 1)
+
+    @property
+    def index_version(self) -> str:
+        return self.matcher.version.name
+
+    def participant(self, participant_id: str) -> Participant:
+        return self.matcher.participant(participant_id)
+
+    def similar(self, participant_id: str | None, text: str | None, top_k: int) -> SimilarResult:
+        with self.lock:
+            return self.matcher.similar(participant_id, text, top_k)
+
+    def suggest(self, tender: Tender, top_k: int) -> TenderSuggestions:
+        with self.lock:
+            return self.matcher.suggest(tender, top_k)
+
+    def consortium(
+        self, tender: Tender, constraints: TeamConstraints, teams: int, candidates: int, top_k: int
+    ) -> TeamResult:
+        with self.lock:
+            result, found = self.matcher.consortium(tender, constraints, teams=teams, candidates=max(candidates, top_k))
+        lots = tuple(replace(lot, suggestions=lot.suggestions[:top_k]) for lot in result.lots)
+        overall = replace(result.overall, suggestions=result.overall.suggestions[:top_k])
+        return TeamResult(replace(result, lots=lots, overall=overall), found, self.names)
+
+    def find_member(self, query: str) -> Participant:
+        """A member by id, by name (any case), or by a close name; says which names are close otherwise."""
+        query = " ".join(query.split())
+        if not query:
+            raise InputError("type a member's name or id")
+        if query in self.names:
+            return self.participant(query)
+        by_name = {name.casefold(): pid for pid, name in self.names.items()}
+        if query.casefold() in by_name:
+            return self.participant(by_name[query.casefold()])
+        close = difflib.get_close_matches(query.casefold(), list(by_name), n=3, cutoff=0.6)
+        if len(close) == 1:
+            return self.participant(by_name[close[0]])
+        contains = [name for name in by_name if query.casefold() in name]
+        if len(contains) == 1:
+            return self.participant(by_name[contains[0]])
+        options = [self.names[by_name[n]] for n in (close or contains)[:3]]
+        hint = f"; did you mean {', '.join(options)}?" if options else "; search by text to describe the firm instead"
+        raise UnknownParticipant(f"no member named '{query}'{hint}")

@@ -1,0 +1,143 @@
+"""End to end: `matcher serve` in a subprocess, the page driven in headless Chromium.
+
+Chromium is Debian's package (`make test` installs it when missing; no browser is ever
+downloaded), driven by Playwright through ``executable_path``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+STARTUP_LIMIT_S = 180  # loading the model in a fresh process; a limit to give up at, not a speed check
+
+
+def chromium() -> str | None:
+    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(sample_workspace, tmp_path_factory):
+    """`matcher serve` on the sample index, on a free port; its output goes to a log file."""
+    port = free_port()
+    folder = tmp_path_factory.mktemp("serve")
+    log = folder / "serve.log"
+    env = {**os.environ, "XDG_CACHE_HOME": str(folder / "cache"), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    env.pop("MATCHER_API_KEY", None)
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "matcher", "serve", "-w", str(sample_workspace.root), "--port", str(port),
+             "--rate-limit", "0"],
+            stdout=out, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_LIMIT_S
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"matcher serve exited with {process.returncode}:\n{log.read_text(errors='replace')}")
+            try:
+                with urllib.request.urlopen(url + "/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"matcher serve did not answer on {url}:\n{log.read_text(errors='replace')}")
+            time.sleep(0.25)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    path = chromium()
+    if path is None:
+        pytest.skip(
+            "Chromium is not installed (`make test` installs Debian's chromium; here: apt-get install chromium)"
+        )
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def test_the_page_ranks_the_bridge_tender_and_proposes_teams(server, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    requests_elsewhere: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(server) else requests_elsewhere.append(r.url))
+    page.goto(server + "/")
+    assert page.title() == "matcher"
+    page.select_option("#sample", "bridge-reconstruction.yaml")
+    page.fill("#top_k", "3")
+    with page.expect_navigation():
+        page.click("#suggest")
+
+    assert page.locator("#suggest-results h1").inner_text().startswith("SPB-2026-BR-0147")
+    lots = page.locator("h2.lot")
+    assert lots.count() == 6
+    assert lots.first.inner_text().startswith("Lot 1: Reconstruction of the bridge superstructure and piers")
+    first_table = page.locator("table.ranking").first
+    assert first_table.locator("tbody tr").count() == 3
+    top = first_table.locator("tbody tr").first
+    assert "Nevsky Bridge Foundations LLC" in top.locator("td.member").inner_text()
+    assert top.locator(".bar i").count() >= 5  # a bar for each score part
+    assert top.locator(".stack i").count() >= 3  # the score as stacked contributions
+
+    teams = page.locator("table.coverage")
+    assert teams.count() >= 1
+    header = teams.first.locator("thead th")
+    assert header.first.inner_text() == "Lot" and "(lead)" in header.nth(1).inner_text()
+    assert teams.first.locator("tbody tr").count() == 6  # lot × member: one row per lot
+    assert teams.first.locator("td.hit").count() >= 5
+
+    shot = tmp_path / "bridge-tender.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    with page.expect_download() as download:
+        page.click("button[value='xlsx']")
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name == "SPB-2026-BR-0147.xlsx" and saved.read_bytes()[:2] == b"PK"
+    assert requests_elsewhere == [], "the page loads nothing from other servers"
+
+
+def test_the_page_reads_on_a_phone(server, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True)
+    page.goto(server + "/ui/similar?member=Mostostroy-Nevsky%20LLC&top_k=5")
+    assert "Volkhov Bridge Repair LLC" in page.locator("table.ranking tbody tr").first.inner_text()
+    assert not page.locator("th.partcol").first.is_visible()  # the narrow layout folds the part columns away
+    page_width = page.evaluate("document.documentElement.scrollWidth")
+    assert page_width <= 390, "nothing but the tables' own scroll boxes is wider than the phone"
+    page.screenshot(path=str(tmp_path / "similar-phone.png"), full_page=True)

@@ -11,15 +11,16 @@ is row 1), the line for JSON Lines, the 1-based record for JSON and Parquet.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from matcher.errors import InputError
-from matcher.fields import FieldError, as_list, blank, boolean, integer, number, parse_codes, text
+from matcher.fields import FieldError, as_list, blank, boolean, cached_normalise, integer, number, parse_codes, text
 from matcher.language import normalise_language
 from matcher.schema import SME_HEADCOUNT_LIMIT, Participant, Project
 from matcher.taxonomy import Taxonomy, load_taxonomy
@@ -29,6 +30,7 @@ PARTICIPANT_COLUMNS = (
     "certifications", "projects", "clusters", "language",
 )  # fmt: skip
 TABLE_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".parquet", ".xlsx")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class TableResult:
     rejects: list[Reject] = field(default_factory=list)
     rejects_files: list[Path] = field(default_factory=list)
     ignored_columns: dict[str, list[str]] = field(default_factory=dict)
+    files: list[tuple[Path, list[Reject]]] = field(default_factory=list)  # each file read, with its rejects
 
 
 # --- raw rows -------------------------------------------------------------------------
@@ -76,7 +79,8 @@ def _raw_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | No
             yield from ((i + 2, rec, None) for i, rec in enumerate(frame.to_dicts()))
         elif suffix == ".parquet":
             frame = pl.read_parquet(path)
-            yield from ((i + 1, rec, None) for i, rec in enumerate(frame.to_dicts()))
+            # row by row, not to_dicts(): a million rows as dicts at once is gigabytes
+            yield from ((i + 1, rec, None) for i, rec in enumerate(frame.iter_rows(named=True)))
         elif suffix == ".json":
             data = json.loads(path.read_text(encoding="utf-8-sig"))
             if isinstance(data, dict) and isinstance(data.get("participants"), list):
@@ -160,34 +164,70 @@ def _language(value: Any) -> str | None:
     return language
 
 
+def _remembered(parse: Callable[[Any], T], size: int = 1 << 16) -> Callable[[Any], T]:
+    """`parse` remembered per distinct text or whole number (a failure is not remembered: each
+    bad cell raises again). Other values (1.0 == 1 == True, lists) are parsed every time."""
+    cached = functools.lru_cache(maxsize=size)(parse)
+    return lambda value: cached(value) if type(value) is str or type(value) is int else parse(value)
+
+
+class ParticipantParser:
+    """Validates raw records into Participants, like :func:`parse_participant`, faster.
+
+    A table repeats its kinds, regions, certifications, codes and languages in thousands of
+    rows; parsing a cell is pure, so each distinct value is parsed once per parser.
+    """
+
+    def __init__(self, taxonomy: Taxonomy | None = None):
+        taxonomy = taxonomy or load_taxonomy()
+        normalise = cached_normalise(taxonomy)
+        self.codes = _remembered(lambda v: parse_codes(v, "codes", taxonomy, normalise))
+        self.projects = _remembered(_projects)
+        self.headcount = _remembered(lambda v: integer(v, "headcount", 0, 10_000_000))
+        self.sme = _remembered(lambda v: boolean(v, "sme"))
+        self.kind = _remembered(lambda v: text(v, "kind") or None)
+        self.regions = _remembered(lambda v: tuple(r.upper() for r in as_list(v, "regions", ";,\n")))
+        self.certifications = _remembered(lambda v: tuple(as_list(v, "certifications")))
+        self.clusters = _remembered(lambda v: tuple(as_list(v, "clusters", ";,\n")))
+        self.language = _remembered(_language)
+
+    def __call__(self, record: dict[str, Any]) -> Participant:
+        """Validate one raw record into a Participant; raises FieldError naming the field."""
+        get = record.get
+        # the fields are checked in this order, so a row with several faults names the first
+        pid = text(get("id"), "id", required=True)
+        name = text(get("name"), "name", required=True)
+        description = text(get("description"), "description")
+        codes = self.codes(get("codes"))
+        projects = self.projects(get("projects"))
+        if not (description or codes or projects):
+            raise FieldError("description", "no description, codes or projects: nothing to match on")
+        headcount = self.headcount(get("headcount"))
+        sme = self.sme(get("sme"))
+        if sme is None and headcount is not None:
+            sme = headcount < SME_HEADCOUNT_LIMIT
+        return Participant(
+            id=pid,
+            name=name,
+            description=description,
+            kind=self.kind(get("kind")),
+            codes=codes,
+            regions=self.regions(get("regions")),
+            headcount=headcount,
+            sme=sme,
+            certifications=self.certifications(get("certifications")),
+            projects=projects,
+            clusters=self.clusters(get("clusters")),
+            language=self.language(get("language")),
+        )
+
+
 def parse_participant(record: dict[str, Any], taxonomy: Taxonomy | None = None) -> Participant:
-    """Validate one raw record into a Participant; raises FieldError naming the field."""
-    taxonomy = taxonomy or load_taxonomy()
-    pid = text(record.get("id"), "id", required=True)
-    name = text(record.get("name"), "name", required=True)
-    description = text(record.get("description"), "description")
-    codes = parse_codes(record.get("codes"), "codes", taxonomy)
-    projects = _projects(record.get("projects"))
-    if not (description or codes or projects):
-        raise FieldError("description", "no description, codes or projects: nothing to match on")
-    headcount = integer(record.get("headcount"), "headcount", 0, 10_000_000)
-    sme = boolean(record.get("sme"), "sme")
-    if sme is None and headcount is not None:
-        sme = headcount < SME_HEADCOUNT_LIMIT
-    return Participant(
-        id=pid,
-        name=name,
-        description=description,
-        kind=text(record.get("kind"), "kind") or None,
-        codes=codes,
-        regions=tuple(r.upper() for r in as_list(record.get("regions"), "regions", ";,\n")),
-        headcount=headcount,
-        sme=sme,
-        certifications=tuple(as_list(record.get("certifications"), "certifications")),
-        projects=projects,
-        clusters=tuple(as_list(record.get("clusters"), "clusters", ";,\n")),
-        language=_language(record.get("language")),
-    )
+    """Validate one raw record into a Participant; raises FieldError naming the field.
+
+    To parse many records, make one :class:`ParticipantParser` and call it for each.
+    """
+    return ParticipantParser(taxonomy)(record)
 
 
 # --- tables ---------------------------------------------------------------------------
@@ -211,10 +251,9 @@ def read_participants(
         >>> result = read_participants(["members.csv"])  # doctest: +SKIP
         >>> len(result.participants), [str(r) for r in result.rejects]
     """
-    taxonomy = load_taxonomy()
+    parse = ParticipantParser()
     result = TableResult()
     first_seen: dict[str, tuple[str, int]] = {}
-    per_file: list[tuple[Path, list[Reject]]] = []
     for raw_path in paths:
         path = Path(raw_path)
         file_rejects: list[Reject] = []
@@ -229,7 +268,7 @@ def read_participants(
             if all(blank(v) for v in record.values()):
                 continue  # trailing empty spreadsheet rows are not data
             try:
-                participant = parse_participant(record, taxonomy)
+                participant = parse(record)
             except FieldError as exc:
                 file_rejects.append(Reject(str(path), row, exc.field, exc.reason, record))
                 continue
@@ -246,14 +285,21 @@ def read_participants(
         if extra:
             result.ignored_columns[str(path)] = extra
         result.rejects.extend(file_rejects)
-        per_file.append((path, file_rejects))
+        result.files.append((path, file_rejects))
     # Written only after every file was read: a corrected rejects file may be among the inputs.
     if write_rejects:
-        for path, file_rejects in per_file:
-            written = _write_rejects(path, file_rejects, rejects_fallback_dir)
-            if written:
-                result.rejects_files.append(written)
+        write_rejects_files(result, rejects_fallback_dir)
     return result
+
+
+def write_rejects_files(result: TableResult, fallback_dir: Path | None = None) -> None:
+    """Write ``<file>.rejects.csv`` for each file read that had rejects (and remove a stale one
+    where it had none), adding them to ``result.rejects_files``; for a result read with
+    ``write_rejects=False``."""
+    for path, file_rejects in result.files:
+        written = _write_rejects(path, file_rejects, fallback_dir)
+        if written:
+            result.rejects_files.append(written)
 
 
 def rejects_path_for(path: Path) -> Path:

@@ -19,7 +19,8 @@ from matcher.build import Progress, build_index, index_model, ingest
 from matcher.errors import InputError
 from matcher.faults import crash_point
 from matcher.locking import WorkspaceLock
-from matcher.workspace import KEEP_VERSIONS, Workspace
+from matcher.readers import TableResult, read_participants
+from matcher.workspace import KEEP_VERSIONS, Workspace, read_participant_ids
 
 
 @dataclass
@@ -84,12 +85,12 @@ def refresh(
                 f"restore it, or re-ingest without it (`matcher ingest --replace FILE...`); nothing was changed"
             )
         crash_point("sources-read")
-        if sources["participants"]:
-            _check_removals(workspace, sources["participants"], max_removed)
+        # the member tables are read once: checked here, then stored by ingest
+        members = _check_removals(workspace, sources["participants"], max_removed) if sources["participants"] else None
         rejects: list[Any] = []
         rejects_files: list[Path] = []
         if sources["participants"]:
-            report = ingest(sources["participants"], workspace, replace=True)
+            report = ingest(sources["participants"], workspace, replace=True, read=members)
             rejects += report.rejects
             rejects_files += report.rejects_files
         crash_point("participants-written")
@@ -118,14 +119,12 @@ def refresh(
         return RefreshReport(workspace.current_version().name, manifest, rejects, rejects_files, lock.took_over)
 
 
-def _check_removals(workspace: Workspace, files: list[str], max_removed: float) -> None:
-    """Refuse a refresh whose member tables now lack too many of the members being served."""
-    from matcher.readers import read_participants
-
-    if not workspace.has_participants():
-        return
-    before = {p.id for p in workspace.load_participants()}
-    now = {p.id for p in read_participants(files, write_rejects=False).participants}
+def _check_removals(workspace: Workspace, files: list[str], max_removed: float) -> TableResult:
+    """Read the member tables (writing no rejects yet) and refuse a refresh whose tables now lack
+    too many of the members being served."""
+    before = set(read_participant_ids(workspace.participants_path)) if workspace.has_participants() else set()
+    read = read_participants(files, write_rejects=False)
+    now = {p.id for p in read.participants}
     gone = len(before - now)
     if before and gone / len(before) > max_removed:
         raise InputError(
@@ -133,6 +132,7 @@ def _check_removals(workspace: Workspace, files: list[str], max_removed: float) 
             f"({gone / len(before):.0%}, more than {max_removed:.0%}); check {', '.join(files)}, "
             "or pass --max-removed 1.0 to accept; nothing was changed"
         )
+    return read
 
 
 def _index_setting(workspace: Workspace, key: str, default: Any) -> Any:

@@ -794,3 +794,31 @@ def test_a_corrected_rejects_file_can_be_ingested_together_with_its_source(tmp_p
     # B is rejected again in m.csv but loads from the corrected file, which was read before being rewritten
     assert sorted(p.id for p in second.participants) == ["A", "B"]
     assert next(p for p in second.participants if p.id == "B").name == "=cmd()"  # apostrophe undone
+
+
+def test_a_repeated_bad_cell_is_rejected_in_every_row(tmp_path):
+    """The reader parses each distinct cell and code once: a bad one must still be rejected in every
+    row it is in, with the same message, and values equal as numbers (1 == 1.0 == True) must still
+    be parsed as what they are."""
+    records = [
+        {"id": "a", "name": "A", "codes": "45221111-3;45999999"},
+        {"id": "b", "name": "B", "codes": "45221111-3;45999999"},
+        {"id": "c", "name": "C", "codes": ["45221111-3", "45999999"]},
+        {"id": "d", "name": "D", "codes": "45221111-3", "headcount": 1},
+        {"id": "e", "name": "E", "codes": "45221111-3", "headcount": True},
+        {"id": "f", "name": "F", "codes": "45221111-3", "headcount": 1.0},
+    ]
+    path = tmp_path / "m.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
+    result = read_participants([path], write_rejects=False)
+    unknown = "unknown CPV code '45999999' (not in the CPV vocabulary; check the digits)"
+    assert [(r.row, r.field, r.reason) for r in result.rejects] == [
+        (1, "codes", unknown),
+        (2, "codes", unknown),
+        (3, "codes[1]", unknown),
+        (5, "headcount", "expected a whole number, got True"),
+    ]
+    assert [(p.id, p.codes, p.headcount) for p in result.participants] == [
+        ("d", ("45221111-3",), 1),
+        ("f", ("45221111-3",), 1),
+    ]

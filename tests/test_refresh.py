@@ -116,6 +116,27 @@ def test_a_refresh_that_would_drop_most_members_changes_nothing(ws, tmp_path):
     assert len(Matcher.open(ws).participants) == 1
 
 
+def test_a_refresh_reads_each_member_table_once_and_writes_its_rejects(ws, tmp_path, monkeypatch):
+    import matcher.readers
+
+    source = write_members(tmp_path / "members.csv", [*ROWS[1:], "X1,,,Nameless firm,,"])
+    rejects = tmp_path / "members.csv.rejects.csv"
+    reads: list[str] = []
+    raw_rows = matcher.readers._raw_rows
+    monkeypatch.setattr(matcher.readers, "_raw_rows", lambda path: reads.append(path.name) or raw_rows(path))
+    with pytest.raises(InputError, match="lack 1 of the 5"):
+        refresh(ws, max_removed=0.1)
+    assert reads == ["members.csv"] and not rejects.exists()  # refused: nothing written, rejects neither
+    reads.clear()
+    report = refresh(ws)
+    assert reads == ["members.csv"]  # checked and stored from one read
+    assert [(r.row, r.field) for r in report.rejects] == [(6, "name")] and report.rejects_files == [rejects]
+    assert "Nameless firm" in rejects.read_text(encoding="utf-8")
+    write_members(source)
+    refresh(ws)
+    assert not rejects.exists()  # the stale rejects file of the earlier refresh is removed
+
+
 def test_all_rows_rejected_or_a_missing_source_leaves_the_index_as_it_was(ws, tmp_path):
     before = ws.current_version().name
     (tmp_path / "members.csv").write_text(HEADER + ",no id,,,,\n", encoding="utf-8")

@@ -17,10 +17,11 @@ from matcher.embedding import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedd
 from matcher.errors import IndexCorrupt, IndexMissing, InputError, MatcherError
 from matcher.faults import crash_point
 from matcher.index import VectorIndex
+from matcher.lexical import LexicalIndex
 from matcher.onnxrt import resolve_backend
 from matcher.paths import data_dir
 from matcher.profiles import content_hash, profile_vectors_texts
-from matcher.readers import Reject, read_participants
+from matcher.readers import Reject, TableResult, read_participants, write_rejects_files
 from matcher.resolve import Merge
 from matcher.schema import Participant
 from matcher.taxonomy import load_taxonomy
@@ -55,13 +56,16 @@ def ingest(
     workspace: Workspace,
     *,
     replace: bool = False,
+    read: TableResult | None = None,
 ) -> IngestReport:
     """Validate participant tables and store their valid rows in the workspace.
 
     Rows whose id is already stored replace the stored row; with ``replace=True`` the
     stored table is replaced by these files' rows. Rejected rows go to
     ``<file>.rejects.csv`` beside each input. When no row at all is valid, nothing in the
-    workspace changes and InputError is raised.
+    workspace changes and InputError is raised. `read`: these files as
+    ``read_participants(paths, write_rejects=False)`` already read them (refresh reads them
+    once, to check them before it changes anything).
 
     Example:
         >>> report = ingest(["members.csv"], Workspace(Path("ws")))  # doctest: +SKIP
@@ -70,7 +74,11 @@ def ingest(
     files = [check_input_path(Path(p)) for p in paths]
     if not files:
         raise InputError("no input files given")
-    result = read_participants(files, rejects_fallback_dir=workspace.rejects_dir)
+    if read is None:
+        result = read_participants(files, rejects_fallback_dir=workspace.rejects_dir)
+    else:
+        result = read
+        write_rejects_files(result, workspace.rejects_dir)
     report = IngestReport(
         workspace.root, rejects=result.rejects, rejects_files=result.rejects_files,
         ignored_columns=result.ignored_columns,
@@ -120,7 +128,7 @@ def build_index(
     (docs/evaluation.md measures both).
     `backend` picks how texts are embedded: "auto" (int8 ONNX where its export passes the parity
     check, else float32 ONNX, else PyTorch), "torch", "onnx" or "onnx-int8". `index_type` picks the
-    FAISS index: "auto" (exact up to 200,000 vectors, IVF above), "flat", "ivf" or "hnsw"; an
+    FAISS index: "auto" (exact up to 50,000 vectors, IVF above), "flat", "ivf" or "hnsw"; an
     approximate index's recall@10 against exact search is measured and stored in the manifest.
     `engine="ray"` embeds the texts that are not cached on a Ray cluster (`address`: None for a
     private local instance, "auto", or "ray://HOST:10001") with the same model and backend, so the
@@ -171,6 +179,8 @@ def build_index(
             building / "participants.parquet", participants, extra={"vector_id": first.tolist(), "profile_hash": hashes}
         )
         write_vector_owners(building / "vectors.parquet", owner)
+        # BM25 over the same profiles, built once here rather than at every process's first query
+        participant_lexical_index(participants).save(building)
         if merges:
             write_merges(building / "merges.csv", merges)
         crash_point("version-files-written")
@@ -219,6 +229,17 @@ def _backend_entry(workspace: Workspace, embedder: Embedder) -> dict[str, Any]:
             embedder, "backend", "torch" if isinstance(embedder, SentenceTransformerEmbedder) else "native"
         )
     }
+
+
+def participant_lexical_index(participants: Sequence[Participant]) -> LexicalIndex:
+    """BM25 over each participant's profile words and code labels (English and Russian), each in its language."""
+    from matcher.lexical import LexicalIndex
+    from matcher.profiles import lexical_segments, participant_language
+
+    taxonomy = load_taxonomy()
+    return LexicalIndex(
+        [lexical_segments(p, taxonomy) for p in participants], [participant_language(p) for p in participants]
+    )
 
 
 def index_model(workspace: Workspace) -> str | None:

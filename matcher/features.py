@@ -36,8 +36,8 @@ def feature_matrix(
     n = len(rows)
     lex = np.zeros(n) if lexical is None else np.asarray(lexical, dtype=np.float64)
     top = float(lex.max()) if n and lex.max() > 0 else 1.0
-    codes = pool.codes.mean_best(need.codes)[rows] if need.codes else np.zeros(n)
-    exact = np.mean([pool.codes.best(c)[rows] >= 1.0 for c in need.codes], axis=0) if need.codes else np.zeros(n)
+    codes = pool.codes.mean_best(need.codes, rows) if need.codes else np.zeros(n)
+    exact = np.mean([pool.codes.best(c, rows) >= 1.0 for c in need.codes], axis=0) if need.codes else np.zeros(n)
     count = pool.buyer_counts(need.buyer)[rows] if need.buyer else np.zeros(n)
     volume = pool.volume[rows]
     last = pool.last_year[rows]

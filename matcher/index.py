@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import faiss
 
 INDEX_KINDS = ("auto", "flat", "ivf", "hnsw")
-EXACT_LIMIT = 200_000  # vectors; above this "auto" builds an IVF index
+EXACT_LIMIT = 50_000  # vectors; above this "auto" builds an IVF index (flat search of 100k costs ~10-20 ms)
 RECALL_TARGET = 0.98  # recall@10 against exact search that nprobe / efSearch are tuned to reach
 _PROBES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 _EF = (16, 32, 64, 128, 256, 512)

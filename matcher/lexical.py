@@ -9,6 +9,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -97,6 +98,22 @@ class LexicalIndex:
         self.default_language = language if isinstance(language, str) else None
         self._retriever = bm25s.BM25()
         self._retriever.index(corpus, show_progress=False)
+
+    def save(self, folder: Path) -> None:
+        """Write the index as bm25s's JSON and .npy files (no pickle), named ``*.index.*`` in `folder`."""
+        self._retriever.save(str(folder), allow_pickle=False, show_progress=False)
+
+    @classmethod
+    def load(cls, folder: Path, mmap: bool = True) -> LexicalIndex:
+        """Read an index `save` wrote; memory-mapped, so opening costs no copy of the score matrix."""
+        import bm25s
+
+        index = cls.__new__(cls)
+        index._retriever = bm25s.BM25.load(str(folder), load_corpus=False, mmap=mmap, allow_pickle=False)
+        index.n = int(index._retriever.scores["num_docs"])
+        index.languages = []
+        index.default_language = None
+        return index
 
     def scores(self, query: str, language: str | None = None) -> np.ndarray:
         terms = tokens(query, language or self.default_language)

@@ -33,6 +33,8 @@ SUGGEST_WEIGHTS: dict[str, float] = {
 }
 SIMILAR_WEIGHTS: dict[str, float] = {"semantic": 0.60, "codes": 0.30, "region": 0.10}
 NEUTRAL = 0.5
+# Firms sharing a code block with a request that join the candidates at most (see Pool.extra_candidates).
+BLOCK_CANDIDATES = 2000
 # A lot this many times larger than the firm's largest past project scores 0 on size.
 SIZE_ZERO_RATIO = 20.0
 
@@ -211,38 +213,55 @@ class CodeMatrix:
                     owners, digits = trees.setdefault(tree[0], ([], []))
                     owners.append(row)
                     digits.append(tree[1])
-        self._trees = {
-            scheme: (np.array(owners, dtype=np.int64), np.array([[int(c) for c in d] for d in digits], dtype=np.int8))
-            for scheme, (owners, digits) in trees.items()
-        }
+        # per scheme: the row of the firm holding each code (ascending), the code's digits, and
+        # where each firm's codes start, so that a request scores only its candidates' codes
+        self._trees = {}
+        for scheme, (owners, digits) in trees.items():
+            held = np.array(owners, dtype=np.int64)
+            matrix = np.array([[int(c) for c in d] for d in digits], dtype=np.int8)
+            self._trees[scheme] = (matrix, np.searchsorted(held, np.arange(self.n + 1)))
         self._plain = {code: np.array(rows, dtype=np.int64) for code, rows in plain.items()}
         self._scores = {scheme: np.array(level_scores(scheme) + [1.0]) for scheme in self._trees}
 
-    def best(self, wanted: str) -> np.ndarray:
-        """For every firm, the score of its best code for one requested code."""
-        out = np.zeros(self.n)
+    def best(self, wanted: str, rows: np.ndarray | None = None) -> np.ndarray:
+        """For every firm (or for the given rows), the score of its best code for one requested code."""
+        rows = np.arange(self.n) if rows is None else np.asarray(rows, dtype=np.int64)
+        out = np.zeros(len(rows))
         exact = self._plain.get(wanted)
         if exact is not None:
-            out[exact] = 1.0
+            out[np.isin(rows, exact)] = 1.0
         tree = code_tree(wanted)
-        if tree is None or tree[0] not in self._trees:
+        if tree is None or tree[0] not in self._trees or not len(rows):
             return out
         scheme, digits = tree
-        owners, matrix = self._trees[scheme]
+        matrix, starts = self._trees[scheme]
+        counts = starts[rows + 1] - starts[rows]
+        ends = np.cumsum(counts)
+        positions = np.repeat(starts[rows], counts) + np.arange(ends[-1]) - np.repeat(ends - counts, counts)
         want = significant(scheme, digits)
         target = np.array([int(c) for c in want], dtype=np.int8)
-        same = matrix[:, : len(want)] == target
+        same = matrix[positions, : len(want)] == target
         common = np.cumprod(same, axis=1).sum(axis=1)  # leading digits shared
         # index len(table)-1 holds 1.0: the firm's code lies under (or is) the requested one
         common = np.where(common >= len(want), len(self._scores[scheme]) - 1, common)
-        np.maximum.at(out, owners, self._scores[scheme][common])
+        np.maximum.at(out, np.repeat(np.arange(len(rows)), counts), self._scores[scheme][common])
         return out
 
-    def mean_best(self, wanted: Sequence[str]) -> np.ndarray:
-        """The codes part for every firm: mean over the requested codes of the best match."""
+    def mean_best(self, wanted: Sequence[str], rows: np.ndarray | None = None) -> np.ndarray:
+        """The codes part for every firm (or the given rows): mean over the requested codes of the best match."""
         if not wanted:
-            return np.zeros(self.n)
-        return np.mean([self.best(w) for w in wanted], axis=0)
+            return np.zeros(self.n if rows is None else len(rows))
+        return np.mean([self.best(w, rows) for w in wanted], axis=0)
+
+
+def top_k_rows(values: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k largest values, largest first, ties by position (as a stable sort gives),
+    without sorting all of them: a partition first, so a million scores cost milliseconds."""
+    if k >= len(values):
+        return np.argsort(-values, kind="stable")
+    threshold = np.partition(values, len(values) - k)[len(values) - k]
+    above = np.flatnonzero(values >= threshold)  # the k largest, and any ties at the threshold
+    return above[np.argsort(-values[above], kind="stable")][:k]
 
 
 class Pool:
@@ -323,11 +342,16 @@ class Pool:
 
     def extra_candidates(self, need: Need, lexical: np.ndarray | None, k: int) -> set[int]:
         """Candidates besides the dense neighbours: the k best by BM25, firms sharing a code block
-        with the request, and the buyer's past suppliers. Serving and training use the same rule."""
-        out = self.rows_sharing_block(need.codes) | self.buyer_rows(need.buyer)
+        with the request (at most BLOCK_CANDIDATES of them: the best by BM25, else by code match),
+        and the buyer's past suppliers. Serving and training use the same rule."""
+        block = self.rows_sharing_block(need.codes)
+        if len(block) > BLOCK_CANDIDATES:  # a big registry: thousands share a class like 4522
+            rows = np.array(sorted(block), dtype=np.int64)
+            order = lexical[rows] if lexical is not None and len(lexical) else self.codes.mean_best(need.codes, rows)
+            block = {int(r) for r in rows[top_k_rows(order, BLOCK_CANDIDATES)]}
+        out = block | self.buyer_rows(need.buyer)
         if lexical is not None and len(lexical):
-            top = np.argsort(-lexical, kind="stable")[:k]
-            out |= {int(r) for r in top if lexical[r] > 0}
+            out |= {int(r) for r in top_k_rows(lexical, k) if lexical[r] > 0}
         return out
 
     def buyer_counts(self, buyer: str | None) -> np.ndarray:
@@ -355,7 +379,7 @@ def score_parts(
         top = float(np.max(lexical)) if len(lexical) else 0.0
         values["lexical"] = np.asarray(lexical, dtype=np.float64) / top if top > 0 else np.zeros(len(rows))
     if "codes" in weights:
-        values["codes"] = pool.codes.mean_best(need.codes)[rows]
+        values["codes"] = pool.codes.mean_best(need.codes, rows)
     if "buyer" in weights:
         values["buyer"] = np.asarray(buyer_value(pool.buyer_counts(need.buyer)[rows]), dtype=np.float64)
         if "lexical" in values:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 from matcher.errors import REBUILD, IndexCorrupt, InputError, ModelMismatch, UnknownParticipant
 from matcher.index import VectorIndex
 from matcher.lexical import LexicalIndex
-from matcher.profiles import lexical_segments, lot_language, lot_text, participant_language, tender_text
+from matcher.profiles import lot_language, lot_text, tender_text
 from matcher.ranking import SIMILAR_WEIGHTS, SUGGEST_WEIGHTS, Need, Pool, Ranker, Suggestion, rank
 from matcher.schema import Participant, Tender
 from matcher.taxonomy import load_taxonomy
@@ -181,11 +181,14 @@ class Matcher:
     @property
     def lexical(self) -> LexicalIndex:
         if self._lexical is None:
-            taxonomy = load_taxonomy()
-            self._lexical = LexicalIndex(
-                [lexical_segments(p, taxonomy) for p in self.participants],
-                [participant_language(p) for p in self.participants],
-            )
+            if (self.version / "params.index.json").exists():  # written by the build (memory-mapped)
+                self._lexical = LexicalIndex.load(self.version)
+            else:  # a version from before BM25 was stored
+                from matcher.build import participant_lexical_index
+
+                self._lexical = participant_lexical_index(self.participants)
+            if self._lexical.n != len(self.participants):
+                raise IndexCorrupt(f"{self.version}: the BM25 index does not match the participants; {REBUILD}")
         return self._lexical
 
     def _stored(self, ids: np.ndarray) -> np.ndarray:

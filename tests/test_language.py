@@ -54,6 +54,18 @@ def test_each_text_is_processed_in_its_own_language():
     assert int(np.argmax(index.scores("resurfacing of roads", "en"))) == 2
 
 
+def test_a_saved_index_scores_exactly_as_the_one_built(tmp_path):
+    texts = ["Строительство и реконструкция автомобильных мостов", "Obras de puentes y viaductos", "Road resurfacing",
+             "Bridge deck waterproofing and road bridge repair"]  # fmt: skip
+    built = LexicalIndex(texts, ["ru", "es", "en", "en"])
+    built.save(tmp_path)
+    assert not list(tmp_path.glob("*.pkl")) and (tmp_path / "params.index.json").exists()
+    loaded = LexicalIndex.load(tmp_path)
+    assert loaded.n == 4
+    for query, lang in [("ремонт моста", "ru"), ("puente", "es"), ("road bridge repair", "en"), ("nothing", "en")]:
+        np.testing.assert_array_equal(loaded.scores(query, lang), built.scores(query, lang))
+
+
 def test_auto_model_is_multilingual_when_most_profiles_are_not_english():
     russian = [Participant(id=str(i), name="x", description="Строительство мостов") for i in range(3)]
     english = [Participant(id=str(i), name="x", description="Bridge construction") for i in range(3, 5)]

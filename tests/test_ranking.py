@@ -94,6 +94,9 @@ def test_vectorised_code_scores_equal_the_per_pair_oracle():
     for wanted in [*rng.choice(universe, 25), "45000000-7", "UNSPSC:72000000", "OKVED2:42.99"]:
         oracle = np.array([best_matches([wanted], f)[0].score if f else 0.0 for f in firms])
         np.testing.assert_allclose(matrix.best(wanted), oracle, err_msg=wanted)
+        # scoring only some firms (a request's candidates, in any order) gives their same scores
+        rows = rng.permutation(60)[:17]
+        np.testing.assert_allclose(matrix.best(wanted, rows), oracle[rows], err_msg=wanted)
 
 
 def test_buyer_and_lexical_parts():
@@ -136,3 +139,12 @@ def test_vectorised_region_and_certification_parts_equal_the_per_firm_ones():
         np.testing.assert_allclose(
             pool.certification_share(need.certifications), [certifications_part(need, f)[0] for f in firms]
         )
+
+
+def test_top_k_rows_equals_a_stable_full_sort():
+    from matcher.ranking import top_k_rows
+
+    rng = np.random.default_rng(3)
+    for values in (rng.random(1000), rng.integers(0, 5, 1000).astype(float), np.zeros(10)):
+        for k in (1, 7, 100, 2000):
+            np.testing.assert_array_equal(top_k_rows(values, k), np.argsort(-values, kind="stable")[:k])

@@ -36,7 +36,7 @@ def index_build(
         str,
         typer.Option(
             "--index-type",
-            help="auto (exact up to 200,000 vectors, IVF above), flat (exact), ivf or hnsw (approximate, "
+            help="auto (exact up to 50,000 vectors, IVF above), flat (exact), ivf or hnsw (approximate, "
             "tuned to 0.98 recall@10 against exact search; the recall is stored in the manifest).",
         ),
     ] = "auto",

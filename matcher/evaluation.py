@@ -417,6 +417,7 @@ def evaluate_files(
     cutoff: date,
     *,
     model: str | None = None,
+    backend: str = "auto",
     methods: Sequence[str] | None = None,
     bootstrap: int = 1000,
     seed: int = 0,
@@ -426,16 +427,21 @@ def evaluate_files(
 ) -> tuple[EvalReport, list[Any]]:
     """Evaluate on OCDS files: read them, split at the cut-off, rank with every method.
 
-    Embeddings are cached by (model, text hash), so a second run embeds nothing.
+    Embeddings are cached by (model, text hash), so a second run embeds nothing. `backend` is
+    `index build`'s (auto: int8 ONNX where it passes its parity check), so the figures are those
+    of the index a workspace serves; the ONNX export is kept beside the cache.
     Returns the report and the OCDS rejects (files or releases that could not be read).
 
     Example:
         >>> report, _ = evaluate_files(["releases.jsonl"], date(2023, 1, 1))  # doctest: +SKIP
     """
-    from matcher.cache import EmbeddingCache
+    from pathlib import Path
+
+    from matcher.cache import EmbeddingCache, default_cache_dir
     from matcher.embedding import load_embedder
     from matcher.history import contracts_from_tables, history_language
     from matcher.ocds import read_ocds
+    from matcher.onnxrt import resolve_backend
 
     if methods:
         unknown = [m for m in methods if m not in METHODS]
@@ -445,7 +451,8 @@ def evaluate_files(
             raise InputError(f"unknown method(s) {', '.join(unknown)}; choose from: {', '.join(METHODS)}")
     tables = read_ocds(paths)
     contracts = contracts_from_tables(tables.tenders, tables.awards)
-    cache = EmbeddingCache(load_embedder(model), cache_dir)
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cache = EmbeddingCache(resolve_backend(folder.parent, load_embedder(model), backend), folder)
     report = evaluate(
         contracts, cutoff, cache.encoder(embed_progress), methods=methods, language=history_language(tables.tenders),
         bootstrap=bootstrap, seed=seed,

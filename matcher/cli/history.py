@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from matcher.cli.base import (
+    BackendOpt,
     EvalFormat,
     ModelOpt,
     WaitOpt,
@@ -75,6 +76,7 @@ def eval_command(
         int, typer.Option("--bootstrap", min=100, help="Bootstrap resamples for the intervals.")
     ] = 1000,
     model: ModelOpt = None,
+    backend: BackendOpt = "auto",
 ) -> None:
     """Measure how often the right supplier is suggested, against baselines, on real award history.
 
@@ -95,7 +97,7 @@ def eval_command(
         raise InputError(f"--cutoff {cutoff!r} is not a date; write it like 2023-01-01") from None
     with _ProgressBar("Embedding") as update:
         report, rejects = evaluate_files(
-            files, day, model=model, methods=method, bootstrap=bootstrap,
+            files, day, model=model, backend=backend, methods=method, bootstrap=bootstrap,
             progress=lambda name: _note(f"ranking: {name}"), embed_progress=update,
         )  # fmt: skip
     if rejects:

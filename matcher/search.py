@@ -120,7 +120,11 @@ class Matcher:
                 f"{self.version / 'index.faiss'} has dimension {self.index.dimension} but the manifest says "
                 f"{dimension}; rebuild with `matcher index build`"
             )
-        self.participants: list[Participant] = read_participant_table(self.version / "participants.parquet")
+        # Without descriptions: ranking never reads them (BM25 and the vectors hold what they say),
+        # and they are half of a big registry's memory; `participant()` reads one back.
+        self.participants: list[Participant] = read_participant_table(
+            self.version / "participants.parquet", skip=("description",)
+        )
         # Each participant has several vectors (its profile, then each past project), in row order.
         self.owner = read_vector_owners(self.version / "vectors.parquet")
         if len(self.owner) != len(self.index) or (len(self.owner) and self.owner[-1] != len(self.participants) - 1):
@@ -318,18 +322,23 @@ class Matcher:
             return 1.0 / (1.0 + math.exp(-score)) if learned else min(1.0, max(0.0, score))
 
         ranked = {
-            lot.lot_id: [(self.participant(s.participant_id), fit(s.score)) for s in lot.suggestions]
+            lot.lot_id: [(self.participants[self._row[s.participant_id]], fit(s.score)) for s in lot.suggestions]
             for lot in result.lots
         }
         return result, build_consortia(result.tender, ranked, constraints or TeamConstraints(), teams, solver)
 
     def participant(self, participant_id: str) -> Participant:
+        """A member's whole profile, as stored in the index's version (description included)."""
+        row = self._known(participant_id)
+        return read_participant_table(self.version / "participants.parquet", row=row)[0]
+
+    def _known(self, participant_id: str) -> int:
         row = self._row.get(participant_id)
         if row is None:
             close = difflib.get_close_matches(participant_id, list(self._row), n=3, cutoff=0.6)
             hint = f"; did you mean {', '.join(close)}?" if close else "; `matcher similar --text` searches by text"
             raise UnknownParticipant(f"no participant '{participant_id}' in the index of {self.workspace.root}{hint}")
-        return self.participants[row]
+        return row
 
     def similar(self, participant_id: str | None = None, text: str | None = None, top_k: int = 10) -> SimilarResult:
         """Members most like a participant (by id) or like a free-text description."""
@@ -340,8 +349,8 @@ class Matcher:
         if participant_id is None and (text is None or not text.strip()):
             raise InputError('the text is empty; describe the firm, e.g. --text "road bridge repair"')
         if participant_id is not None:
-            firm = self.participant(participant_id)
-            row = self._row[participant_id]
+            row = self._known(participant_id)
+            firm = self.participants[row]
             query = self.profile_vector(row)
             need = Need(firm.codes, firm.regions, weights=dict(SIMILAR_WEIGHTS))
             results = self._rank(need, query, top_k, exclude={row})

@@ -21,7 +21,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import attrgetter
@@ -119,11 +119,18 @@ def read_vector_owners(path: Path) -> Any:
     return owner
 
 
-def read_participant_table(path: Path) -> list[Participant]:
+def read_participant_table(path: Path, skip: Sequence[str] = (), row: int | None = None) -> list[Participant]:
+    """The stored participants, without the columns in `skip` (read as empty), or only the one at `row`.
+
+    A query process skips the descriptions (half the memory of a big table: BM25 and the vectors
+    already hold what they say) and reads one back when a member's whole profile is asked for.
+    """
     import polars as pl
 
     try:
-        frame = pl.read_parquet(path)
+        columns = [c for c in pl.read_parquet_schema(path) if c not in skip]
+        scan = pl.scan_parquet(path).select(columns)
+        frame = (scan.slice(row, 1) if row is not None else scan).collect()
     except Exception as exc:
         raise IndexCorrupt(f"{path}: unreadable participant table ({type(exc).__name__}); rebuild it") from None
     for required in ("id", "name"):

@@ -41,12 +41,14 @@ def choose_kind(count: int, kind: str = "auto") -> str:
     return "flat" if count <= EXACT_LIMIT else "ivf"
 
 
-def _threads() -> None:
+def _threads(query: bool = False) -> None:
+    """OpenMP threads for FAISS: all usable cores to build; one to answer single queries, where a
+    parallel region costs more than it saves (10x slower on a busy 2-core machine, measured)."""
     import faiss
 
     from matcher.embedding import thread_count
 
-    faiss.omp_set_num_threads(thread_count())
+    faiss.omp_set_num_threads(1 if query else thread_count())
 
 
 class VectorIndex:
@@ -195,7 +197,7 @@ class VectorIndex:
 
         if not path.exists():
             raise IndexCorrupt(f"{path}: index file is missing; {REBUILD}")
-        _threads()
+        _threads(query=True)
         index: Any = None
         flags = (faiss.IO_FLAG_MMAP_IFC, faiss.IO_FLAG_MMAP) if mmap else ()
         for flag in (*flags, 0):

@@ -244,7 +244,10 @@ class CodeMatrix:
         common = np.cumprod(same, axis=1).sum(axis=1)  # leading digits shared
         # index len(table)-1 holds 1.0: the firm's code lies under (or is) the requested one
         common = np.where(common >= len(want), len(self._scores[scheme]) - 1, common)
-        np.maximum.at(out, np.repeat(np.arange(len(rows)), counts), self._scores[scheme][common])
+        held = counts > 0  # each firm's codes are contiguous: the best is a max over its segment
+        if held.any():
+            best = np.maximum.reduceat(self._scores[scheme][common], (ends - counts)[held])
+            out[held] = np.maximum(out[held], best)
         return out
 
     def mean_best(self, wanted: Sequence[str], rows: np.ndarray | None = None) -> np.ndarray:
@@ -287,7 +290,7 @@ class Pool:
                 if key:
                     counts = self._buyers.setdefault(key, {})
                     counts[row] = counts.get(row, 0) + 1
-        self._blocks: dict[tuple[str, str], set[int]] | None = None
+        self._blocks: dict[tuple[str, str], np.ndarray] | None = None
         self._no_region = np.array([not p.regions for p in self.participants], dtype=bool)
         self._serves: dict[str, np.ndarray] = {}
         self._holds: dict[str, np.ndarray] = {}
@@ -299,20 +302,28 @@ class Pool:
     def __len__(self) -> int:
         return len(self.participants)
 
-    def rows_sharing_block(self, codes: Sequence[str], digits: int = 4) -> set[int]:
-        """Firms holding a code in the same CPV class / UNSPSC family (first 4 digits) as a requested code."""
+    def rows_sharing_block(self, codes: Sequence[str], digits: int = 4) -> np.ndarray:
+        """Firms holding a code in the same CPV class / UNSPSC family (first 4 digits) as a requested
+        code: their rows, ascending (arrays, not sets: a class like 4522 holds 100,000 rows in a
+        million-firm registry)."""
         if self._blocks is None:
-            self._blocks = {}
+            lists: dict[tuple[str, str], list[int]] = {}
             for row, p in enumerate(self.participants):
                 for code in p.codes:
                     tree = code_tree(code)
                     if tree is not None:
-                        self._blocks.setdefault((tree[0], tree[1][:digits]), set()).add(row)
-        out: set[int] = set()
-        for tree in map(code_tree, codes):
-            if tree is not None:
-                out |= self._blocks.get((tree[0], tree[1][:digits]), set())
-        return out
+                        lists.setdefault((tree[0], tree[1][:digits]), []).append(row)
+            self._blocks = {key: np.unique(np.array(rows, dtype=np.int64)) for key, rows in lists.items()}
+        found = [self._blocks.get((t[0], t[1][:digits])) for t in map(code_tree, codes) if t is not None]
+        found = [f for f in found if f is not None]
+        if not found:
+            return np.zeros(0, dtype=np.int64)
+        if len(found) == 1:
+            return found[0]
+        union = np.zeros(len(self.participants), dtype=bool)
+        for rows in found:
+            union[rows] = True
+        return np.flatnonzero(union)
 
     def region_values(self, wanted: Sequence[str]) -> np.ndarray:
         """The region part for every firm: 1 serves one of `wanted`, 0 does not, 0.5 states none."""
@@ -344,12 +355,11 @@ class Pool:
         """Candidates besides the dense neighbours: the k best by BM25, firms sharing a code block
         with the request (at most BLOCK_CANDIDATES of them: the best by BM25, else by code match),
         and the buyer's past suppliers. Serving and training use the same rule."""
-        block = self.rows_sharing_block(need.codes)
-        if len(block) > BLOCK_CANDIDATES:  # a big registry: thousands share a class like 4522
-            rows = np.array(sorted(block), dtype=np.int64)
+        rows = self.rows_sharing_block(need.codes)
+        if len(rows) > BLOCK_CANDIDATES:  # a big registry: thousands share a class like 4522
             order = lexical[rows] if lexical is not None and len(lexical) else self.codes.mean_best(need.codes, rows)
-            block = {int(r) for r in rows[top_k_rows(order, BLOCK_CANDIDATES)]}
-        out = block | self.buyer_rows(need.buyer)
+            rows = rows[top_k_rows(order, BLOCK_CANDIDATES)]
+        out = set(rows.tolist()) | self.buyer_rows(need.buyer)
         if lexical is not None and len(lexical):
             out |= {int(r) for r in top_k_rows(lexical, k) if lexical[r] > 0}
         return out

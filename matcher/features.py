@@ -51,8 +51,8 @@ def feature_matrix(
     else:
         value_fit = np.full(n, 0.5)
         size = np.full(n, 0.5)
-    region = pool.region_values(need.regions)[rows] if need.regions else np.full(n, 0.5)
-    certs = pool.certification_share(need.certifications)[rows] if need.certifications else np.ones(n)
+    region = pool.region_values(need.regions, rows) if need.regions else np.full(n, 0.5)
+    certs = pool.certification_share(need.certifications, rows) if need.certifications else np.ones(n)
     columns = [
         np.asarray(dense, dtype=np.float64),
         np.log1p(lex),

@@ -123,4 +123,15 @@ class LexicalIndex:
         known = [t for t in terms if t in vocabulary]
         if not known:
             return np.zeros(self.n, dtype=np.float32)
-        return np.asarray(self._retriever.get_scores(known), dtype=np.float32)
+        return self._sum_postings([vocabulary[t] for t in known])
+
+    def _sum_postings(self, token_ids: list[int]) -> np.ndarray:
+        """Each document's BM25 score: the sum of its precomputed term scores over the query's terms
+        (repeated terms count again, as in bm25s). np.bincount over the terms' postings: bm25s
+        without numba adds them with np.add.at, 30x slower on a million documents."""
+        matrix = self._retriever.scores
+        data, indices, indptr = matrix["data"], matrix["indices"], matrix["indptr"]
+        spans = [(int(indptr[t]), int(indptr[t + 1])) for t in token_ids]
+        rows = np.concatenate([indices[a:b] for a, b in spans])
+        weights = np.concatenate([data[a:b] for a, b in spans]).astype(np.float64)
+        return np.bincount(rows, weights=weights, minlength=self.n).astype(np.float32)

@@ -325,26 +325,29 @@ class Pool:
             union[rows] = True
         return np.flatnonzero(union)
 
-    def region_values(self, wanted: Sequence[str]) -> np.ndarray:
-        """The region part for every firm: 1 serves one of `wanted`, 0 does not, 0.5 states none."""
-        out = np.where(self._no_region, NEUTRAL, 0.0)
+    def region_values(self, wanted: Sequence[str], rows: np.ndarray | None = None) -> np.ndarray:
+        """The region part for every firm (or the given rows): 1 serves one of `wanted`, 0 does not,
+        0.5 states none."""
+        pick = slice(None) if rows is None else rows
+        out = np.where(self._no_region[pick], NEUTRAL, 0.0)
         for region in wanted:
             if region not in self._serves:  # once per region asked, then a cached boolean array
                 self._serves[region] = np.array(
                     [any(region_covers(s, region) for s in p.regions) for p in self.participants], dtype=bool
                 )
-            out = np.where(self._serves[region], 1.0, out)
+            out = np.where(self._serves[region][pick], 1.0, out)
         return out
 
-    def certification_share(self, required: Sequence[str]) -> np.ndarray:
-        """The certifications part for every firm: the share of `required` it holds."""
-        held = np.zeros(len(self.participants))
+    def certification_share(self, required: Sequence[str], rows: np.ndarray | None = None) -> np.ndarray:
+        """The certifications part for every firm (or the given rows): the share of `required` it holds."""
+        pick = slice(None) if rows is None else rows
+        held = np.zeros(len(self.participants) if rows is None else len(rows))
         for name in required:
             if name not in self._holds:
                 self._holds[name] = np.array(
                     [holds_certification(p.certifications, name) for p in self.participants], dtype=bool
                 )
-            held += self._holds[name]
+            held += self._holds[name][pick]
         return held / max(1, len(required))
 
     def buyer_rows(self, buyer: str | None) -> set[int]:
@@ -398,9 +401,9 @@ def score_parts(
             # buyer's usual contractor does not rise in every lot of a multi-lot tender.
             values["buyer"] = values["buyer"] * values["lexical"]
     if "region" in weights:
-        values["region"] = pool.region_values(need.regions)[rows]
+        values["region"] = pool.region_values(need.regions, rows)
     if "certifications" in weights:
-        values["certifications"] = pool.certification_share(need.certifications)[rows]
+        values["certifications"] = pool.certification_share(need.certifications, rows)
     if "size" in weights:
         assert need.value is not None
         capacity = pool.capacity[rows]

@@ -8,6 +8,7 @@ nearly equal by rapidfuzz's token-sort ratio. Every merge is reported with how i
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -107,6 +108,6 @@ def merge_track_records(
         if found:
             projects = m.projects + tuple(p for s in found for p in s.projects)
             codes = tuple(dict.fromkeys([*m.codes, *(c for s in found for c in s.codes)]))
-            m = Participant(**{**m.__dict__, "projects": projects, "codes": codes})
+            m = dataclasses.replace(m, projects=projects, codes=codes)
         enriched.append(m)
     return enriched + others, merges

@@ -6,6 +6,7 @@ These are plain frozen dataclasses; readers in :mod:`matcher.readers` and
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 SME_HEADCOUNT_LIMIT = 250  # EU and Russian SME definitions both draw the line at 250 staff
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a million-firm registry holds millions of these
 class Project:
     """A past project in a participant's track record."""
 
@@ -24,7 +25,7 @@ class Project:
     buyer: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Participant:
     """A cluster member's capability profile."""
 
@@ -53,7 +54,7 @@ class Participant:
             "headcount": self.headcount,
             "sme": self.sme,
             "certifications": list(self.certifications),
-            "projects": [p.__dict__.copy() for p in self.projects],
+            "projects": [dataclasses.asdict(p) for p in self.projects],
             "clusters": list(self.clusters),
             "language": self.language,
         }

@@ -157,10 +157,15 @@ def _participants_from_frame(frame: Any) -> list[Participant]:
     def column(name: str) -> list[Any]:
         return frame[name].to_list() if name in frame.columns else [None] * frame.height
 
-    columns = {name: column(name) for name in ("id", "name", "kind", "headcount", "sme", "language")}
+    # Values that repeat across members (kinds, codes, regions, ...) share one string each:
+    # a million-firm registry holds a few thousand distinct ones, not millions of copies.
+    shared: dict[Any, Any] = {}
+    columns = {name: column(name) for name in ("id", "name", "headcount", "sme")}
+    for name in ("kind", "language"):
+        columns[name] = [shared.setdefault(v, v) for v in column(name)]
     columns["description"] = [d or "" for d in column("description")]
     for name in ("codes", "regions", "certifications", "clusters"):
-        columns[name] = [tuple(cell) if cell else () for cell in column(name)]
+        columns[name] = [shared.setdefault(t := tuple(cell), t) if cell else () for cell in column(name)]
     columns["projects"] = _projects_column(frame["projects"]) if "projects" in frame.columns else [()] * frame.height
     order = [f.name for f in dataclasses.fields(Participant)]
     return [Participant(*values) for values in zip(*(columns[name] for name in order), strict=True)]
@@ -172,7 +177,12 @@ def _projects_column(series: Any) -> list[tuple[Project, ...]]:
     lengths = series.list.len().fill_null(0).to_list()
     items = series.filter(series.list.len() > 0).explode()
     names = items.struct.fields
-    flat = [Project(**dict(zip(names, values))) for values in zip(*(items.struct.field(n).to_list() for n in names))]
+    shared: dict[Any, Any] = {}
+    fields = {n: items.struct.field(n).to_list() for n in names}
+    for n in ("role", "buyer"):  # a handful of roles, a few thousand buyers: one string each
+        if n in fields:
+            fields[n] = [shared.setdefault(v, v) for v in fields[n]]
+    flat = [Project(**dict(zip(names, values))) for values in zip(*fields.values())]
     rows, start = [], 0
     for length in lengths:
         rows.append(tuple(flat[start : start + length]))

@@ -72,3 +72,23 @@ def test_without_ray_the_error_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # makes `import ray` fail as if not installed
     with pytest.raises(EngineUnavailable, match=r"pip install 'matcher\[ray\]'"):
         RayEmbedder().encode(["a text"])
+
+
+@pytest.mark.slow
+def test_a_ray_build_writes_the_local_engines_vectors_with_the_onnx_backend(ray_cluster, tmp_path):
+    """The default int8 ONNX export travels to the actors; the published vectors are the local ones."""
+    import shutil
+
+    from matcher import Workspace, build_index, ingest
+
+    source = tmp_path / "participants.csv"
+    shutil.copyfile(SAMPLE / "participants.csv", source)
+    vectors = {}
+    for engine in ("local", "ray"):
+        ws = Workspace(tmp_path / engine)
+        ingest([source], ws)
+        manifest = build_index(ws, engine=engine, backend="onnx-int8")
+        assert manifest["engine"] == engine and manifest["model"]["backend"] == "onnx-int8"
+        assert manifest["embedded"] == manifest["vectors"]  # nothing came from a cache
+        vectors[engine] = np.load(ws.current_version() / "vectors.npy")
+    np.testing.assert_allclose(vectors["ray"], vectors["local"], atol=1e-6)

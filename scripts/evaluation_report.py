@@ -171,7 +171,7 @@ show what it costs in accuracy).
 
 ## The int8 ONNX backend
 
-`index build` embeds with the model exported to int8 ONNX by default (4–5× faster than
+`index build` embeds with the model exported to int8 ONNX by default (5.2× faster than
 PyTorch on 2 cores, [docs/benchmarks.md](benchmarks.md)); its vectors have a mean cosine of
 0.99 to PyTorch's. The tables above use PyTorch (`--backend torch`); the same evaluation with
 the int8 backend (`matcher eval ... --backend onnx-int8`, the default `auto` on this machine),

@@ -145,11 +145,12 @@ def build_index(
         model = choose_model(participants)
     if engine not in ("local", "ray"):
         raise InputError(f"--engine {engine}: choose local or ray")
-    embedder: Embedder = resolve_backend(workspace.root, load_embedder(model), backend, notify)
-    if engine == "ray":
+    local = resolve_backend(workspace.root, load_embedder(model), backend, notify)
+    embedder: Embedder = local
+    if engine == "ray":  # the same embedder, run by Ray actors
         from matcher.distributed import RayEmbedder
 
-        embedder = RayEmbedder(address=address, local=embedder)
+        embedder = RayEmbedder(address=address, local=local)
     taxonomy = load_taxonomy()
     texts: list[str] = []
     owners: list[int] = []
@@ -189,7 +190,7 @@ def build_index(
             "model": {
                 "name": embedder.name,
                 "fingerprint": embedder.fingerprint,
-                **_backend_entry(workspace, embedder),
+                **_backend_entry(workspace, local),
             },
             "dimension": int(vectors.shape[1]),
             "count": len(participants),
@@ -198,7 +199,6 @@ def build_index(
             "embedded": cache.misses,
             "vectors": total,
             "profile_only": profile_only,
-            "index_type": index.kind,
             "index": {"type": index.kind, "requested": index_type, **search_stats},
             "metric": "inner_product_on_unit_vectors",
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -217,23 +217,17 @@ def _backend_entry(workspace: Workspace, embedder: Embedder) -> dict[str, Any]:
     """How the index's texts were embedded, so that queries embed the same way."""
     from matcher.onnxrt import OnnxEmbedder
 
-    embedder = getattr(embedder, "local", embedder)  # the Ray engine runs a local embedder remotely
     if isinstance(embedder, OnnxEmbedder):
         return {
             "backend": embedder.variant,
             "backend_folder": embedder.folder.relative_to(workspace.root).as_posix(),
             "parity": embedder.parity,
         }
-    return {
-        "backend": getattr(
-            embedder, "backend", "torch" if isinstance(embedder, SentenceTransformerEmbedder) else "native"
-        )
-    }
+    return {"backend": "torch" if isinstance(embedder, SentenceTransformerEmbedder) else "native"}
 
 
 def participant_lexical_index(participants: Sequence[Participant]) -> LexicalIndex:
     """BM25 over each participant's profile words and code labels (English and Russian), each in its language."""
-    from matcher.lexical import LexicalIndex
     from matcher.profiles import lexical_segments, participant_language
 
     taxonomy = load_taxonomy()

@@ -26,6 +26,11 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _keys(texts: Sequence[str], kind: Kind) -> list[str]:
+    """Cache keys: a query and a passage of the same text are different vectors for prefix-trained models."""
+    return [text_hash(t if kind == "passage" else "query: " + t) for t in texts]
+
+
 class EmbeddingCache:
     """Wraps an embedder: `encode` returns cached vectors and embeds only texts not seen before.
 
@@ -65,8 +70,7 @@ class EmbeddingCache:
     def encode(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None, kind: Kind = "passage"
     ) -> np.ndarray:
-        # a query and a passage of the same text are different vectors for prefix-trained models
-        hashes = [text_hash(t if kind == "passage" else "query: " + t) for t in texts]
+        hashes = _keys(texts, kind)
         missing: dict[str, str] = {}
         for h, t in zip(hashes, texts):
             if h not in self._rows and h not in missing:
@@ -79,11 +83,7 @@ class EmbeddingCache:
             new = self.embedder.encode(
                 list(missing.values()), progress=(lambda done: progress(cached + done)) if progress else None, kind=kind
             )
-            start = len(self._rows)
-            self._vectors = new if start == 0 else np.vstack([self._vectors, new])
-            for i, h in enumerate(missing):
-                self._rows[h] = start + i
-            self._save()
+            self._append(list(missing), new)
             crash_point("cache-written")
         if progress:
             progress(len(texts))
@@ -92,14 +92,19 @@ class EmbeddingCache:
         return self._vectors[[self._rows[h] for h in hashes]]
 
     def put(self, texts: Sequence[str], vectors: np.ndarray, kind: Kind = "passage") -> None:
-        """Store vectors made elsewhere for these texts (the Ray engine's, or a benchmark's)."""
-        hashes = [text_hash(t if kind == "passage" else "query: " + t) for t in texts]
-        new = [i for i, h in enumerate(hashes) if h not in self._rows]
+        """Store vectors made elsewhere for texts not cached yet (a benchmark's stand-in vectors)."""
+        new: dict[str, int] = {}
+        for i, h in enumerate(_keys(texts, kind)):
+            if h not in self._rows:
+                new.setdefault(h, i)
+        self._append(list(new), np.asarray(vectors, dtype=np.float32)[list(new.values())])
+
+    def _append(self, hashes: list[str], vectors: np.ndarray) -> None:
+        """Add vectors for hashes not stored yet, and write the cache."""
         start = len(self._rows)
-        block = np.asarray(vectors, dtype=np.float32)[new]
-        self._vectors = block if start == 0 else np.vstack([self._vectors, block])
-        for j, i in enumerate(new):
-            self._rows[hashes[i]] = start + j
+        self._vectors = vectors if start == 0 else np.vstack([self._vectors, vectors])
+        for i, h in enumerate(hashes):
+            self._rows[h] = start + i
         self._save()
 
     def encoder(self, progress: Callable[[int, int], None] | None = None) -> Callable[..., np.ndarray]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from matcher.embedding import Embedder, Kind, SentenceTransformerEmbedder, load_embedder
+from matcher.embedding import Embedder, Kind, load_embedder
 from matcher.errors import EngineUnavailable
 
 _INSTALL = "the ray engine needs Ray: pip install 'matcher[ray]'"
@@ -68,16 +68,11 @@ class RayEmbedder:
 
         # the local engine's embedder: on the driver only for name, fingerprint and dimension
         local = local or load_embedder(model)
-        self.local = local
         self.name, self.fingerprint, self._dimension = local.name, local.fingerprint, local.dimension
         self.address, self.actors, self.batch_size = address, actors, batch_size
         self._spec: str | dict[str, Any] = local.name
         if isinstance(local, OnnxEmbedder):
             self._spec = _onnx_spec(local)
-        # what the manifest records, so that queries are embedded the same way (locally)
-        self.backend = getattr(
-            local, "variant", "torch" if isinstance(local, SentenceTransformerEmbedder) else "native"
-        )
 
     @property
     def dimension(self) -> int:
@@ -105,8 +100,7 @@ class RayEmbedder:
 
 def _onnx_spec(local: Any) -> dict[str, Any]:
     """An ONNX export as bytes (model, tokenizer, metadata: ~25 MB for int8), for actors anywhere."""
-    files = ("export.json", "tokenizer.json", local._file.name)
-    return {"variant": local.variant, "files": {name: (local.folder / name).read_bytes() for name in files}}
+    return {"variant": local.variant, "files": {path.name: path.read_bytes() for path in local.files}}
 
 
 def _rebuild(spec: str | dict[str, Any]) -> Embedder:

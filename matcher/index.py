@@ -85,8 +85,9 @@ class VectorIndex:
             index.cp.seed = seed
             index.train(vectors[np.sort(sample)])
         elif kind == "hnsw":
-            index = faiss.IndexIDMap(faiss.IndexHNSWFlat(d, 32, faiss.METRIC_INNER_PRODUCT))
-            faiss.downcast_index(index.index).hnsw.efConstruction = 80
+            graph = faiss.IndexHNSWFlat(d, 32, faiss.METRIC_INNER_PRODUCT)
+            graph.hnsw.efConstruction = 80
+            index = faiss.IndexIDMap(graph)
         index.add_with_ids(vectors, ids)
         return cls(index)
 

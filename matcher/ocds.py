@@ -208,14 +208,17 @@ def _resolve(ref: dict[str, Any], parties: dict[str, dict[str, Any]]) -> dict[st
 
 
 @dataclass
-class _Rows:
+class ReleaseRows:
+    """The history tables' rows that releases are read into (by `import-ocds`, and for one OCDS tender)."""
+
     tenders: list[dict[str, Any]] = field(default_factory=list)
     lots: list[dict[str, Any]] = field(default_factory=list)
     awards: list[dict[str, Any]] = field(default_factory=list)
     suppliers: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _add_release(rows: _Rows, release: dict[str, Any], source: str, taxonomy: Taxonomy) -> None:
+def add_release(rows: ReleaseRows, release: dict[str, Any], source: str, taxonomy: Taxonomy) -> None:
+    """Read one compiled release into `rows`: its tender, lots, awards and suppliers."""
     ocid = release["ocid"]
     lang = _text(release.get("language"))
     tender = _obj(release.get("tender"))
@@ -311,10 +314,10 @@ def read_ocds(paths: Sequence[str | os.PathLike[str]]) -> OcdsTables:
         for where, doc in documents(path, rejects):
             found.extend(found_in(doc, where, str(path), rejects))
     taxonomy = load_taxonomy()
-    rows = _Rows()
+    rows = ReleaseRows()
     compiled = compile_groups(found, rejects)
     for release, source in compiled:
-        _add_release(rows, release, source, taxonomy)
+        add_release(rows, release, source, taxonomy)
     frames = {name: pl.DataFrame(getattr(rows, name), schema=table_schema(name)) for name in TABLE_NAMES}
     return OcdsTables(**frames, rejects=rejects, releases=len(compiled))
 

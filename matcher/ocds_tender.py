@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from matcher.errors import TenderError, UnknownCode
-from matcher.ocds import _add_release, _Rows  # the importer's row builder: one reading of OCDS
+from matcher.ocds import ReleaseRows, add_release  # the importer's row builder: one reading of OCDS
 from matcher.ocds_files import OcdsReject, compile_groups, found_in
 from matcher.taxonomy import Taxonomy, load_taxonomy
 
@@ -71,8 +71,8 @@ def tender_from_ocds(data: dict[str, Any], source: str = "<tender>"):
         )
     release, _ = compiled[0]
     taxonomy = load_taxonomy()
-    rows = _Rows()
-    _add_release(rows, release, source, taxonomy)
+    rows = ReleaseRows()
+    add_release(rows, release, source, taxonomy)
     head = rows.tenders[0]
     tender = release.get("tender")
     period = tender.get("tenderPeriod") if isinstance(tender, dict) else None

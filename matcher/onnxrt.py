@@ -61,6 +61,11 @@ class OnnxEmbedder:
         self._tokenizer: Any = None
         self._inputs: list[str] = []
 
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """What this variant needs to run elsewhere: its metadata, tokenizer and graph."""
+        return (self.folder / "export.json", self.folder / "tokenizer.json", self._file)
+
     def _load(self) -> None:
         if self._session is not None:
             return

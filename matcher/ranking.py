@@ -314,8 +314,8 @@ class Pool:
                     if tree is not None:
                         lists.setdefault((tree[0], tree[1][:digits]), []).append(row)
             self._blocks = {key: np.unique(np.array(rows, dtype=np.int64)) for key, rows in lists.items()}
-        found = [self._blocks.get((t[0], t[1][:digits])) for t in map(code_tree, codes) if t is not None]
-        found = [f for f in found if f is not None]
+        keys = [(t[0], t[1][:digits]) for t in map(code_tree, codes) if t is not None]
+        found = [self._blocks[key] for key in keys if key in self._blocks]
         if not found:
             return np.zeros(0, dtype=np.int64)
         if len(found) == 1:

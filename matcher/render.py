@@ -135,7 +135,7 @@ def similar_csv(result: SimilarResult) -> str:
 # --- tables -------------------------------------------------------------------------------
 
 
-def _why(s: Suggestion) -> str:
+def short_reasons(s: Suggestion) -> str:
     """The reasons in short, for a table cell; JSON and CSV carry the full text of each part."""
     bits = []
     buyer = s.part("buyer")
@@ -189,7 +189,7 @@ def _table(title: str, suggestions: Iterable[Suggestion], show_lots: bool = Fals
             cells.append(_breakdown(s))
         if show_lots:
             cells.append(", ".join(s.lots))
-        cells.append(escape(_why(s)))
+        cells.append(escape(short_reasons(s)))
         table.add_row(*cells)
     return table
 

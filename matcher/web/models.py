@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field
 
 from matcher.ranking import Suggestion
-from matcher.render import _why as short_reasons  # the CLI table's "Why" column, one wording everywhere
-from matcher.render import similar_dict, suggestion_dict, team_dicts, tender_dict
+from matcher.render import short_reasons, similar_dict, suggestion_dict, team_dicts, tender_dict
 from matcher.schema import Participant
 from matcher.search import SimilarResult, TenderSuggestions
 

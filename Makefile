@@ -44,9 +44,10 @@ browser: ## install Debian's chromium for the browser test, when it is missing
 serve: install ## serve the sample cluster's page and API on http://127.0.0.1:8000
 	$(BIN)/matcher serve --sample
 
-lint: install ## ruff and mypy
+lint: install ## ruff, mypy, and the layer contracts (import-linter)
 	$(BIN)/ruff check matcher tests scripts
 	$(BIN)/mypy matcher
+	$(BIN)/lint-imports
 
 clean: ## remove .venv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -11,13 +11,13 @@ Example:
 """
 
 from matcher.build import build_index, ingest
-from matcher.consortium import TeamConstraints
 from matcher.errors import MatcherError
-from matcher.ocds import import_ocds
+from matcher.inputs.ocds import import_ocds
+from matcher.inputs.tenders import read_tender
+from matcher.rank.consortium import TeamConstraints
 from matcher.schema import Lot, Participant, Project, Tender
 from matcher.search import Matcher, similar, suggest
-from matcher.tenders import read_tender
-from matcher.workspace import Workspace
+from matcher.store.workspace import Workspace
 
 __version__ = "0.1.0"
 __all__ = [

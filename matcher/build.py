@@ -12,20 +12,19 @@ from typing import Any
 
 import numpy as np
 
-from matcher.cache import EmbeddingCache
-from matcher.embedding import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder, load_embedder
-from matcher.errors import IndexCorrupt, IndexMissing, InputError, MatcherError
+from matcher.embed.cache import EmbeddingCache
+from matcher.embed.embedders import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder, load_embedder
+from matcher.embed.onnx import resolve_backend
+from matcher.errors import IndexCorrupt, IndexMissing, InputError
 from matcher.faults import crash_point
-from matcher.index import VectorIndex
-from matcher.lexical import LexicalIndex
-from matcher.onnxrt import resolve_backend
-from matcher.paths import data_dir
+from matcher.index.bm25 import LexicalIndex
+from matcher.index.vectors import VectorIndex
+from matcher.inputs.participants import Reject, TableResult, read_participants, write_rejects_files
+from matcher.inputs.resolve import Merge
+from matcher.inputs.sample import sample_participants_path, sample_texts
 from matcher.profiles import content_hash, profile_vectors_texts
-from matcher.readers import Reject, TableResult, read_participants, write_rejects_files
-from matcher.resolve import Merge
 from matcher.schema import Participant
-from matcher.taxonomy import load_taxonomy
-from matcher.workspace import (
+from matcher.store.workspace import (
     KEEP_VERSIONS,
     Workspace,
     check_input_path,
@@ -33,6 +32,7 @@ from matcher.workspace import (
     write_participants,
     write_vector_owners,
 )
+from matcher.taxonomy import load_taxonomy
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -145,10 +145,10 @@ def build_index(
         model = choose_model(participants)
     if engine not in ("local", "ray"):
         raise InputError(f"--engine {engine}: choose local or ray")
-    local = resolve_backend(workspace.root, load_embedder(model), backend, notify)
+    local = resolve_backend(workspace.root, load_embedder(model), backend, notify, parity_texts=sample_texts)
     embedder: Embedder = local
     if engine == "ray":  # the same embedder, run by Ray actors
-        from matcher.distributed import RayEmbedder
+        from matcher.embed.ray_engine import RayEmbedder
 
         embedder = RayEmbedder(address=address, local=local)
     taxonomy = load_taxonomy()
@@ -215,7 +215,7 @@ def build_index(
 
 def _backend_entry(workspace: Workspace, embedder: Embedder) -> dict[str, Any]:
     """How the index's texts were embedded, so that queries embed the same way."""
-    from matcher.onnxrt import OnnxEmbedder
+    from matcher.embed.onnx import OnnxEmbedder
 
     if isinstance(embedder, OnnxEmbedder):
         return {
@@ -236,18 +236,9 @@ def participant_lexical_index(participants: Sequence[Participant]) -> LexicalInd
     )
 
 
-def index_model(workspace: Workspace) -> str | None:
-    """The model the workspace's current index was built with (None when there is no index):
-    refresh and training keep using it."""
-    try:
-        return str(workspace.read_manifest(workspace.current_version())["model"]["name"])
-    except MatcherError:
-        return None
-
-
 def choose_model(participants: Sequence[Participant]) -> str | None:
     """`--model auto`: the multilingual e5 when most profiles are not in English, else MiniLM."""
-    from matcher.embedding import E5_MODEL
+    from matcher.embed.embedders import E5_MODEL
     from matcher.profiles import participant_language
 
     other = sum(1 for p in participants if participant_language(p) != "en")
@@ -274,9 +265,9 @@ def _changes(workspace: Workspace, participants: list[Participant], hashes: list
 
 def gather_participants(workspace: Workspace) -> tuple[list[Participant], list[Merge]]:
     """The registry's members enriched with their track records, then the other suppliers of the history."""
-    from matcher.history import history_participants
-    from matcher.ocds import read_history
-    from matcher.resolve import merge_track_records
+    from matcher.inputs.history import history_participants
+    from matcher.inputs.ocds import read_history
+    from matcher.inputs.resolve import merge_track_records
 
     members = workspace.load_participants() if workspace.has_participants() else []
     history = read_history(workspace)
@@ -298,7 +289,7 @@ def write_merges(path: Path, merges: list[Merge]) -> None:
     """The suppliers recognised as members, and how: for a person to check the fuzzy ones."""
     import csv
 
-    from matcher.render import safe_csv_cell
+    from matcher.store.files import safe_csv_cell
 
     with path.open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
@@ -318,10 +309,6 @@ def _smoke_test(folder: Path, vectors: np.ndarray) -> None:
 
 
 # --- the bundled sample --------------------------------------------------------------
-
-
-def sample_participants_path() -> Path:
-    return data_dir() / "sample" / "participants.csv"
 
 
 def sample_workspace() -> Workspace:

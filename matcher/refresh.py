@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from matcher.build import Progress, build_index, index_model, ingest
+from matcher.build import Progress, build_index, ingest
 from matcher.errors import InputError
 from matcher.faults import crash_point
-from matcher.locking import WorkspaceLock
-from matcher.readers import TableResult, read_participants
-from matcher.workspace import KEEP_VERSIONS, Workspace, read_participant_ids
+from matcher.inputs.participants import TableResult, read_participants
+from matcher.store.locking import WorkspaceLock
+from matcher.store.workspace import KEEP_VERSIONS, Workspace, read_participant_ids
 
 
 @dataclass
@@ -64,7 +64,7 @@ def refresh(
             valid (the current version then stays as it is).
         WorkspaceBusy: another refresh or build holds the lock.
     """
-    from matcher.ocds import HISTORY_DIR, import_ocds
+    from matcher.inputs.ocds import HISTORY_DIR, import_ocds
 
     if keep < 1:
         raise InputError(f"--keep must be at least 1, got {keep}")
@@ -111,7 +111,7 @@ def refresh(
         crash_point("history-written")
         previous = _index_setting(workspace, "model", {})
         manifest = build_index(
-            workspace, model=index_model(workspace), progress=progress, keep=keep, full=full,
+            workspace, model=workspace.index_model(), progress=progress, keep=keep, full=full,
             profile_only=_index_setting(workspace, "profile_only", False),
             backend=_backend_setting(previous.get("backend")), notify=notify, engine=engine, address=address,
             index_type=_index_setting(workspace, "index", {}).get("requested", "auto"),

@@ -8,12 +8,13 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from matcher.evaluation import EvalReport
-from matcher.ranking import ScorePart, Suggestion, human_amount
-from matcher.search import SimilarResult, TenderSuggestions
+from matcher.eval.evaluation import EvalReport
+from matcher.rank.ranking import human_amount
+from matcher.results import ScorePart, SimilarResult, Suggestion, TenderSuggestions
+from matcher.store.files import safe_csv_cell
 
 if TYPE_CHECKING:
-    from matcher.consortium import Team
+    from matcher.results import Team
 
 Format = Literal["table", "json", "csv"]
 PART_ORDER = ("semantic", "lexical", "buyer", "codes", "certifications", "region", "size")
@@ -21,13 +22,6 @@ _SHORT = {
     "semantic": "Sem", "lexical": "BM25", "buyer": "Buyer", "codes": "Codes",
     "certifications": "Certs", "region": "Region", "size": "Size",
 }  # fmt: skip
-
-
-def safe_csv_cell(value: Any) -> Any:
-    """Neutralise text that a spreadsheet would run as a formula (=, +, -, @, tab, CR)."""
-    if isinstance(value, str) and value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value
 
 
 # --- plain values -----------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The data model: participants (cluster members) and tenders with lots.
 
-These are plain frozen dataclasses; readers in :mod:`matcher.readers` and
-:mod:`matcher.tenders` validate raw input into them.
+These are plain frozen dataclasses; readers in :mod:`matcher.inputs.participants` and
+:mod:`matcher.inputs.tenders` validate raw input into them.
 """
 
 from __future__ import annotations

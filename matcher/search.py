@@ -11,60 +11,32 @@ import math
 import os
 import re
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from matcher.embedding import Embedder, canonical_model, load_embedder, rescale_similarity
+from matcher.embed.embedders import Embedder, canonical_model, load_embedder, rescale_similarity
 
 if TYPE_CHECKING:
-    from matcher.consortium import Team, TeamConstraints
+    from matcher.rank.consortium import TeamConstraints
+    from matcher.results import Team
 from matcher.errors import REBUILD, IndexCorrupt, InputError, ModelMismatch, UnknownParticipant
-from matcher.index import VectorIndex
-from matcher.lexical import LexicalIndex
+from matcher.index.bm25 import LexicalIndex
+from matcher.index.vectors import VectorIndex
+from matcher.inputs.tenders import read_tender
 from matcher.profiles import lot_language, lot_text, tender_text
-from matcher.ranking import SIMILAR_WEIGHTS, SUGGEST_WEIGHTS, Need, Pool, Ranker, Suggestion, rank
+from matcher.rank.ranking import SIMILAR_WEIGHTS, SUGGEST_WEIGHTS, Need, Pool, Ranker, rank
+from matcher.results import LotSuggestions, SimilarResult, Suggestion, TenderSuggestions
 from matcher.schema import Participant, Tender
+from matcher.store.workspace import Workspace, read_participant_table, read_vector_owners
 from matcher.taxonomy import load_taxonomy
-from matcher.tenders import read_tender
-from matcher.workspace import Workspace, read_participant_table, read_vector_owners
 
 # Dense candidates per request before re-ranking; code-matched members are added to them.
 MIN_CANDIDATES = 200
-
-
-@dataclass(frozen=True)
-class LotSuggestions:
-    """The ranking for one lot (or, with lot_id "*", for the tender as a whole)."""
-
-    lot_id: str
-    title: str
-    suggestions: tuple[Suggestion, ...]
-
-
-@dataclass(frozen=True)
-class TenderSuggestions:
-    """Per-lot rankings and a whole-tender ranking (lead candidates) for one tender."""
-
-    tender: Tender
-    lots: tuple[LotSuggestions, ...]
-    overall: LotSuggestions
-    model: str
-    index_version: str
-
-
-@dataclass(frozen=True)
-class SimilarResult:
-    """Members most similar to a participant or to a free text."""
-
-    query_id: str | None
-    query_text: str | None
-    suggestions: tuple[Suggestion, ...]
-    model: str
-    index_version: str
+# Files every index version of the current format holds besides the FAISS index and the tables.
+VERSION_FILES = ("vectors.npy", "params.index.json")
 
 
 class Matcher:
@@ -110,11 +82,12 @@ class Matcher:
         self.model_name = built_with
         self.index = VectorIndex.load(self.version / "index.faiss")
         self.index.set_params(self.manifest.get("index", {}))  # the nprobe / efSearch tuned at build time
-        stored = self.version / "vectors.npy"
+        for name in VERSION_FILES:  # every version of this format has them; an older one never served here
+            if not (self.version / name).exists():
+                raise IndexCorrupt(f"{self.version} has no {name} (written by an older matcher); {REBUILD}")
         # Exact vectors, memory-mapped: only the rows of the firms a query looks at are read.
-        self.vectors = np.load(stored, mmap_mode="r", allow_pickle=False) if stored.exists() else None
-        if self.vectors is not None:
-            self.index.attach(self.vectors)
+        self.vectors = np.load(self.version / "vectors.npy", mmap_mode="r", allow_pickle=False)
+        self.index.attach(self.vectors)
         if self.index.dimension != dimension:
             raise IndexCorrupt(
                 f"{self.version / 'index.faiss'} has dimension {self.index.dimension} but the manifest says "
@@ -162,7 +135,7 @@ class Matcher:
         backend = entry.get("backend", "torch")
         if not str(backend).startswith("onnx"):
             return load_embedder(self.model_name)
-        from matcher.onnxrt import OnnxEmbedder
+        from matcher.embed.onnx import OnnxEmbedder
 
         root = self.workspace.root.resolve()
         folder = (root / str(entry.get("backend_folder", ""))).resolve()
@@ -185,19 +158,12 @@ class Matcher:
     @property
     def lexical(self) -> LexicalIndex:
         if self._lexical is None:
-            if (self.version / "params.index.json").exists():  # written by the build (memory-mapped)
-                self._lexical = LexicalIndex.load(self.version)
-            else:  # a version from before BM25 was stored
-                from matcher.build import participant_lexical_index
-
-                self._lexical = participant_lexical_index(self.participants)
+            self._lexical = LexicalIndex.load(self.version)  # written by the build (memory-mapped)
             if self._lexical.n != len(self.participants):
                 raise IndexCorrupt(f"{self.version}: the BM25 index does not match the participants; {REBUILD}")
         return self._lexical
 
     def _stored(self, ids: np.ndarray) -> np.ndarray:
-        if self.vectors is None:  # a version written before vectors.npy: ask the (flat) index
-            return self.index.vectors(ids)
         return np.asarray(self.vectors[ids], dtype=np.float32)
 
     def profile_vector(self, row: int) -> np.ndarray:
@@ -313,7 +279,7 @@ class Matcher:
         A learned ranker's scores are mapped to (0, 1) with the logistic function first, so
         that every lot's fit is on the same scale.
         """
-        from matcher.consortium import TeamConstraints, build_consortia
+        from matcher.rank.consortium import TeamConstraints, build_consortia
 
         result = self.suggest(tender, top_k=candidates)
         learned = self.ranker is not None
@@ -377,14 +343,13 @@ def _check_faiss_version(version: Path, manifest: dict) -> None:
 
 
 RankerChoice = Literal["auto", "hand", "learned"]
-RANKER_FILE = Path("models") / "ranker.json"
 
 
 def _load_ranker(workspace: Workspace, choice: RankerChoice) -> Ranker | None:
     """The workspace's trained ranker (`matcher train`) where there is one, else the hand-weighted one."""
-    from matcher.learned import LearnedRanker
+    from matcher.rank.learned import LearnedRanker
 
-    path = workspace.root / RANKER_FILE
+    path = workspace.ranker_path
     if choice == "hand" or (choice == "auto" and not path.exists()):
         return None
     if not path.exists():

@@ -5,7 +5,7 @@ Sections (each prints as it goes):
    ratios to PyTorch, with each backend's mean cosine to the PyTorch vectors.
 2. CLI wall time of `matcher suggest` on the sample against a bare
    `python -c "import sentence_transformers"`, interleaved.
-3. Per size (synthetic firms from matcher.synthetic): build, then in a fresh process open the
+3. Per size (synthetic firms from matcher.eval.synthetic): build, then in a fresh process open the
    index and time `suggest` for the six sample tenders (p50/p95, the lot texts' embedding
    included), peak memory, and recall@10 of the index against exact search on the lots' vectors.
 4. Refresh at the largest fully embedded size: 1% of the profiles changed, against the full build.
@@ -47,14 +47,15 @@ def log(message: str) -> None:
 
 
 def throughput(texts: list[str], workdir: Path, rounds: int = 2) -> dict:
-    from matcher.embedding import load_embedder
-    from matcher.onnxrt import ensure_onnx
+    from matcher.embed.embedders import load_embedder
+    from matcher.embed.onnx import ensure_onnx
+    from matcher.inputs.sample import sample_texts
 
     torch_model = load_embedder()
     backends = {
         "torch": torch_model,
-        "onnx": ensure_onnx(workdir / "onnx-ws", torch_model, "onnx"),
-        "onnx-int8": ensure_onnx(workdir / "onnx-ws", torch_model, "onnx-int8"),
+        "onnx": ensure_onnx(workdir / "onnx-ws", torch_model, "onnx", parity_texts=sample_texts),
+        "onnx-int8": ensure_onnx(workdir / "onnx-ws", torch_model, "onnx-int8", parity_texts=sample_texts),
     }
     for embedder in backends.values():
         embedder.encode(texts[:16])  # load and warm up
@@ -96,9 +97,10 @@ def build_size(rows: int, embed: int, workdir: Path, firms: Path) -> dict:
     import polars as pl
 
     from matcher import Workspace, build_index, ingest
-    from matcher.cache import EmbeddingCache
-    from matcher.embedding import load_embedder
-    from matcher.onnxrt import resolve_backend
+    from matcher.embed.cache import EmbeddingCache
+    from matcher.embed.embedders import load_embedder
+    from matcher.embed.onnx import resolve_backend
+    from matcher.inputs.sample import sample_texts
     from matcher.profiles import profile_vectors_texts
     from matcher.taxonomy import load_taxonomy
 
@@ -109,7 +111,7 @@ def build_size(rows: int, embed: int, workdir: Path, firms: Path) -> dict:
     start = time.perf_counter()
     ingest([source], ws, replace=True)
     report["ingest_s"] = time.perf_counter() - start
-    embedder = resolve_backend(ws.root, load_embedder(), "auto")
+    embedder = resolve_backend(ws.root, load_embedder(), "auto", parity_texts=sample_texts)
     cache = EmbeddingCache(embedder, ws.root / "cache" / "embeddings")
     taxonomy = load_taxonomy()
     participants = ws.load_participants()
@@ -404,9 +406,9 @@ def main(argv: list[str]) -> None:
     if args.query_worker:
         query_worker(args.query_worker, args.rounds)
         return
+    from matcher.eval.synthetic import write_firms
+    from matcher.inputs.participants import read_participants
     from matcher.profiles import profile_vectors_texts
-    from matcher.readers import read_participants
-    from matcher.synthetic import write_firms
     from matcher.taxonomy import load_taxonomy
 
     if args.quick:

@@ -1,7 +1,7 @@
 """Compare learned rankers on the SECOP split: pointwise vs pairwise logistic regression, and gradient boosting.
 
 Why the shipped ranker is pairwise logistic regression (docs/evaluation.md). All models are
-trained on the same time-respecting training set (matcher.learned.training_set) and judged on
+trained on the same time-respecting training set (matcher.rank.learned.training_set) and judged on
 the warm 2023 tenders over the same pool as `matcher eval`.
 
 Run: .venv/bin/python scripts/compare_rankers.py [releases.jsonl]
@@ -18,14 +18,14 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 
-from matcher import evaluation as ev
-from matcher.cache import EmbeddingCache
-from matcher.embedding import load_embedder
-from matcher.features import feature_matrix
-from matcher.history import contracts_from_tables
-from matcher.learned import fit, training_set
-from matcher.ocds import read_ocds
-from matcher.ranking import Need
+from matcher.embed.cache import EmbeddingCache
+from matcher.embed.embedders import load_embedder
+from matcher.eval import evaluation as ev
+from matcher.inputs.history import contracts_from_tables
+from matcher.inputs.ocds import read_ocds
+from matcher.rank.features import feature_matrix
+from matcher.rank.learned import fit, training_set
+from matcher.rank.ranking import Need
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT.parent / "shared" / "data" / "secop-works" / "releases-2019-2023.jsonl"

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from matcher.embedding import load_embedder
+from matcher.embed.embedders import load_embedder
 
 ROOT = Path(__file__).resolve().parents[1]
 SECOP = ROOT.parent / "shared" / "data" / "secop-works" / "releases-2019-2023.jsonl"

@@ -12,8 +12,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from matcher.evaluation import evaluate_files
-from matcher.ranking import SUGGEST_WEIGHTS
+from matcher.eval.evaluation import evaluate_files
+from matcher.rank.ranking import SUGGEST_WEIGHTS
 from matcher.render import eval_markdown, eval_summary
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,7 +96,7 @@ Reproduce (rewrites this file; {rejects} records could not be read):
   recent contracts, truncated by the model at 256 word pieces), the *centroid* of its
   vectors, and the *max over profile and contracts* (one vector per distinct past contract
   plus the profile; a firm scores its best one).
-- **learned ranker**: pairwise logistic regression over the features of `matcher.features`
+- **learned ranker**: pairwise logistic regression over the features of `matcher.rank.features`
   (dense, BM25 raw and relative, code overlap and exact share, buyer count, share and
   buyer × BM25, volume, recency, value fit, size, region, certifications), trained on the
   awards before the cut-off with time respected: each tender of a quarter is a query over a

@@ -1,4 +1,4 @@
-"""Write a synthetic participant table of any size for benchmarks (see matcher/synthetic.py).
+"""Write a synthetic participant table of any size for benchmarks (see matcher/eval/synthetic.py).
 
 The table has the columns of data/sample/participants.csv and loads with `matcher ingest`.
 The same --seed and --rows give the same file, byte for byte; a smaller table is the first
@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from matcher.errors import MatcherError
-from matcher.synthetic import MAX_ROWS, write_firms
+from matcher.eval.synthetic import MAX_ROWS, write_firms
 
 
 def main(argv: list[str] | None = None) -> int:

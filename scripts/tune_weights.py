@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from matcher import evaluation as ev
-from matcher.cache import EmbeddingCache
-from matcher.embedding import load_embedder
-from matcher.history import contracts_from_tables
-from matcher.ocds import read_ocds
-from matcher.ranking import Need, score_parts
+from matcher.embed.cache import EmbeddingCache
+from matcher.embed.embedders import load_embedder
+from matcher.eval import evaluation as ev
+from matcher.inputs.history import contracts_from_tables
+from matcher.inputs.ocds import read_ocds
+from matcher.rank.ranking import Need, score_parts
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT.parent / "shared" / "data" / "secop-works" / "releases-2019-2023.jsonl"

@@ -61,9 +61,10 @@ def sample_matcher(sample_workspace) -> Matcher:
 @pytest.fixture(scope="session")
 def onnx_int8(_onnx_exports, tmp_path_factory):
     """The bundled model exported to int8 ONNX (through the session's shared export folder)."""
-    from matcher.embedding import load_embedder
-    from matcher.onnxrt import ensure_onnx
+    from matcher.embed.embedders import load_embedder
+    from matcher.embed.onnx import ensure_onnx
+    from matcher.inputs.sample import sample_texts
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MATCHER_ONNX_CACHE", str(_onnx_exports))
-        return ensure_onnx(tmp_path_factory.mktemp("onnx-ws"), load_embedder(), "onnx-int8")
+        return ensure_onnx(tmp_path_factory.mktemp("onnx-ws"), load_embedder(), "onnx-int8", parity_texts=sample_texts)

@@ -342,7 +342,7 @@ def test_refresh_status_and_rollback_commands(tmp_path, members):
 
 
 def test_a_busy_workspace_and_a_full_disk_are_one_line_errors(tmp_path, members, monkeypatch):
-    from matcher.locking import WorkspaceLock
+    from matcher.store.locking import WorkspaceLock
 
     ws = str(tmp_path / "ws")
     assert run("ingest", str(members), "-w", ws).exit_code == 0

@@ -8,10 +8,11 @@ import sys
 
 import pytest
 
-from matcher import consortium
-from matcher.consortium import Assignment, Team, TeamConstraints, build_consortia
 from matcher.errors import InputError, MatcherError
-from matcher.ranking import holds_certification, region_covers
+from matcher.rank import consortium
+from matcher.rank.consortium import TeamConstraints, build_consortia
+from matcher.rank.ranking import holds_certification, region_covers
+from matcher.results import Assignment, Team
 from matcher.schema import Lot, Participant, Project, Tender
 
 

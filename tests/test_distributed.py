@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from matcher.cache import EmbeddingCache
-from matcher.embedding import load_embedder
+from matcher.embed.cache import EmbeddingCache
+from matcher.embed.embedders import load_embedder
 from matcher.errors import EngineUnavailable
 from tests.conftest import SAMPLE
 
@@ -36,7 +36,7 @@ def texts() -> list[str]:
 
 @pytest.mark.slow
 def test_ray_vectors_equal_the_local_engines_in_input_order(ray_cluster, texts, tmp_path):
-    from matcher.distributed import RayEmbedder
+    from matcher.embed.ray_engine import RayEmbedder
 
     local = load_embedder()
     # small batches: several blocks spread over the 2 actors, which may come back in any order
@@ -55,7 +55,7 @@ def test_ray_vectors_equal_the_local_engines_in_input_order(ray_cluster, texts, 
 
 @pytest.mark.slow
 def test_ray_passes_the_kind_through(ray_cluster, texts):
-    from matcher.distributed import RayEmbedder
+    from matcher.embed.ray_engine import RayEmbedder
 
     local = load_embedder("e5")  # e5 embeds a text differently as a query and as a passage
     engine = RayEmbedder("e5", actors=1)
@@ -67,7 +67,7 @@ def test_ray_passes_the_kind_through(ray_cluster, texts):
 
 
 def test_without_ray_the_error_says_how_to_install_it(monkeypatch):
-    from matcher.distributed import RayEmbedder
+    from matcher.embed.ray_engine import RayEmbedder
 
     monkeypatch.setitem(sys.modules, "ray", None)  # makes `import ray` fail as if not installed
     with pytest.raises(EngineUnavailable, match=r"pip install 'matcher\[ray\]'"):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from matcher.embedding import DEFAULT_MODEL, Embedder, load_embedder
+from matcher.embed.embedders import DEFAULT_MODEL, Embedder, load_embedder
 from matcher.errors import ModelNotFound
 from tests.fakes import HashingEmbedder
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from matcher.evaluation import (
+from matcher.eval.evaluation import (
     METHODS,
     bootstrap_interval,
     evaluate,
@@ -23,8 +23,8 @@ from matcher.evaluation import (
     ranks_of_winners,
     split_history,
 )
-from matcher.history import contracts_from_tables
-from matcher.ocds import read_ocds
+from matcher.inputs.history import contracts_from_tables
+from matcher.inputs.ocds import read_ocds
 from tests.fakes import HashingEmbedder
 
 HISTORY = Path(__file__).parent / "data" / "history" / "small-history.jsonl"

@@ -47,10 +47,10 @@ from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
 from matcher.errors import InputError, TenderError
-from matcher.ocds import TABLE_NAMES, OcdsTables, read_ocds, table_schema
-from matcher.readers import PARTICIPANT_COLUMNS, Reject, read_participants
+from matcher.inputs.ocds import TABLE_NAMES, OcdsTables, read_ocds, table_schema
+from matcher.inputs.participants import PARTICIPANT_COLUMNS, Reject, read_participants
+from matcher.inputs.tenders import read_tender
 from matcher.schema import Participant, Tender
-from matcher.tenders import read_tender
 
 FUZZ = settings(
     max_examples=200,

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from matcher.errors import IndexCorrupt
-from matcher.index import VectorIndex
+from matcher.index.vectors import VectorIndex
 
 
 def unit(rng, n, d):
@@ -112,7 +112,7 @@ def test_ivf_with_a_single_probe_misses_neighbours_that_tuning_recovers():
 
 
 def test_auto_is_exact_up_to_the_limit_and_approximate_above(monkeypatch):
-    import matcher.index as mi
+    import matcher.index.vectors as mi
 
     assert mi.choose_kind(mi.EXACT_LIMIT) == "flat" and mi.choose_kind(mi.EXACT_LIMIT + 1) == "ivf"
     assert mi.choose_kind(10, "hnsw") == "hnsw"

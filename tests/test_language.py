@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from matcher.build import choose_model
+from matcher.index.bm25 import LexicalIndex, fold, tokens
 from matcher.language import detect, normalise_language
-from matcher.lexical import LexicalIndex, fold, tokens
 from matcher.schema import Participant
 
 

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from matcher.errors import IndexCorrupt, ModelMismatch
-from matcher.features import FEATURES
-from matcher.history import contracts_from_tables
-from matcher.learned import LearnedRanker, fit, train, training_set
-from matcher.ocds import read_ocds
-from matcher.ranking import Need, Pool, rank
+from matcher.inputs.history import contracts_from_tables
+from matcher.inputs.ocds import read_ocds
+from matcher.rank.features import FEATURES
+from matcher.rank.learned import LearnedRanker, fit, train, training_set
+from matcher.rank.ranking import Need, Pool, rank
 from matcher.schema import Participant, Project
 from tests.fakes import HashingEmbedder
 
@@ -90,7 +90,7 @@ def test_pairwise_fit_learns_the_direction_of_a_feature_that_separates_winners()
         xs.append(x)
         ys.append(y)
         sizes.append(20)
-    from matcher.learned import TrainingSet
+    from matcher.rank.learned import TrainingSet
 
     model = fit(
         TrainingSet(np.vstack(xs), np.concatenate(ys), sizes, 40, 1, 0), window=(date(2020, 1, 1), date(2021, 1, 1))

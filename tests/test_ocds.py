@@ -15,10 +15,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from matcher import ocds
 from matcher.errors import InputError
-from matcher.ocds import OcdsReject, import_ocds, read_ocds, table_schema
-from matcher.workspace import Workspace
+from matcher.inputs import ocds
+from matcher.inputs.ocds import OcdsReject, import_ocds, read_ocds, table_schema
+from matcher.store.workspace import Workspace
 
 DATA = Path(__file__).resolve().parent / "data" / "ocds"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

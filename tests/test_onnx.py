@@ -9,10 +9,11 @@ import sys
 import numpy as np
 import pytest
 
-import matcher.onnxrt as onnxrt
-from matcher.embedding import SentenceTransformerEmbedder, load_embedder
+import matcher.embed.onnx as onnxrt
+from matcher.embed.embedders import SentenceTransformerEmbedder, load_embedder
+from matcher.embed.onnx import OnnxEmbedder, ensure_onnx, resolve_backend
 from matcher.errors import ModelNotFound
-from matcher.onnxrt import OnnxEmbedder, ensure_onnx, resolve_backend
+from matcher.inputs.sample import sample_texts
 from tests.conftest import ROOT
 
 # Not in the parity texts (the sample's profiles and lots): parity must hold beyond them.
@@ -49,25 +50,25 @@ def test_int8_vectors_match_pytorch_on_unseen_texts_in_input_order(onnx_int8):
 
 def test_auto_prefers_int8_and_falls_back_when_parity_fails(tmp_path, monkeypatch):
     source = load_embedder()
-    assert isinstance(resolve_backend(tmp_path, source, "auto"), OnnxEmbedder)
-    assert resolve_backend(tmp_path, source, "auto").variant == "onnx-int8"
-    assert resolve_backend(tmp_path, source, "torch") is source
+    assert isinstance(resolve_backend(tmp_path, source, "auto", parity_texts=sample_texts), OnnxEmbedder)
+    assert resolve_backend(tmp_path, source, "auto", parity_texts=sample_texts).variant == "onnx-int8"
+    assert resolve_backend(tmp_path, source, "torch", parity_texts=sample_texts) is source
     monkeypatch.setattr(onnxrt, "PARITY_FLOOR", 0.999)  # int8 (≈0.99) fails, float32 (1.0) passes
-    assert resolve_backend(tmp_path, source, "auto").variant == "onnx"
+    assert resolve_backend(tmp_path, source, "auto", parity_texts=sample_texts).variant == "onnx"
     with pytest.raises(ModelNotFound, match="parity check"):
-        resolve_backend(tmp_path, source, "onnx-int8")
+        resolve_backend(tmp_path, source, "onnx-int8", parity_texts=sample_texts)
     monkeypatch.setattr(onnxrt, "PARITY_FLOOR", 1.01)  # nothing passes: PyTorch
-    assert isinstance(resolve_backend(tmp_path, source, "auto"), SentenceTransformerEmbedder)
+    assert isinstance(resolve_backend(tmp_path, source, "auto", parity_texts=sample_texts), SentenceTransformerEmbedder)
     with pytest.raises(ModelNotFound, match="--backend"):
-        resolve_backend(tmp_path, source, "fast")
+        resolve_backend(tmp_path, source, "fast", parity_texts=sample_texts)
 
 
 def test_a_damaged_export_is_exported_again(tmp_path, onnx_int8):
     source = load_embedder()
-    first = ensure_onnx(tmp_path, source, "onnx-int8")
+    first = ensure_onnx(tmp_path, source, "onnx-int8", parity_texts=sample_texts)
     model = first.folder / "model-int8.onnx"
     model.write_bytes(model.read_bytes()[:1000])  # truncated
-    again = ensure_onnx(tmp_path, source, "onnx-int8")
+    again = ensure_onnx(tmp_path, source, "onnx-int8", parity_texts=sample_texts)
     np.testing.assert_allclose(again.encode(TEXTS[:2]), onnx_int8.encode(TEXTS[:2]), atol=1e-6)
 
 

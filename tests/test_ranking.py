@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from matcher.ranking import SIMILAR_WEIGHTS, SUGGEST_WEIGHTS, CodeMatrix, Need, Pool, active_weights
-from matcher.ranking import rank as rank_pool
+from matcher.rank.ranking import SIMILAR_WEIGHTS, SUGGEST_WEIGHTS, CodeMatrix, Need, Pool, active_weights
+from matcher.rank.ranking import rank as rank_pool
 from matcher.schema import Participant, Project
 
 
@@ -124,7 +124,7 @@ def test_without_lexical_scores_the_buyer_part_is_not_gated():
 
 
 def test_vectorised_region_and_certification_parts_equal_the_per_firm_ones():
-    from matcher.ranking import certifications_part, region_part
+    from matcher.rank.ranking import certifications_part, region_part
 
     firms = [
         firm("a", regions=["RU-SPE"], certs=["SRO construction", "ISO 9001:2015"]),
@@ -142,7 +142,7 @@ def test_vectorised_region_and_certification_parts_equal_the_per_firm_ones():
 
 
 def test_top_k_rows_equals_a_stable_full_sort():
-    from matcher.ranking import top_k_rows
+    from matcher.rank.ranking import top_k_rows
 
     rng = np.random.default_rng(3)
     for values in (rng.random(1000), rng.integers(0, 5, 1000).astype(float), np.zeros(10)):

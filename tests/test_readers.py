@@ -13,10 +13,10 @@ from typing import Any
 import polars as pl
 import pytest
 
-from matcher import readers
 from matcher.errors import InputError
-from matcher.fields import FieldError
-from matcher.readers import parse_participant, read_participants, rejects_path_for
+from matcher.inputs import participants as readers
+from matcher.inputs.fields import FieldError
+from matcher.inputs.participants import parse_participant, read_participants, rejects_path_for
 from matcher.schema import Participant, Project
 from matcher.taxonomy import OKVED_PREFIX, load_taxonomy
 
@@ -670,7 +670,7 @@ def test_rejects_go_to_the_fallback_dir_when_the_folder_is_read_only(tmp_path):
 
 @pytest.fixture
 def read_only_folder(tmp_path, monkeypatch) -> Path:
-    """A folder that matcher.readers believes is read-only (tests run as root, where chmod does not bite)."""
+    """A folder that the participant reader believes is read-only (tests run as root, where chmod does not bite)."""
     folder = tmp_path / "ro"
     folder.mkdir()
     real_access = os.access

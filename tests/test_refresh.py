@@ -18,8 +18,8 @@ import matcher.search
 from matcher import Matcher, Workspace, build_index, ingest
 from matcher.errors import IndexCorrupt, IndexMissing, InputError
 from matcher.faults import CRASH_ENV, POINTS
-from matcher.locking import WorkspaceBusy, WorkspaceLock
 from matcher.refresh import refresh, status
+from matcher.store.locking import WorkspaceBusy, WorkspaceLock
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = "id,name,kind,description,codes,regions\n"
@@ -95,7 +95,7 @@ def test_a_second_writer_is_refused_with_who_holds_the_lock_then_waits(ws):
 def test_a_lock_left_by_a_killed_process_is_taken_over(ws):
     code = f"""
 import os, signal
-from matcher.locking import WorkspaceLock
+from matcher.store.locking import WorkspaceLock
 with WorkspaceLock({str(ws.root)!r}, "refresh"):
     os.kill(os.getpid(), signal.SIGKILL)
 """
@@ -117,13 +117,15 @@ def test_a_refresh_that_would_drop_most_members_changes_nothing(ws, tmp_path):
 
 
 def test_a_refresh_reads_each_member_table_once_and_writes_its_rejects(ws, tmp_path, monkeypatch):
-    import matcher.readers
+    import matcher.inputs.participants
 
     source = write_members(tmp_path / "members.csv", [*ROWS[1:], "X1,,,Nameless firm,,"])
     rejects = tmp_path / "members.csv.rejects.csv"
     reads: list[str] = []
-    raw_rows = matcher.readers._raw_rows
-    monkeypatch.setattr(matcher.readers, "_raw_rows", lambda path: reads.append(path.name) or raw_rows(path))
+    raw_rows = matcher.inputs.participants._raw_rows
+    monkeypatch.setattr(
+        matcher.inputs.participants, "_raw_rows", lambda path: reads.append(path.name) or raw_rows(path)
+    )
     with pytest.raises(InputError, match="lack 1 of the 5"):
         refresh(ws, max_removed=0.1)
     assert reads == ["members.csv"] and not rejects.exists()  # refused: nothing written, rejects neither
@@ -163,7 +165,7 @@ def test_a_failed_write_leaves_the_old_version_current(ws, monkeypatch, tmp_path
         elif where == "parquet":
             patch.setattr(matcher.build, "write_vector_owners", full_disk)
         else:
-            patch.setattr(matcher.workspace, "sha256_file", full_disk)
+            patch.setattr(matcher.store.workspace, "sha256_file", full_disk)
         with pytest.raises(OSError, match="No space left"):
             refresh(ws)
     assert ws.current_version().name == before
@@ -294,7 +296,7 @@ def test_readers_never_see_a_half_written_version(ws, tmp_path):
 
 def test_profile_only_indexes_one_vector_per_member_and_refresh_keeps_it(tmp_path, fake):
     from matcher.schema import Participant, Project
-    from matcher.workspace import write_participants
+    from matcher.store.workspace import write_participants
 
     ws = Workspace(tmp_path / "ws")
     ingest([write_members(tmp_path / "members.csv")], ws)

@@ -1,6 +1,6 @@
 import pytest
 
-from matcher.resolve import match_suppliers, merge_track_records, normalise_name
+from matcher.inputs.resolve import match_suppliers, merge_track_records, normalise_name
 from matcher.schema import Participant, Project
 
 

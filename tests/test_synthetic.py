@@ -9,9 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from matcher.eval.synthetic import generate_firms, write_firms
+from matcher.inputs.participants import PARTICIPANT_COLUMNS, read_participants
 from matcher.language import detect
-from matcher.readers import PARTICIPANT_COLUMNS, read_participants
-from matcher.synthetic import generate_firms, write_firms
 from matcher.taxonomy import code_tree, load_taxonomy
 
 ROWS = 2_000

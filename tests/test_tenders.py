@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from matcher.errors import InputError, TenderError
+from matcher.inputs.tenders import parse_tender, read_tender
 from matcher.schema import Lot, Tender
 from matcher.taxonomy import OKVED_PREFIX, load_taxonomy
-from matcher.tenders import parse_tender, read_tender
 
 DATA = Path(__file__).resolve().parent / "data" / "readers"
 

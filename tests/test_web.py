@@ -18,10 +18,10 @@ from typer.testing import CliRunner
 
 from matcher.cli import app as cli_app
 from matcher.errors import IndexCorrupt, TenderError, UnknownParticipant
+from matcher.inputs.tenders import read_tender
 from matcher.render import tender_dict
-from matcher.tenders import read_tender
 from matcher.web import create_app
-from matcher.web.app import status_for
+from matcher.web.errors import status_for
 from matcher.web.guards import SlidingWindow
 from tests.conftest import ROOT, SAMPLE
 
@@ -222,7 +222,7 @@ def test_bodies_over_the_limit_are_413_before_they_are_read(sample_matcher):
 
 
 def test_consortium_for_the_water_main_is_the_library_answer(client, sample_matcher):
-    from matcher.consortium import TeamConstraints
+    from matcher.rank.consortium import TeamConstraints
 
     params = {"max_partners": 3, "min_sme_share": 0.05, "teams": 2, "top_k": 3}
     response = client.post("/consortium", content=WATER.read_bytes(), params=params,

@@ -8,7 +8,7 @@ import matcher.build
 import matcher.search
 from matcher import Matcher, Workspace, build_index, ingest
 from matcher.errors import IndexCorrupt, IndexMissing, InputError, ModelMismatch
-from matcher.workspace import sha256_file
+from matcher.store.files import sha256_file
 from tests.fakes import HashingEmbedder
 
 MEMBERS = """id,name,kind,description,codes,regions

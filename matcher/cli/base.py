@@ -163,7 +163,7 @@ WaitOpt = Annotated[float, typer.Option("--wait", min=0, help="Seconds to wait f
 
 
 def _lock(ws, action: str, wait: float):
-    from matcher.locking import WorkspaceLock
+    from matcher.store.locking import WorkspaceLock
 
     return WorkspaceLock(ws.root, action, wait)
 
@@ -182,7 +182,7 @@ CandidatesOpt = Annotated[int, typer.Option("--candidates", min=1, max=200, help
 
 
 def _constraints(max_partners: int, min_sme: float, regions, exclude, require):
-    from matcher.consortium import TeamConstraints
+    from matcher.rank.consortium import TeamConstraints
 
     return TeamConstraints(
         max_partners=max_partners, min_sme_share=min_sme, regions=tuple(r.upper() for r in regions or ()),
@@ -193,7 +193,7 @@ def _constraints(max_partners: int, min_sme: float, regions, exclude, require):
 def _query_workspace(workspace: Optional[Path]):
     """The workspace to query: the chosen one, or the bundled sample when none is configured."""
     from matcher.build import ensure_sample_workspace
-    from matcher.workspace import resolve_workspace
+    from matcher.store.workspace import resolve_workspace
 
     ws, chosen = resolve_workspace(workspace)
     if chosen or (ws.index_dir / "CURRENT").exists():

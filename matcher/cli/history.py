@@ -39,8 +39,8 @@ def import_ocds_command(
 
     Example: matcher import-ocds releases-2019-2023.jsonl -w my-cluster
     """
-    from matcher.ocds import import_ocds
-    from matcher.workspace import resolve_workspace
+    from matcher.inputs.ocds import import_ocds
+    from matcher.store.workspace import resolve_workspace
 
     ws, _ = resolve_workspace(workspace)
     with _lock(ws, "import-ocds", wait):
@@ -88,7 +88,7 @@ def eval_command(
     """
     from datetime import date as Date
 
-    from matcher.evaluation import evaluate_files
+    from matcher.eval.evaluation import evaluate_files
     from matcher.render import dump_json, eval_markdown, eval_summary, print_eval
 
     try:
@@ -128,8 +128,8 @@ def train(
     """
     from datetime import date as Date
 
-    from matcher.learned import train_workspace
-    from matcher.workspace import resolve_workspace
+    from matcher.store.workspace import resolve_workspace
+    from matcher.train import train
 
     ws, _ = resolve_workspace(workspace)
     day = None
@@ -139,7 +139,7 @@ def train(
         except ValueError:
             raise InputError(f"--until {until!r} is not a date; write it like 2023-01-01") from None
     with _ProgressBar("Embedding") as update:
-        ranker, path = train_workspace(ws, files or (), until=day, progress=_note, embed_progress=update)
+        ranker, path = train(ws, files or (), until=day, progress=_note, embed_progress=update)
     m = ranker.manifest
     typer.echo(
         f"Trained on {m['queries_used']} of {m['queries']} tenders ({m['pairs']} pairs, "

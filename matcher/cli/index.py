@@ -51,7 +51,7 @@ def index_build(
     Example: matcher index build -w my-cluster --backend onnx-int8 --index-type auto
     """
     from matcher.build import build_index, ensure_sample_workspace, sample_workspace
-    from matcher.workspace import resolve_workspace
+    from matcher.store.workspace import resolve_workspace
 
     if sample:
         if workspace is not None or model is not None:
@@ -123,7 +123,7 @@ def refresh(
     """
     from matcher.refresh import refresh as run_refresh
     from matcher.render import dump_json
-    from matcher.workspace import resolve_workspace
+    from matcher.store.workspace import resolve_workspace
 
     ws, _ = resolve_workspace(workspace)
     with _ProgressBar("Embedding") as update:
@@ -162,7 +162,7 @@ def index_status(
     """
     from matcher.refresh import status
     from matcher.render import dump_json
-    from matcher.workspace import resolve_workspace
+    from matcher.store.workspace import resolve_workspace
 
     ws, _ = resolve_workspace(workspace)
     info = status(ws)
@@ -193,7 +193,7 @@ def index_rollback(workspace: WorkspaceOpt = None, wait: WaitOpt = 0.0) -> None:
 
     Example: matcher index rollback -w my-cluster
     """
-    from matcher.workspace import resolve_workspace
+    from matcher.store.workspace import resolve_workspace
 
     ws, _ = resolve_workspace(workspace)
     with _lock(ws, "index rollback", wait):

@@ -51,7 +51,7 @@ def ingest(
     Example: matcher ingest members.csv more-members.xlsx -w my-cluster
     """
     from matcher.build import ingest as ingest_files
-    from matcher.workspace import resolve_workspace
+    from matcher.store.workspace import resolve_workspace
 
     ws, _ = resolve_workspace(workspace)
     with _lock(ws, "ingest", wait):
@@ -100,9 +100,9 @@ def suggest(
 
     Example: matcher suggest data/sample/tenders/bridge-reconstruction.yaml --top-k 5 --format json
     """
+    from matcher.inputs.tenders import read_tender
     from matcher.render import write_result
     from matcher.search import Matcher
-    from matcher.tenders import read_tender
 
     parsed = read_tender(tender)  # a bad tender fails before anything is built or loaded
     matcher = Matcher(_query_workspace(workspace), model, ranker=ranker.value)
@@ -138,8 +138,8 @@ def consortium(
 
     Example: matcher consortium data/sample/tenders/metro-depot.yaml --max-partners 4 --min-sme-share 0.3
     """
+    from matcher.inputs.tenders import read_tender
     from matcher.search import Matcher
-    from matcher.tenders import read_tender
 
     parsed = read_tender(tender)
     matcher = Matcher(_query_workspace(workspace), model)

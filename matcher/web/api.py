@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from matcher.schema import Tender
-from matcher.web.app import ApiError, openapi_errors
+from matcher.web.errors import ApiError, openapi_errors
 from matcher.web.models import (
     ConsortiumOut,
     HealthOut,
@@ -175,7 +175,7 @@ async def consortium(
 
     Each team's assignments are the lot × member coverage table; `lacks` says what it misses.
     """
-    from matcher.consortium import TeamConstraints
+    from matcher.rank.consortium import TeamConstraints
 
     tender = await tender_body(request)
     constraints = TeamConstraints(

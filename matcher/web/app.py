@@ -13,8 +13,6 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -23,16 +21,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from matcher import __version__
 from matcher.errors import (
-    IndexCorrupt,
-    IndexMissing,
     InputError,
     MatcherError,
-    ModelMismatch,
-    ModelNotFound,
-    UnknownCode,
-    UnknownParticipant,
 )
 from matcher.search import Matcher
+from matcher.web.errors import ApiError, error_field, public_message, status_for
 from matcher.web.guards import ApiKeyGuard, BodyLimit, RateLimit, SlidingWindow
 from matcher.web.service import Service
 
@@ -42,42 +35,7 @@ MAX_BODY_BYTES = 1_000_000
 DEFAULT_RATE_LIMIT = 120  # requests per minute per client address; 0 turns the limit off
 OPEN_PATHS = ("/health", "/ui/key")  # reachable without the API key: liveness probes, the key form
 
-_FIELD_RE = re.compile(r"field '([^']+)'")
 _KEY_RE = re.compile(r"[A-Za-z0-9._~+/=:@!$%^&*-]+")  # travels in a header and a cookie unquoted
-
-
-class ApiError(Exception):
-    """An answer other than 200 that a route decides on: status, what to fix, and the field."""
-
-    def __init__(self, status: int, detail: str, field: str | None = None):
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.field = field
-
-
-def status_for(exc: MatcherError) -> int:
-    """The HTTP status of a library error: the client's fault (4xx) or the server's index (503)."""
-    if isinstance(exc, UnknownParticipant):
-        return 404
-    if isinstance(exc, InputError | UnknownCode):
-        return 422
-    if isinstance(exc, IndexMissing | IndexCorrupt | ModelMismatch | ModelNotFound):
-        return 503
-    return 400
-
-
-def error_field(message: str) -> str | None:
-    """The field a tender error names ("..., field 'lots[0].codes': ...")."""
-    m = _FIELD_RE.search(message)
-    return m.group(1) if m else None
-
-
-def public_message(message: str, workspace_root: Path) -> str:
-    """A library message without the server's folders: clients need not know where the index lives."""
-    for form in {str(workspace_root), str(workspace_root.resolve())}:
-        message = message.replace(form, "the served workspace")
-    return message
 
 
 def _error(status: int, detail: str, field: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -160,21 +118,3 @@ def create_app(
     if api_key is not None:
         app.add_middleware(ApiKeyGuard, api_key=api_key, open_paths=OPEN_PATHS, key_form=pages.key_form_html)
     return app
-
-
-def openapi_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The error answers a route documents, all in the ErrorOut shape."""
-    from matcher.web.models import ErrorOut
-
-    meaning = {
-        400: "A request the server cannot read (e.g. a bad Content-Length)",
-        401: "The API key is missing or wrong (when the server has one)",
-        404: "No such member in the index",
-        413: "The request body is over the size limit",
-        415: "The body is neither JSON nor YAML",
-        422: "A parameter or a field of the tender is invalid; `field` names it",
-        429: "Over the rate limit; Retry-After says when to try again",
-        500: "A bug: the server log has the details",
-        503: "The index cannot serve (missing, corrupt, or built with another model)",
-    }
-    return {s: {"model": ErrorOut, "description": meaning[s]} for s in statuses}

@@ -11,7 +11,7 @@ import io
 import re
 
 _NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
-_NEUTRALISED = re.compile(r"'[=+\-@\t\r]")  # render.safe_csv_cell's apostrophe: not needed in XLSX
+_NEUTRALISED = re.compile(r"'[=+\-@\t\r]")  # store.files.safe_csv_cell's apostrophe: not needed in XLSX
 
 
 def _cell(text: str) -> str | float:

@@ -11,13 +11,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from matcher.ranking import Suggestion
 from matcher.render import short_reasons, similar_dict, suggestion_dict, team_dicts, tender_dict
+from matcher.results import SimilarResult, Suggestion, TenderSuggestions
 from matcher.schema import Participant
-from matcher.search import SimilarResult, TenderSuggestions
 
 if TYPE_CHECKING:
-    from matcher.consortium import Team
+    from matcher.results import Team
 
 
 class ErrorOut(BaseModel):

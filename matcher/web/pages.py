@@ -19,10 +19,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from matcher.errors import InputError, MatcherError
-from matcher.ranking import Suggestion
 from matcher.render import PART_ORDER
+from matcher.results import Suggestion
 from matcher.schema import Tender
-from matcher.web.app import public_message, status_for
+from matcher.web.errors import public_message, status_for
 from matcher.web.guards import API_KEY_COOKIE
 from matcher.web.models import short_reasons
 from matcher.web.service import Service, TeamResult, sample_tenders, tender_from_bytes
@@ -219,7 +219,7 @@ def _share(form: FormData) -> float:
 
 
 async def _teams_for(request: Request) -> tuple[TeamResult, dict[str, Any]]:
-    from matcher.consortium import TeamConstraints
+    from matcher.rank.consortium import TeamConstraints
 
     form = await request.form(**FORM_LIMITS)
     top_k, teams = _int(form, "top_k", 5, 1, 50), _int(form, "teams", 2, 1, 5)

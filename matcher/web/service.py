@@ -14,13 +14,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from matcher.errors import InputError, TenderError, UnknownParticipant
+from matcher.inputs.tenders import TENDER_SUFFIXES, parse_tender_text
 from matcher.paths import data_dir
+from matcher.results import SimilarResult, TenderSuggestions
 from matcher.schema import Lot, Participant, Tender
-from matcher.search import Matcher, SimilarResult, TenderSuggestions
-from matcher.tenders import TENDER_SUFFIXES, parse_tender_text
+from matcher.search import Matcher
 
 if TYPE_CHECKING:
-    from matcher.consortium import Team, TeamConstraints
+    from matcher.rank.consortium import TeamConstraints
+    from matcher.results import Team
 
 BODY_SOURCE = "<request body>"
 

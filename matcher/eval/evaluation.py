@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from matcher.embedding import rescale_similarity
-from matcher.history import Contract, TrackRecord, track_records
+from matcher.embed.embedders import rescale_similarity
+from matcher.inputs.history import Contract, TrackRecord, track_records
 from matcher.profiles import lexical_text, profile_vectors_texts
-from matcher.ranking import SUGGEST_WEIGHTS, Need, Pool, score_parts
+from matcher.rank.ranking import SUGGEST_WEIGHTS, Need, Pool, score_parts
 
 KS = (1, 5, 10)
 METRICS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
@@ -178,7 +178,7 @@ class Context:
     @property
     def lexical(self) -> Any:
         if "lexical" not in self._objects:
-            from matcher.lexical import LexicalIndex
+            from matcher.index.bm25 import LexicalIndex
 
             self._objects["lexical"] = LexicalIndex([lexical_text(p) for p in self.participants], self.language)
         return self._objects["lexical"]
@@ -253,7 +253,7 @@ def suggest(ctx: Context) -> np.ndarray:
 
 def learned(ctx: Context) -> np.ndarray:
     """The learned ranker, trained on the history before the cut-off (time respected within it)."""
-    from matcher.learned import train
+    from matcher.rank.learned import train
 
     ranker = train(ctx.split.history, ctx.split.cutoff, ctx.encode, ctx.language)
     ctx._objects["ranker"] = ranker
@@ -437,11 +437,12 @@ def evaluate_files(
     """
     from pathlib import Path
 
-    from matcher.cache import EmbeddingCache, default_cache_dir
-    from matcher.embedding import load_embedder
-    from matcher.history import contracts_from_tables, history_language
-    from matcher.ocds import read_ocds
-    from matcher.onnxrt import resolve_backend
+    from matcher.embed.cache import EmbeddingCache, default_cache_dir
+    from matcher.embed.embedders import load_embedder
+    from matcher.embed.onnx import resolve_backend
+    from matcher.inputs.history import contracts_from_tables, history_language
+    from matcher.inputs.ocds import read_ocds
+    from matcher.inputs.sample import sample_texts
 
     if methods:
         unknown = [m for m in methods if m not in METHODS]
@@ -452,7 +453,8 @@ def evaluate_files(
     tables = read_ocds(paths)
     contracts = contracts_from_tables(tables.tenders, tables.awards)
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    cache = EmbeddingCache(resolve_backend(folder.parent, load_embedder(model), backend), folder)
+    embedder = resolve_backend(folder.parent, load_embedder(model), backend, parity_texts=sample_texts)
+    cache = EmbeddingCache(embedder, folder)
     report = evaluate(
         contracts, cutoff, cache.encoder(embed_progress), methods=methods, language=history_language(tables.tenders),
         bootstrap=bootstrap, seed=seed,

@@ -24,7 +24,8 @@ from heapq import merge
 from typing import Literal
 
 from matcher.errors import InputError, MatcherError
-from matcher.ranking import holds_certification, region_covers
+from matcher.rank.ranking import holds_certification, region_covers
+from matcher.results import Assignment, Team, TeamMethod
 from matcher.schema import Lot, Participant, Tender
 
 SCORE_POINTS = 1000  # scores become integers for CP-SAT: 0.001 is finer than any score difference that matters
@@ -32,7 +33,7 @@ VALUE_UNITS = 1_000_000  # values become integers too: the largest lot is this m
 Pair = tuple[str, str]  # (lot id, firm id)
 Plan = dict[str, str]  # lot id -> firm id
 Candidates = Mapping[str, Sequence[tuple[Participant, float]]]  # lot id -> (firm, score) pairs
-Method = Literal["cp-sat", "greedy"]
+Method = TeamMethod
 
 
 @dataclass(frozen=True)
@@ -46,31 +47,6 @@ class TeamConstraints:
     require: tuple[str, ...] = ()  # participant ids in every team, each taking at least one lot
     capacity_factor: float = 3.0  # a firm takes lots worth at most this times its largest past project
     time_limit_s: float = 10.0  # CP-SAT budget per team, in its deterministic seconds (close to wall seconds)
-
-
-@dataclass(frozen=True)
-class Assignment:
-    """One lot given to one firm, with the firm's ranking score for that lot."""
-
-    lot_id: str
-    participant_id: str
-    score: float
-
-
-@dataclass(frozen=True)
-class Team:
-    """A consortium: its members, who takes which lot, and what it still lacks."""
-
-    rank: int
-    lead_id: str | None  # the member with the largest assigned value (ties: higher score, then id)
-    members: tuple[str, ...]  # lead first, then by assigned value
-    assignments: tuple[Assignment, ...]  # one per covered lot, in lot order
-    total_score: float  # sum of the assignment scores
-    sme_share: float  # SME-held share of the coverable lot value (see the module docstring)
-    uncovered: tuple[str, ...]  # lot ids this team leaves without a firm
-    lacks: tuple[str, ...]  # why, one line per reason, e.g. "lot 3: no candidate holds Metro works admission"
-    method: Method
-    optimal: bool  # proven optimal by CP-SAT
 
 
 @dataclass
@@ -230,7 +206,7 @@ def _why_not(lot: Lot, firm: Participant, c: TeamConstraints, value: int, cap: i
 def _prepare(tender: Tender, candidates: Candidates, c: TeamConstraints) -> _Problem:
     lot_ids = [lot.id for lot in tender.lots]
     if not lot_ids:
-        raise InputError(f"tender {tender.id} has no lots; read it with matcher.tenders.read_tender")
+        raise InputError(f"tender {tender.id} has no lots; read it with matcher.inputs.tenders.read_tender")
     unknown = sorted(set(candidates) - set(lot_ids))
     if unknown:
         raise InputError(f"candidates name lots {', '.join(unknown)} that tender {tender.id} lacks; check the ids")

@@ -20,7 +20,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from matcher.errors import InputError
-from matcher.fields import FieldError, as_list, blank, boolean, cached_normalise, integer, number, parse_codes, text
+from matcher.inputs.fields import (
+    FieldError,
+    as_list,
+    blank,
+    boolean,
+    cached_normalise,
+    integer,
+    number,
+    parse_codes,
+    text,
+)
 from matcher.language import normalise_language
 from matcher.schema import SME_HEADCOUNT_LIMIT, Participant, Project
 from matcher.taxonomy import Taxonomy, load_taxonomy
@@ -307,7 +317,7 @@ def rejects_path_for(path: Path) -> Path:
 
 
 def _write_rejects(path: Path, rejects: list[Reject], fallback_dir: Path | None) -> Path | None:
-    from matcher.render import safe_csv_cell
+    from matcher.store.files import safe_csv_cell
 
     target = rejects_path_for(path)
     if not rejects:  # a rejects file from an earlier run describes an older input: remove it

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from matcher.embedding import Embedder, Kind, load_embedder
+from matcher.embed.embedders import Embedder, Kind, load_embedder
 from matcher.errors import EngineUnavailable
 
 _INSTALL = "the ray engine needs Ray: pip install 'matcher[ray]'"
@@ -64,7 +64,7 @@ class RayEmbedder:
         batch_size: int = 256,
         local: Embedder | None = None,
     ):
-        from matcher.onnxrt import OnnxEmbedder
+        from matcher.embed.onnx import OnnxEmbedder
 
         # the local engine's embedder: on the driver only for name, fingerprint and dimension
         local = local or load_embedder(model)
@@ -110,7 +110,7 @@ def _rebuild(spec: str | dict[str, Any]) -> Embedder:
     import tempfile
     from pathlib import Path
 
-    from matcher.onnxrt import OnnxEmbedder
+    from matcher.embed.onnx import OnnxEmbedder
 
     folder = Path(tempfile.mkdtemp(prefix="matcher-onnx-"))
     for name, data in spec["files"].items():

@@ -2,7 +2,7 @@
 
 A tender without lots becomes one lot built from its own fields, so that everything
 downstream deals with lots only. An OCDS release, record or package of one contracting
-process is read too (see :mod:`matcher.ocds_tender`).
+process is read too (see :mod:`matcher.inputs.ocds_tender`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from matcher.errors import TenderError
-from matcher.fields import FieldError, as_list, blank, number, parse_codes, text
+from matcher.inputs.fields import FieldError, as_list, blank, number, parse_codes, text
 from matcher.language import normalise_language
 from matcher.schema import Lot, Tender
 from matcher.taxonomy import load_taxonomy
@@ -81,12 +81,10 @@ def parse_tender(data: Any, source: str = "<tender>") -> Tender:
     Raises:
         TenderError: naming the source and the field, e.g. ``lots[2].codes``.
     """
-    from matcher.ocds_tender import looks_like_ocds
+    from matcher.inputs.ocds_tender import looks_like_ocds, native_tender
 
     if looks_like_ocds(data):
-        from matcher.ocds_tender import tender_from_ocds
-
-        return tender_from_ocds(data, source)
+        data = native_tender(data, source)
     if data is None:
         raise TenderError(f"{source}: the file has no content")
     if not isinstance(data, dict):

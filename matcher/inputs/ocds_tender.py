@@ -1,9 +1,9 @@
 """An OCDS release, record or package of one contracting process, read as a tender to match.
 
-The release is found and compiled by the importer's own code (:mod:`matcher.ocds_files`) and
+The release is found and compiled by the importer's own code (:mod:`matcher.inputs.ocds_files`) and
 read into rows by the same function as `matcher import-ocds` (so a tender reads here exactly as
 it does in the history); the rows then become a tender in the project's own format, which
-:func:`matcher.tenders.parse_tender` validates. Codes the taxonomy does not know (an unknown CPV,
+:func:`matcher.inputs.tenders.parse_tender` validates. Codes the taxonomy does not know (an unknown CPV,
 a national scheme) are dropped: a tender is matched on the codes it shares with the members.
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from matcher.errors import TenderError, UnknownCode
-from matcher.ocds import ReleaseRows, add_release  # the importer's row builder: one reading of OCDS
-from matcher.ocds_files import OcdsReject, compile_groups, found_in
+from matcher.inputs.ocds import ReleaseRows, add_release  # the importer's row builder: one reading of OCDS
+from matcher.inputs.ocds_files import OcdsReject, compile_groups, found_in
 from matcher.taxonomy import Taxonomy, load_taxonomy
 
 _CONTAINER_KEYS = ("releases", "records", "compiledRelease", "versionedRelease")
@@ -41,22 +41,21 @@ def _known(codes: list[str] | None, taxonomy: Taxonomy) -> list[str]:
     return out
 
 
-def tender_from_ocds(data: dict[str, Any], source: str = "<tender>"):
-    """The tender of one OCDS contracting process: a release, a record, or a package holding one.
+def native_tender(data: dict[str, Any], source: str = "<tender>") -> dict[str, Any]:
+    """The tender of one OCDS contracting process (a release, a record, or a package holding one),
+    in the project's own tender format, for :func:`matcher.inputs.tenders.parse_tender` to validate.
 
     Returns:
-        matcher.schema.Tender: lots from ``tender.lots`` (with the codes of their items), else one
-        lot made of the tender's own fields; the deadline from ``tender.tenderPeriod.endDate``.
+        dict: lots from ``tender.lots`` (with the codes of their items), else one lot made of the
+        tender's own fields; the deadline from ``tender.tenderPeriod.endDate``.
 
     Raises:
         TenderError: not OCDS, no release with an ocid, more than one process, or nothing to match on.
 
     Example:
-        >>> tender_from_ocds({"ocid": "ocds-1", "tender": {"title": "Road bridge repair"}}).lots[0].title
+        >>> native_tender({"ocid": "ocds-1", "tender": {"title": "Road bridge repair"}})["lots"][0]["title"]
         'Road bridge repair'
     """
-    from matcher.tenders import parse_tender
-
     rejects: list[OcdsReject] = []
     found = list(found_in(data, "", source, rejects))
     compiled = compile_groups(found, rejects) if found else []
@@ -99,4 +98,4 @@ def tender_from_ocds(data: dict[str, Any], source: str = "<tender>"):
             for lot in rows.lots
         ],
     }
-    return parse_tender(native, source)
+    return native

@@ -46,7 +46,7 @@ def _threads(query: bool = False) -> None:
     parallel region costs more than it saves (10x slower on a busy 2-core machine, measured)."""
     import faiss
 
-    from matcher.embedding import thread_count
+    from matcher.threads import thread_count
 
     faiss.omp_set_num_threads(1 if query else thread_count())
 

@@ -1,4 +1,4 @@
-"""A learned ranker: pairwise logistic regression over the features of matcher.features, trained on award history.
+"""A learned ranker: pairwise logistic regression over the features of matcher.rank.features, trained on award history.
 
 Training respects time: the history is cut into calendar quarters, and each tender of a
 quarter is a query whose features come from a pool built only from awards before that
@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 
 from matcher.errors import IndexCorrupt, InputError, ModelMismatch
-from matcher.features import FEATURES, feature_matrix
-from matcher.history import Contract, track_records
+from matcher.inputs.history import Contract, track_records
 from matcher.profiles import lexical_text
-from matcher.ranking import Need, Pool
+from matcher.rank.features import FEATURES, feature_matrix
+from matcher.rank.ranking import Need, Pool
 
 MODEL_FORMAT = 1
 CANDIDATES = 200  # per source (dense, BM25), as when serving
@@ -134,7 +134,7 @@ def training_set(
     progress: Callable[[str], None] | None = None,
 ) -> TrainingSet:
     """Examples from every tender before `until`, each seen with only the history before its quarter."""
-    from matcher.lexical import LexicalIndex
+    from matcher.index.bm25 import LexicalIndex
 
     dated = sorted((c for c in contracts if c.date is not None and c.date < until), key=lambda c: c.date)  # type: ignore[arg-type,return-value]
     if not dated:
@@ -253,41 +253,3 @@ def train(
     data = training_set(contracts, until, vectors, language, progress)
     first = min(c.date for c in contracts if c.date is not None)
     return fit(data, window=(first, until))
-
-
-def train_workspace(
-    workspace: Any,
-    files: Sequence[Any] = (),
-    *,
-    until: date | None = None,
-    progress: Callable[[str], None] | None = None,
-    embed_progress: Callable[[int, int], None] | None = None,
-) -> tuple[LearnedRanker, Path]:
-    """Train on OCDS files (or the workspace's imported history) and save `<workspace>/models/ranker.json`.
-
-    Uses the model of the workspace's index when it has one, so that training and serving see
-    the same dense scores; awards dated on or after `until` (default: none) are left out.
-    """
-    from matcher.build import index_model
-    from matcher.cache import EmbeddingCache
-    from matcher.embedding import load_embedder
-    from matcher.history import contracts_from_tables, history_language
-    from matcher.ocds import read_history, read_ocds
-    from matcher.search import RANKER_FILE
-
-    tables = read_ocds(files) if files else read_history(workspace)
-    if tables is None:
-        raise InputError(
-            f"no procurement history in {workspace.root}: give OCDS files or run `matcher import-ocds FILE` first"
-        )
-    cache = EmbeddingCache(load_embedder(index_model(workspace)), workspace.root / "cache" / "embeddings")
-    contracts = contracts_from_tables(tables.tenders, tables.awards)
-    last = max((c.date for c in contracts if c.date is not None), default=None)
-    if last is None:
-        raise InputError("no dated awards in the history: nothing to train on")
-    end = until or date.fromordinal(last.toordinal() + 1)
-    ranker = train(contracts, end, cache.encoder(embed_progress), history_language(tables.tenders), progress)
-    ranker.manifest["embedding_model"] = cache.embedder.name
-    path = workspace.root / RANKER_FILE
-    ranker.save(path)
-    return ranker, path

@@ -17,6 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
+from matcher.results import ScorePart, Suggestion
 from matcher.schema import Participant
 from matcher.taxonomy import Taxonomy, best_matches, code_tree, level_scores, load_taxonomy, significant
 
@@ -37,38 +38,6 @@ NEUTRAL = 0.5
 BLOCK_CANDIDATES = 2000
 # A lot this many times larger than the firm's largest past project scores 0 on size.
 SIZE_ZERO_RATIO = 20.0
-
-
-@dataclass(frozen=True)
-class ScorePart:
-    """One reason in a score: the part's value, its weight, what it adds to the score, and why.
-
-    For the hand-weighted ranking the value is in [0, 1] and contribution = value × weight;
-    for a learned ranker the value is the raw feature and the contribution is the coefficient
-    times the standardised feature. Either way the contributions add up to the score.
-    """
-
-    name: str
-    value: float
-    weight: float
-    contribution: float
-    detail: str
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    """A ranked participant with its score and the parts the score is made of."""
-
-    rank: int
-    participant_id: str
-    name: str
-    kind: str | None
-    score: float
-    parts: tuple[ScorePart, ...]
-    lots: tuple[str, ...] = ()  # for a whole-tender ranking: lots where it is in the top k
-
-    def part(self, name: str) -> ScorePart | None:
-        return next((p for p in self.parts if p.name == name), None)
 
 
 @dataclass(frozen=True)
@@ -415,7 +384,7 @@ def score_parts(
 
 
 class Ranker(Protocol):
-    """Scores candidates for a request. Implementations: HandWeighted here, LearnedRanker in matcher.learned."""
+    """Scores candidates for a request. Implementations: HandWeighted here, LearnedRanker in matcher.rank.learned."""
 
     name: str
 

@@ -1,4 +1,4 @@
-"""The phrase tables of matcher.synthetic: regions, kinds of firm, names and sentence templates.
+"""The phrase tables of matcher.eval.synthetic: regions, kinds of firm, names and sentence templates.
 
 Data, not logic: each kind of firm fixes the CPV groups its codes come from and the words its
 descriptions are made of, in English and Russian.

@@ -15,7 +15,6 @@ failed or killed build leaves the previous index serving.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import re
@@ -28,9 +27,10 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from matcher.errors import REBUILD, IndexCorrupt, IndexMissing, InputError
+from matcher.errors import REBUILD, IndexCorrupt, IndexMissing, InputError, MatcherError
 from matcher.faults import crash_point
 from matcher.schema import Participant, Project
+from matcher.store.files import fsync_dir, fsync_file, sha256_file
 
 ENV_WORKSPACE = "MATCHER_WORKSPACE"
 DEFAULT_WORKSPACE = "matcher-workspace"
@@ -190,35 +190,6 @@ def _projects_column(series: Any) -> list[tuple[Project, ...]]:
     return rows
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some filesystems do not fsync folders; the rename is still atomic
-    finally:
-        os.close(fd)
-
-
 @dataclass(frozen=True)
 class Workspace:
     """A folder holding one cluster's participants and index."""
@@ -366,6 +337,19 @@ class Workspace:
         tmp = self.root / f".sources.{uuid.uuid4().hex[:8]}.tmp"
         tmp.write_text(json.dumps(sources, indent=2, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, self.sources_path)
+
+    @property
+    def ranker_path(self) -> Path:
+        """Where `matcher train` saves the learned ranker, and `suggest` looks for it."""
+        return self.root / "models" / "ranker.json"
+
+    def index_model(self) -> str | None:
+        """The model the current index was built with (None when there is no index): refresh
+        and training keep using it."""
+        try:
+            return str(self.read_manifest(self.current_version())["model"]["name"])
+        except MatcherError:
+            return None
 
     def read_manifest(self, version: Path) -> dict[str, Any]:
         path = version / "manifest.json"

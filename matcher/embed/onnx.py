@@ -24,10 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from matcher.embedding import Embedder, Kind, SentenceTransformerEmbedder, thread_count
+from matcher.embed.embedders import Embedder, Kind, SentenceTransformerEmbedder
 from matcher.errors import ModelNotFound
 from matcher.faults import crash_point
-from matcher.workspace import sha256_file
+from matcher.store.files import sha256_file
+from matcher.threads import thread_count
 
 PARITY_FLOOR = 0.99  # mean cosine to the PyTorch vectors on the sample's texts
 BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
@@ -37,6 +38,9 @@ _BATCH = 16  # texts per float32 ONNX run (sorted by length, so little padding)
 # other texts (and its padding) would change a text's vector; alone, a text always gets the same one.
 _BATCH_INT8 = 1
 _FORMAT = 1
+# The texts an export is checked on, given lazily (reading them costs a taxonomy load): see
+# matcher.inputs.sample.sample_texts, which the callers pass.
+ParityTexts = Callable[[], Sequence[str]]
 
 
 class OnnxEmbedder:
@@ -121,9 +125,16 @@ def onnx_folder(workspace_root: Path, source: SentenceTransformerEmbedder) -> Pa
 
 
 def ensure_onnx(
-    workspace_root: Path, source: SentenceTransformerEmbedder, variant: str, notify: Callable[[str], None] | None = None
+    workspace_root: Path,
+    source: SentenceTransformerEmbedder,
+    variant: str,
+    notify: Callable[[str], None] | None = None,
+    *,
+    parity_texts: ParityTexts,
 ) -> OnnxEmbedder:
     """The workspace's export of `source` as `variant` ("onnx" or "onnx-int8"), exported once.
+
+    `parity_texts` gives the texts the parity check embeds (called only when exporting).
 
     Raises ModelNotFound when the model cannot be exported or the variant fails the parity check.
     """
@@ -135,7 +146,7 @@ def ensure_onnx(
         else:
             if notify:
                 notify(f"Exporting {source.name} to ONNX in {folder} (once per model)...")
-            export_onnx(source, folder)
+            export_onnx(source, folder, parity_texts())
             _copy_export(folder, shared)
     meta = _read_meta(folder)
     parity = float(meta["parity"].get(variant, 0.0))
@@ -182,7 +193,7 @@ def _copy_export(source: Path, target: Path) -> None:
         shutil.rmtree(building, ignore_errors=True)
 
 
-def export_onnx(source: SentenceTransformerEmbedder, folder: Path, parity_texts: Sequence[str] | None = None) -> Path:
+def export_onnx(source: SentenceTransformerEmbedder, folder: Path, parity_texts: Sequence[str]) -> Path:
     """Export `source` to ONNX (float32 and int8) in `folder`, with the parity of each variant.
 
     Written into a temporary folder beside `folder` and renamed into place, so an interrupted
@@ -196,7 +207,7 @@ def export_onnx(source: SentenceTransformerEmbedder, folder: Path, parity_texts:
         _trace(source, building, modules["pooling"])
         _quantise(building / "model.onnx", building / "model-int8.onnx")
         shutil.copyfile(source.folder / "tokenizer.json", building / "tokenizer.json")
-        texts = list(parity_texts) if parity_texts is not None else _sample_texts()
+        texts = list(parity_texts)
         reference = source.encode(texts)
         files, parity = {}, {}
         for variant, name in (("onnx", "model.onnx"), ("onnx-int8", "model-int8.onnx")):
@@ -299,23 +310,6 @@ def _quantise(source: Path, target: Path) -> None:
                      weight_type=QuantType.QInt8)  # fmt: skip
 
 
-def _sample_texts() -> list[str]:
-    """The parity texts: the bundled sample's profiles and tender lots (English and Russian)."""
-    from matcher.build import sample_participants_path
-    from matcher.profiles import lot_text, profile_text
-    from matcher.readers import read_participants
-    from matcher.taxonomy import load_taxonomy
-    from matcher.tenders import read_tender
-
-    taxonomy = load_taxonomy()
-    participants = read_participants([sample_participants_path()], write_rejects=False).participants
-    texts = [profile_text(p, taxonomy) for p in participants]
-    for path in sorted((sample_participants_path().parent / "tenders").glob("*")):
-        tender = read_tender(path)
-        texts += [lot_text(lot, tender, taxonomy) for lot in tender.lots]
-    return texts
-
-
 def _read_meta(folder: Path) -> dict[str, Any]:
     try:
         return dict(json.loads((folder / "export.json").read_text()))
@@ -324,7 +318,12 @@ def _read_meta(folder: Path) -> dict[str, Any]:
 
 
 def resolve_backend(
-    workspace_root: Path, embedder: Embedder, backend: str, notify: Callable[[str], None] | None = None
+    workspace_root: Path,
+    embedder: Embedder,
+    backend: str,
+    notify: Callable[[str], None] | None = None,
+    *,
+    parity_texts: ParityTexts,
 ) -> Embedder:
     """The embedder to build with for `--backend`: "auto" takes int8 ONNX where it exports and passes
     parity, else float32 ONNX, else PyTorch; an explicit choice that cannot be met is an error."""
@@ -335,14 +334,14 @@ def resolve_backend(
             raise ModelNotFound(f"--backend {backend}: model {embedder.name} has no ONNX export; use --backend auto")
         return embedder
     if backend != "auto":
-        return ensure_onnx(workspace_root, embedder, backend, notify)
+        return ensure_onnx(workspace_root, embedder, backend, notify, parity_texts=parity_texts)
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
         return embedder
     for variant in ("onnx-int8", "onnx"):
         try:
-            return ensure_onnx(workspace_root, embedder, variant, notify)
+            return ensure_onnx(workspace_root, embedder, variant, notify, parity_texts=parity_texts)
         except ModelNotFound:
             continue
     return embedder

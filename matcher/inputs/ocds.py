@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from matcher.errors import InputError
-from matcher.ocds_files import (  # noqa: F401  (re-exported: part of this module's API)
+from matcher.inputs.ocds_files import (  # noqa: F401  (re-exported: part of this module's API)
     MERGE_RULES_1_0,
     MERGE_RULES_1_1,
     Found,
@@ -52,13 +52,13 @@ from matcher.ocds_files import (  # noqa: F401  (re-exported: part of this modul
     documents,
     found_in,
 )
-from matcher.ocds_files import clean_text as _text
+from matcher.inputs.ocds_files import clean_text as _text
 from matcher.taxonomy import Taxonomy, load_taxonomy
 
 if TYPE_CHECKING:
     import polars as pl
 
-    from matcher.workspace import Workspace
+    from matcher.store.workspace import Workspace
 
 TABLE_NAMES = ("tenders", "lots", "awards", "suppliers")
 HISTORY_DIR = "history"
@@ -365,7 +365,7 @@ def import_ocds(paths: Sequence[str | os.PathLike[str]], workspace: Workspace) -
     """
     import polars as pl
 
-    from matcher.workspace import fsync_dir, fsync_file
+    from matcher.store.files import fsync_dir, fsync_file
 
     if isinstance(paths, str | os.PathLike):
         paths = [paths]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from matcher.ranking import Need, Pool, score_parts
+from matcher.rank.ranking import Need, Pool, score_parts
 
 FEATURES: tuple[str, ...] = (
     "dense",  # best cosine of the firm's vectors (profile or a past contract)

@@ -11,7 +11,7 @@ Rows are made in blocks of :data:`BLOCK` rows, each from its own random stream
 the row number: the first 10,000 rows of a million-row table are the 10,000-row table.
 
 Example:
-    >>> from matcher.synthetic import write_firms
+    >>> from matcher.eval.synthetic import write_firms
     >>> write_firms("firms-100k.parquet", 100_000, seed=0)  # doctest: +SKIP
 """
 
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from matcher.errors import InputError
-from matcher.synthetic_phrases import (
+from matcher.eval.synthetic_phrases import (
     _ADJ_EN,
     _BLACKLIST,
     _CLIENTS_EN,

@@ -3,7 +3,7 @@
 Each process (``ocid``) becomes one compiled release: a record's ``compiledRelease``; else its
 embedded ``releases`` compiled with ocdsmerge (with the merge rules written out below, so that
 nothing is downloaded); else its ``versionedRelease`` with the latest value of every field.
-Anything that cannot be read is an :class:`OcdsReject`; :mod:`matcher.ocds` turns the
+Anything that cannot be read is an :class:`OcdsReject`; :mod:`matcher.inputs.ocds` turns the
 compiled releases into tables.
 """
 

@@ -1,6 +1,6 @@
 """Track records from procurement history: what each supplier won, as profiles and per-contract texts.
 
-Input are the OCDS tables of :mod:`matcher.ocds` (tenders, awards, suppliers). Every supplier
+Input are the OCDS tables of :mod:`matcher.inputs.ocds` (tenders, awards, suppliers). Every supplier
 becomes a participant whose projects are the contracts it won; its codes are the codes of
 those contracts, most frequent first.
 """

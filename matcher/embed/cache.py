@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from matcher.embedding import Embedder, Kind
+from matcher.embed.embedders import Embedder, Kind
 from matcher.faults import crash_point
 
 

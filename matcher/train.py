@@ -1,0 +1,51 @@
+"""The library verb `train`: fit the learned ranker on a workspace's award history and save it.
+
+The ranker is saved as ``<workspace>/models/ranker.json`` (plain JSON), which `suggest` then uses.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+
+from matcher.embed.cache import EmbeddingCache
+from matcher.embed.embedders import load_embedder
+from matcher.errors import InputError
+from matcher.inputs.history import contracts_from_tables, history_language
+from matcher.inputs.ocds import read_history, read_ocds
+from matcher.rank.learned import LearnedRanker
+from matcher.rank.learned import train as fit_history
+from matcher.store.workspace import Workspace
+
+
+def train(
+    workspace: Workspace,
+    files: Sequence[str | os.PathLike[str]] = (),
+    *,
+    until: date | None = None,
+    progress: Callable[[str], None] | None = None,
+    embed_progress: Callable[[int, int], None] | None = None,
+) -> tuple[LearnedRanker, Path]:
+    """Train on OCDS files (or the workspace's imported history) and save `<workspace>/models/ranker.json`.
+
+    Uses the model of the workspace's index when it has one, so that training and serving see
+    the same dense scores; awards dated on or after `until` (default: none) are left out.
+    """
+    tables = read_ocds(files) if files else read_history(workspace)
+    if tables is None:
+        raise InputError(
+            f"no procurement history in {workspace.root}: give OCDS files or run `matcher import-ocds FILE` first"
+        )
+    cache = EmbeddingCache(load_embedder(workspace.index_model()), workspace.root / "cache" / "embeddings")
+    contracts = contracts_from_tables(tables.tenders, tables.awards)
+    last = max((c.date for c in contracts if c.date is not None), default=None)
+    if last is None:
+        raise InputError("no dated awards in the history: nothing to train on")
+    end = until or date.fromordinal(last.toordinal() + 1)
+    ranker = fit_history(contracts, end, cache.encoder(embed_progress), history_language(tables.tenders), progress)
+    ranker.manifest["embedding_model"] = cache.embedder.name
+    path = workspace.ranker_path
+    ranker.save(path)
+    return ranker, path

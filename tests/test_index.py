@@ -1,10 +1,13 @@
-"""What is particular to each vector index kind and to reading index files; what every
+"""What is particular to each vector index kind, to reading index files, and to BM25's build; what every
 kind shares is in test_vector_index_contract.py."""
+
+import logging
 
 import numpy as np
 import pytest
 
 from matcher.errors import IndexCorrupt
+from matcher.index.bm25 import LexicalIndex
 from matcher.index.vectors import HNSWIndex, VectorIndex, build_vector_index
 
 
@@ -127,3 +130,13 @@ def test_a_faiss_index_of_a_kind_matcher_never_builds_is_a_clear_error(tmp_path)
     faiss.write_index(other, str(tmp_path / "index.faiss"))
     with pytest.raises(IndexCorrupt, match="IndexLSH.*rebuild"):
         VectorIndex.load(tmp_path / "index.faiss")
+
+
+def test_building_bm25_sends_no_debug_records_to_the_applications_handlers(caplog):
+    """bm25s sets its own logger to DEBUG: its "Building index from tokens" reached the terminal of
+    `matcher index build` through the handler an application (or a library) puts on the root logger."""
+    caplog.set_level(logging.DEBUG)  # the root logger and its capturing handler take everything
+    index = LexicalIndex(["puentes y viaductos", "vías rurales"], language="es")
+    assert int(index.scores("construcción de un puente").argmax()) == 0
+    chatter = [r for r in caplog.records if r.name.split(".")[0] == "bm25s" and r.levelno < logging.WARNING]
+    assert not chatter, [r.getMessage() for r in chatter]

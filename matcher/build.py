@@ -18,7 +18,7 @@ from matcher.embed.onnx import resolve_backend
 from matcher.errors import IndexCorrupt, IndexMissing, InputError
 from matcher.faults import crash_point
 from matcher.index.bm25 import LexicalIndex
-from matcher.index.vectors import VectorIndex
+from matcher.index.vectors import IndexKind, VectorIndex, build_vector_index
 from matcher.inputs.participants import Reject, TableResult, read_participants, write_rejects_files
 from matcher.inputs.resolve import Merge
 from matcher.inputs.sample import sample_participants_path, sample_texts
@@ -115,7 +115,7 @@ def build_index(
     full: bool = False,
     profile_only: bool = False,
     backend: str = "auto",
-    index_type: str = "auto",
+    index_type: IndexKind = "auto",
     engine: str = "local",
     address: str | None = None,
     notify: Callable[[str], None] | None = None,
@@ -170,7 +170,7 @@ def build_index(
     first = np.searchsorted(owner, np.arange(len(participants)))  # each firm's profile vector
     building = workspace.new_version_dir()
     try:
-        index = VectorIndex.build(vectors, ids, kind=index_type)
+        index = build_vector_index(vectors, ids, kind=index_type)
         search_stats = index.tune(vectors)
         index.save(building / "index.faiss")
         # The exact vectors, read memory-mapped at query time for exact cosines of chosen firms.

@@ -1,8 +1,14 @@
+"""What is particular to each vector index kind, to reading index files, and to BM25's build; what every
+kind shares is in test_vector_index_contract.py."""
+
+import logging
+
 import numpy as np
 import pytest
 
 from matcher.errors import IndexCorrupt
-from matcher.index.vectors import VectorIndex
+from matcher.index.bm25 import LexicalIndex
+from matcher.index.vectors import HNSWIndex, VectorIndex, build_vector_index
 
 
 def unit(rng, n, d):
@@ -10,42 +16,11 @@ def unit(rng, n, d):
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-@pytest.mark.parametrize(("n", "d", "k"), [(1, 8, 1), (50, 16, 5), (500, 384, 10)])
-def test_faiss_equals_numpy_brute_force_cosine_top_k(n, d, k):
-    rng = np.random.default_rng(n)
-    vectors = unit(rng, n, d)
-    ids = rng.permutation(10 * n)[:n].astype(np.int64)  # stable ids are not row numbers
-    queries = unit(rng, 7, d)
-    index = VectorIndex.build(vectors, ids)
-    scores, found = index.search(queries, k)
-    sims = queries @ vectors.T
-    for q in range(len(queries)):
-        order = np.argsort(-sims[q], kind="stable")[: min(k, n)]
-        np.testing.assert_array_equal(found[q], ids[order])
-        np.testing.assert_allclose(scores[q], sims[q, order], rtol=1e-5, atol=1e-5)
-
-
-def test_vectors_are_fetched_by_id_and_survive_save_and_load(tmp_path):
-    rng = np.random.default_rng(0)
-    vectors = unit(rng, 20, 12)
-    ids = np.arange(100, 120, dtype=np.int64)
-    VectorIndex.build(vectors, ids).save(tmp_path / "i.faiss")
-    loaded = VectorIndex.load(tmp_path / "i.faiss")
-    assert len(loaded) == 20 and loaded.dimension == 12
-    np.testing.assert_array_equal(loaded.vectors([105, 100]), vectors[[5, 0]])
-
-
-def test_k_larger_than_the_index_is_capped():
-    index = VectorIndex.build(unit(np.random.default_rng(1), 3, 4), np.arange(3))
-    scores, found = index.search(np.ones((1, 4), dtype=np.float32) / 2, 10)
-    assert sorted(found[0].tolist()) == [0, 1, 2]
-
-
 @pytest.mark.parametrize("content", [b"", b"not a faiss file at all", None])
 def test_unreadable_index_file_is_a_clear_error(tmp_path, content):
     path = tmp_path / "index.faiss"
     if content is None:  # truncated copy of a real index
-        VectorIndex.build(unit(np.random.default_rng(2), 10, 8), np.arange(10)).save(path)
+        build_vector_index(unit(np.random.default_rng(2), 10, 8), np.arange(10)).save(path)
         path.write_bytes(path.read_bytes()[:60])
     else:
         path.write_bytes(content)
@@ -83,7 +58,7 @@ def measured_recall(index, vectors, queries, k=10):
 def test_approximate_index_is_tuned_to_the_recall_target_and_keeps_it_after_loading(tmp_path, kind):
     rng = np.random.default_rng(7)
     vectors = clustered(rng, 20_000, 48)
-    index = VectorIndex.build(vectors, np.arange(len(vectors)), kind=kind)
+    index = build_vector_index(vectors, np.arange(len(vectors)), kind=kind)
     assert index.kind == kind
     stats = index.tune(vectors)
     assert stats["recall_at_10"] >= 0.98 and stats["recall_queries"] == 300
@@ -103,7 +78,7 @@ def test_approximate_index_is_tuned_to_the_recall_target_and_keeps_it_after_load
 def test_ivf_with_a_single_probe_misses_neighbours_that_tuning_recovers():
     rng = np.random.default_rng(9)
     vectors = clustered(rng, 20_000, 48, centres=400, spread=0.9)
-    index = VectorIndex.build(vectors, np.arange(len(vectors)), kind="ivf")
+    index = build_vector_index(vectors, np.arange(len(vectors)), kind="ivf")
     queries = near(np.random.default_rng(10), vectors, noise=0.9)
     index.set_params({"nprobe": 1})
     low = measured_recall(index, vectors, queries)
@@ -120,6 +95,48 @@ def test_auto_is_exact_up_to_the_limit_and_approximate_above(monkeypatch):
         mi.choose_kind(10, "annoy")
     monkeypatch.setattr(mi, "EXACT_LIMIT", 1000)
     rng = np.random.default_rng(3)
-    assert VectorIndex.build(clustered(rng, 2000, 16), np.arange(2000)).kind == "ivf"
-    flat = VectorIndex.build(clustered(rng, 1000, 16), np.arange(1000))
+    assert build_vector_index(clustered(rng, 2000, 16), np.arange(2000)).kind == "ivf"
+    flat = build_vector_index(clustered(rng, 1000, 16), np.arange(1000))
     assert flat.kind == "flat" and flat.tune(clustered(rng, 1000, 16))["recall_at_10"] == 1.0
+
+
+def test_an_hnsw_file_of_earlier_versions_loads_and_answers_as_before(tmp_path):
+    import faiss
+
+    rng = np.random.default_rng(11)
+    vectors = unit(rng, 500, 16)
+    ids = rng.permutation(5000)[:500].astype(np.int64)
+    graph = faiss.IndexHNSWFlat(16, 32, faiss.METRIC_INNER_PRODUCT)
+    old = faiss.IndexIDMap(graph)  # what HNSW builds wrote before IndexIDMap2: it cannot reconstruct by id
+    old.add_with_ids(vectors, ids)
+    faiss.write_index(old, str(tmp_path / "old.faiss"))
+    loaded = VectorIndex.load(tmp_path / "old.faiss")
+    assert isinstance(loaded, HNSWIndex) and loaded.kind == "hnsw" and len(loaded) == 500
+    loaded.set_params({"efSearch": 64})
+    graph.hnsw.efSearch = 64
+    queries = unit(rng, 20, 16)
+    for a, b in zip(loaded.search(queries, 10), old.search(queries, 10)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(loaded.vectors(ids[[7, 3]]), vectors[[7, 3]])
+    with pytest.raises(KeyError, match="not in the index"):
+        loaded.vectors([5001])
+
+
+def test_a_faiss_index_of_a_kind_matcher_never_builds_is_a_clear_error(tmp_path):
+    import faiss
+
+    other = faiss.IndexLSH(8, 16)
+    other.add(unit(np.random.default_rng(12), 10, 8))
+    faiss.write_index(other, str(tmp_path / "index.faiss"))
+    with pytest.raises(IndexCorrupt, match="IndexLSH.*rebuild"):
+        VectorIndex.load(tmp_path / "index.faiss")
+
+
+def test_building_bm25_sends_no_debug_records_to_the_applications_handlers(caplog):
+    """bm25s sets its own logger to DEBUG: its "Building index from tokens" reached the terminal of
+    `matcher index build` through the handler an application (or a library) puts on the root logger."""
+    caplog.set_level(logging.DEBUG)  # the root logger and its capturing handler take everything
+    index = LexicalIndex(["puentes y viaductos", "vías rurales"], language="es")
+    assert int(index.scores("construcción de un puente").argmax()) == 0
+    chatter = [r for r in caplog.records if r.name.split(".")[0] == "bm25s" and r.levelno < logging.WARNING]
+    assert not chatter, [r.getMessage() for r in chatter]

@@ -36,6 +36,18 @@ def fold(text: str) -> str:
     return "".join(out)
 
 
+def _bm25s() -> Any:
+    """bm25s, imported when first needed (it loads scipy), with its logger quietened: bm25s sets that
+    logger to DEBUG when imported, so "Building index from tokens" reached any handler an application
+    configured, the user's terminal included."""
+    import logging
+
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+
 @lru_cache(maxsize=16)
 def _stemmer(language: str) -> Any:
     import Stemmer
@@ -46,6 +58,7 @@ def _stemmer(language: str) -> Any:
 
 @lru_cache(maxsize=16)
 def _stopwords(language: str) -> frozenset[str]:
+    _bm25s()
     import bm25s.stopwords
 
     name = _STOPWORDS.get(language)
@@ -80,8 +93,7 @@ class LexicalIndex:
         documents: Sequence[str | Sequence[tuple[str, str | None]]],
         language: str | Sequence[str | None] | None = None,
     ):
-        import bm25s
-
+        bm25s = _bm25s()
         self.n = len(documents)
         if language is None or isinstance(language, str):
             languages: Sequence[str | None] = [language] * self.n
@@ -106,8 +118,7 @@ class LexicalIndex:
     @classmethod
     def load(cls, folder: Path, mmap: bool = True) -> LexicalIndex:
         """Read an index `save` wrote; memory-mapped, so opening costs no copy of the score matrix."""
-        import bm25s
-
+        bm25s = _bm25s()
         index = cls.__new__(cls)
         index._retriever = bm25s.BM25.load(str(folder), load_corpus=False, mmap=mmap, allow_pickle=False)
         index.n = int(index._retriever.scores["num_docs"])

@@ -95,7 +95,14 @@ def _lines(path: Path, rows: list[str]) -> None:
 def test_rejects_are_written_beside_the_input_atomically(tmp_path):
     source = tmp_path / "members.csv"
     source.write_text("id\n", encoding="utf-8")
-    written = write_rejects(source, ".rejects.txt", ["a", "b"], _lines, fallback_dir=tmp_path / "rejects")
+    seen: list[Path] = []
+
+    def write(path: Path, rows: list[str]) -> None:
+        seen.append(path)  # a temp the workspace's cleanup finds (`name.tmp` once escaped it)
+        _lines(path, rows)
+
+    written = write_rejects(source, ".rejects.txt", ["a", "b"], write, fallback_dir=tmp_path / "rejects")
+    assert seen[0].parent == tmp_path and seen[0].match(TEMP_GLOB)
     assert written == tmp_path / "members.csv.rejects.txt"
     assert written.read_text(encoding="utf-8") == "a\nb\n"
     assert _leftovers(tmp_path) == [] and not (tmp_path / "rejects").exists()

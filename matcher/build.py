@@ -24,14 +24,9 @@ from matcher.inputs.resolve import Merge
 from matcher.inputs.sample import sample_participants_path, sample_texts
 from matcher.profiles import content_hash, profile_vectors_texts
 from matcher.schema import Participant
-from matcher.store.workspace import (
-    KEEP_VERSIONS,
-    Workspace,
-    check_input_path,
-    sha256_file,
-    write_participants,
-    write_vector_owners,
-)
+from matcher.store.files import sha256_file
+from matcher.store.tables import write_participants, write_vector_owners
+from matcher.store.workspace import KEEP_VERSIONS, Workspace, check_input_path
 from matcher.taxonomy import load_taxonomy
 
 Progress = Callable[[int, int], None]  # (done, total)

@@ -20,7 +20,8 @@ from matcher.errors import InputError
 from matcher.faults import crash_point
 from matcher.inputs.participants import TableResult, read_participants
 from matcher.store.locking import WorkspaceLock
-from matcher.store.workspace import KEEP_VERSIONS, Workspace, read_participant_ids
+from matcher.store.tables import read_participant_ids
+from matcher.store.workspace import KEEP_VERSIONS, Workspace
 
 
 @dataclass

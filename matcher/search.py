@@ -30,7 +30,8 @@ from matcher.profiles import lot_language, lot_text, tender_text
 from matcher.rank.ranking import SIMILAR_WEIGHTS, SUGGEST_WEIGHTS, Need, Pool, Ranker, rank
 from matcher.results import LotSuggestions, SimilarResult, Suggestion, TenderSuggestions
 from matcher.schema import Participant, Tender
-from matcher.store.workspace import Workspace, read_participant_table, read_vector_owners
+from matcher.store.tables import read_participant_table, read_vector_owners
+from matcher.store.workspace import Workspace
 from matcher.taxonomy import load_taxonomy
 
 # Dense candidates per request before re-ranking; code-matched members are added to them.

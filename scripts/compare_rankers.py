@@ -21,6 +21,8 @@ from sklearn.linear_model import LogisticRegression
 from matcher.embed.cache import EmbeddingCache
 from matcher.embed.embedders import load_embedder
 from matcher.eval import evaluation as ev
+from matcher.eval.metrics import query_metrics, ranks_of_winners
+from matcher.eval.split import split_history
 from matcher.inputs.history import contracts_from_tables
 from matcher.inputs.ocds import read_ocds
 from matcher.rank.features import feature_matrix
@@ -34,7 +36,7 @@ DEFAULT = ROOT.parent / "shared" / "data" / "secop-works" / "releases-2019-2023.
 def main() -> None:
     source = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT
     tables = read_ocds([source])
-    split = ev.split_history(contracts_from_tables(tables.tenders, tables.awards), date(2023, 1, 1))
+    split = split_history(contracts_from_tables(tables.tenders, tables.awards), date(2023, 1, 1))
     cache = EmbeddingCache(load_embedder(None))
     ctx = ev.Context(split, [split.records[s].participant() for s in split.pool], cache.encode, "es")
     start = time.perf_counter()
@@ -57,7 +59,7 @@ def main() -> None:
     warm = [(i, w) for i, w in warm if w]
 
     def judge(scores: list[np.ndarray]) -> str:
-        m = [ev.query_metrics(ev.ranks_of_winners(scores[i], w, tiebreak), len(w)) for i, w in warm]
+        m = [query_metrics(ranks_of_winners(scores[i], w, tiebreak), len(w)) for i, w in warm]
         return "  ".join(f"{k} {np.mean([x[k] for x in m]):.3f}" for k in ("recall@10", "mrr@10", "ndcg@10"))
 
     mean, scale = data.x.mean(axis=0), data.x.std(axis=0)

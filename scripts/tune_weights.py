@@ -20,6 +20,8 @@ import numpy as np
 from matcher.embed.cache import EmbeddingCache
 from matcher.embed.embedders import load_embedder
 from matcher.eval import evaluation as ev
+from matcher.eval.metrics import query_metrics, ranks_of_winners
+from matcher.eval.split import split_history
 from matcher.inputs.history import contracts_from_tables
 from matcher.inputs.ocds import read_ocds
 from matcher.rank.ranking import Need, score_parts
@@ -34,7 +36,7 @@ def main() -> None:
     source = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT
     cutoff = date.fromisoformat(sys.argv[2]) if len(sys.argv) > 2 else date(2023, 1, 1)
     tables = read_ocds([source])
-    split = ev.split_history(contracts_from_tables(tables.tenders, tables.awards), cutoff)
+    split = split_history(contracts_from_tables(tables.tenders, tables.awards), cutoff)
     cache = EmbeddingCache(load_embedder(None))
     language = tables.tenders["language"].drop_nulls().mode().to_list()[0]
     ctx = ev.Context(split, [split.records[s].participant() for s in split.pool], cache.encode, language)
@@ -51,7 +53,7 @@ def main() -> None:
     warm = [(i, w) for i, w in warm if w]
 
     def judge(scores: np.ndarray) -> tuple[float, float, float]:
-        m = [ev.query_metrics(ev.ranks_of_winners(scores[i], w, tiebreak), len(w)) for i, w in warm]
+        m = [query_metrics(ranks_of_winners(scores[i], w, tiebreak), len(w)) for i, w in warm]
         return tuple(float(np.mean([x[k] for x in m])) for k in ("ndcg@10", "mrr@10", "recall@10"))  # type: ignore[return-value]
 
     results = []

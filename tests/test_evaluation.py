@@ -15,14 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from matcher.eval.evaluation import (
-    METHODS,
-    bootstrap_interval,
-    evaluate,
-    query_metrics,
-    ranks_of_winners,
-    split_history,
-)
+from matcher.eval.evaluation import METHODS, evaluate
+from matcher.eval.metrics import bootstrap_interval, query_metrics, ranks_of_winners
+from matcher.eval.split import split_history
 from matcher.inputs.history import contracts_from_tables
 from matcher.inputs.ocds import read_ocds
 from tests.fakes import HashingEmbedder

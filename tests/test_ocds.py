@@ -17,7 +17,8 @@ import pytest
 
 from matcher.errors import InputError
 from matcher.inputs import ocds
-from matcher.inputs.ocds import OcdsReject, import_ocds, read_ocds, table_schema
+from matcher.inputs.ocds import import_ocds, read_ocds, table_schema
+from matcher.inputs.ocds_files import OcdsReject, compile_releases
 from matcher.store.workspace import Workspace
 
 DATA = Path(__file__).resolve().parent / "data" / "ocds"
@@ -254,7 +255,7 @@ def test_compile_releases_ocds_1_0_replaces_supplier_lists_whole():
     base = {"ocid": "ocds-x", "tag": ["award"], "initiationType": "tender"}
     first = {**base, "id": "1", "date": "2020-01-01", "awards": [{"id": "a", "suppliers": [{"name": "Old Co"}]}]}
     second = {**base, "id": "2", "date": "2020-02-01", "awards": [{"id": "a", "suppliers": [{"name": "New Co"}]}]}
-    compiled = ocds.compile_releases([second, first])
+    compiled = compile_releases([second, first])
     assert compiled["awards"] == [{"id": "a", "suppliers": [{"name": "New Co"}]}]
     assert (compiled["date"], compiled["tag"]) == ("2020-02-01", ["compiled"])
 

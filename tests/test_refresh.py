@@ -296,7 +296,7 @@ def test_readers_never_see_a_half_written_version(ws, tmp_path):
 
 def test_profile_only_indexes_one_vector_per_member_and_refresh_keeps_it(tmp_path, fake):
     from matcher.schema import Participant, Project
-    from matcher.store.workspace import write_participants
+    from matcher.store.tables import write_participants
 
     ws = Workspace(tmp_path / "ws")
     ingest([write_members(tmp_path / "members.csv")], ws)

@@ -8,7 +8,7 @@ import matcher.build
 import matcher.search
 from matcher import Matcher, Workspace, build_index, ingest
 from matcher.errors import IndexCorrupt, IndexMissing, InputError, ModelMismatch
-from matcher.store.files import sha256_file
+from matcher.store.files import TEMP_GLOB, sha256_file, temp_path
 from tests.fakes import HashingEmbedder
 
 MEMBERS = """id,name,kind,description,codes,regions
@@ -52,6 +52,21 @@ def test_rebuilds_keep_the_previous_version_and_prune_older_ones(ws):
     build_index(ws)
     names = sorted(p.name for p in ws.versions_dir.iterdir())
     assert first not in names and second in names and ws.current_version().name in names and len(names) == 2
+
+
+def test_a_build_removes_the_temp_files_of_killed_writes(ws):
+    build_index(ws)
+    ws.rejects_dir.mkdir()
+    leftovers = [
+        temp_path(ws.participants_path), temp_path(ws.sources_path), temp_path(ws.index_dir / "CURRENT"),
+        temp_path(ws.rejects_dir / "members.csv.rejects.csv"),
+    ]  # fmt: skip
+    for p in leftovers:
+        assert p.match(TEMP_GLOB)
+        p.write_text("half", encoding="utf-8")
+    build_index(ws)
+    assert [p for p in leftovers if p.exists()] == []
+    assert ws.participants_path.exists() and (ws.index_dir / "CURRENT").exists()
 
 
 def test_a_failed_build_leaves_the_previous_index_serving(ws, fake, monkeypatch, tmp_path):

@@ -18,117 +18,11 @@ from typing import Any
 import numpy as np
 
 from matcher.embed.embedders import rescale_similarity
-from matcher.inputs.history import Contract, TrackRecord, track_records
+from matcher.eval.metrics import METRICS, bootstrap_interval, query_metrics, ranks_of_winners
+from matcher.eval.split import Query, Split, split_history
+from matcher.inputs.history import Contract
 from matcher.profiles import lexical_text, profile_vectors_texts
 from matcher.rank.ranking import SUGGEST_WEIGHTS, Need, Pool, score_parts
-
-KS = (1, 5, 10)
-METRICS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
-
-
-@dataclass(frozen=True)
-class Query:
-    """A tender after the cut-off: what is known of it, and who won it."""
-
-    ocid: str
-    date: date
-    text: str
-    codes: tuple[str, ...]
-    buyer_id: str | None
-    buyer: str | None
-    value: float | None
-    winners: frozenset[str]
-
-
-@dataclass
-class Split:
-    """History before the cut-off (the pool and its track records) and the tenders after it."""
-
-    cutoff: date
-    records: dict[str, TrackRecord]
-    pool: list[str]
-    queries: list[Query]
-    train_awards: int
-    undated: int = 0
-    history: list[Contract] = field(default_factory=list)
-
-    @property
-    def warm(self) -> np.ndarray:
-        """Which queries have at least one winner with history before the cut-off."""
-        known = set(self.pool)
-        return np.array([bool(q.winners & known) for q in self.queries], dtype=bool)
-
-
-def split_history(contracts: Sequence[Contract], cutoff: date) -> Split:
-    """Awards dated before the cut-off build the pool; tenders dated on or after it are queries."""
-    train = [c for c in contracts if c.date is not None and c.date < cutoff]
-    later: dict[str, list[Contract]] = defaultdict(list)
-    for c in contracts:
-        if c.date is not None and c.date >= cutoff:
-            later[c.ocid].append(c)
-    queries = []
-    for ocid, awards in sorted(later.items()):
-        first = min(awards, key=lambda c: c.date or cutoff)
-        values = [c.value for c in awards if c.value]
-        queries.append(
-            Query(
-                ocid=ocid,
-                date=first.date or cutoff,
-                text=first.text,
-                codes=first.codes,
-                buyer_id=first.buyer_id,
-                buyer=first.buyer_name,
-                value=sum(values) if values else None,
-                winners=frozenset(s for c in awards for s in c.supplier_ids),
-            )
-        )
-    records = track_records(train)
-    return Split(
-        cutoff=cutoff,
-        records=records,
-        pool=sorted(records),
-        queries=queries,
-        train_awards=len(train),
-        undated=sum(1 for c in contracts if c.date is None),
-        history=train,
-    )
-
-
-# --- metrics -----------------------------------------------------------------------------
-
-
-def ranks_of_winners(scores: np.ndarray, winners: Sequence[int], tiebreak: np.ndarray) -> list[int]:
-    """1-based rank of each winner (pool position) under the scores, ties broken by `tiebreak`."""
-    out = []
-    for w in winners:
-        s = scores[w]
-        out.append(1 + int(np.sum(scores > s)) + int(np.sum((scores == s) & (tiebreak < tiebreak[w]))))
-    return out
-
-
-def query_metrics(ranks: Sequence[int], n_relevant: int) -> dict[str, float]:
-    """Recall@k, reciprocal rank within 10 and nDCG@10 for one query (binary relevance).
-
-    `ranks` are the ranks of the relevant items that are in the pool; relevant items outside
-    it (winners without history) count in `n_relevant` and are never found.
-    """
-    out = {f"recall@{k}": sum(1 for r in ranks if r <= k) / n_relevant for k in KS}
-    first = min(ranks, default=math.inf)
-    out["mrr@10"] = 1.0 / first if first <= 10 else 0.0
-    dcg = sum(1.0 / math.log2(r + 1) for r in ranks if r <= 10)
-    ideal = sum(1.0 / math.log2(i + 1) for i in range(1, min(n_relevant, 10) + 1))
-    out["ndcg@10"] = dcg / ideal if ideal else 0.0
-    return out
-
-
-def bootstrap_interval(values: np.ndarray, n: int = 1000, seed: int = 0) -> tuple[float, float, float]:
-    """Mean and 95% percentile-bootstrap interval over queries."""
-    if len(values) == 0:
-        return math.nan, math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, len(values), size=(n, len(values)))].mean(axis=1)
-    return float(values.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
-
 
 # --- methods -----------------------------------------------------------------------------
 
@@ -383,19 +277,7 @@ def evaluate(
         if progress:
             progress(name)
         start = time.perf_counter()
-        scores = METHODS[name](ctx)
-        per_query: dict[str, list[float]] = {m: [] for m in METRICS}
-        per_warm: dict[str, list[float]] = {m: [] for m in METRICS}
-        for i, q in enumerate(split.queries):
-            in_pool = [position[w] for w in q.winners if w in position]
-            ranks = ranks_of_winners(scores[i], in_pool, tiebreak)
-            everyone = query_metrics(ranks, len(q.winners))  # winners without history are misses
-            for m in METRICS:
-                per_query[m].append(everyone[m])
-            if in_pool:  # warm: judged on the winners the method could have found
-                known = query_metrics(ranks, len(in_pool))
-                for m in METRICS:
-                    per_warm[m].append(known[m])
+        per_query, per_warm = _judge(METHODS[name](ctx), split.queries, position, tiebreak)
         seconds = time.perf_counter() - start
         results.append(
             MethodResult(
@@ -410,6 +292,25 @@ def evaluate(
         cutoff, split.train_awards, len(split.pool), len(split.queries), int(warm.sum()), split.undated,
         results, model, bootstrap,
     )  # fmt: skip
+
+
+def _judge(
+    scores: np.ndarray, queries: Sequence[Query], position: dict[str, int], tiebreak: np.ndarray
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Every metric of every query, on all tenders and on the warm ones only."""
+    per_query: dict[str, list[float]] = {m: [] for m in METRICS}
+    per_warm: dict[str, list[float]] = {m: [] for m in METRICS}
+    for i, q in enumerate(queries):
+        in_pool = [position[w] for w in q.winners if w in position]
+        ranks = ranks_of_winners(scores[i], in_pool, tiebreak)
+        everyone = query_metrics(ranks, len(q.winners))  # winners without history are misses
+        for m in METRICS:
+            per_query[m].append(everyone[m])
+        if in_pool:  # warm: judged on the winners the method could have found
+            known = query_metrics(ranks, len(in_pool))
+            for m in METRICS:
+                per_warm[m].append(known[m])
+    return per_query, per_warm
 
 
 def evaluate_files(

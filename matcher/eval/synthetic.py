@@ -29,28 +29,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from matcher.errors import InputError
-from matcher.eval.synthetic_phrases import (
-    _ADJ_EN,
-    _BLACKLIST,
-    _CLIENTS_EN,
-    _CLIENTS_RU,
-    _FIRST,
-    _FORMS_EN,
-    _FORMS_RU,
-    _GENERIC_ROOTS,
-    _LABELS_EN,
-    _LABELS_RU,
-    _LAST,
-    _METHODS_EN,
-    _METHODS_RU,
-    _OBJECTS_EN,
-    _OBJECTS_RU,
-    _PLACES,
-    _REGIONS,
-    _STATE_FORMS,
-    KINDS,
-    Kind,
-)
+from matcher.eval.synthetic_phrases import _BLACKLIST, _REGIONS, KINDS, Kind
+from matcher.eval.synthetic_text import Names, describe, firm_name
+from matcher.store.files import atomic_path
 
 if TYPE_CHECKING:
     import polars as pl
@@ -141,30 +122,35 @@ def _inns(prefixes: np.ndarray, bodies: np.ndarray) -> list[str]:
     return [f"RU-INN-{n:010d}" for n in numbers.tolist()]
 
 
-class _Names:
-    """Unique firm names; uniqueness ignores case and legal form, as matcher's resolver does."""
+@dataclass(frozen=True)
+class _Draws:
+    """One block's random draws, per row, as plain Python lists: indexing numpy arrays one scalar at
+    a time is several times slower."""
 
-    def __init__(self) -> None:
-        self.seen: set[str] = set()
+    kinds: list[int]
+    russian: list[bool]
+    regions: list[int]
+    headcounts: list[int]
+    n_codes: list[int]
+    secondary: list[bool]
+    okved: list[bool]
+    code_draws: list[list[float]]
+    anchors: list[float]
+    founded: list[int]
+    n_projects: list[int]
+    picks: list[list[int]]  # phrase and template choices
+    probs: list[list[float]]
+    inns: list[str]
 
-    def take(self, candidates: list[str], fallback: str) -> str:
-        for core in candidates:
-            key = core.casefold()
-            if key not in self.seen:
-                self.seen.add(key)
-                return core
-        n = 2
-        while f"{fallback}-{n}".casefold() in self.seen:
-            n += 1
-        self.seen.add(f"{fallback}-{n}".casefold())
-        return f"{fallback}-{n}"
 
+def _draws(index: int, seed: int) -> _Draws:
+    """The draws for rows ``index * BLOCK`` .. ``+ BLOCK``, from the block's own random stream.
 
-def _block(index: int, size: int, seed: int, names: _Names) -> dict[str, list[Any]]:
-    """Columns of rows ``index * BLOCK`` .. ``+ size`` (one random stream per block)."""
-    pools = _pools()
+    A whole block is drawn even when fewer rows are wanted, so that a short table is a prefix of a
+    long one; the order of the draws is part of the output (changing it changes every table).
+    """
     rng = np.random.default_rng([seed, index])
-    n = BLOCK  # draw for a whole block even when fewer rows are wanted, so a short table is a prefix
+    n = BLOCK
     kind = _choice(rng, n, [k.weight for k in KINDS])
     russian = rng.random(n) < RUSSIAN_SHARE
     region = _choice(rng, n, [r[2] for r in _REGIONS])
@@ -179,206 +165,133 @@ def _block(index: int, size: int, seed: int, names: _Names) -> dict[str, list[An
     anchors = rng.random(n)
     founded = np.clip(2025 - np.round(rng.gamma(2.0, 6.0, n)).astype(int), 1992, 2024)
     n_projects = np.minimum(rng.poisson(0.4 + 0.35 * np.log10(headcount)), 4)
-    pick = rng.integers(0, 1 << 30, size=(n, 34))  # phrase and template choices
+    pick = rng.integers(0, 1 << 30, size=(n, 34))
     pvals = rng.random((n, 10))
     prefixes = np.array([int(_REGIONS[r][1]) for r in region.tolist()])
     inn = _inns(prefixes, _inn_bodies(np.arange(n) + index * BLOCK, seed))
+    return _Draws(
+        kind.tolist(), russian.tolist(), region.tolist(), headcount.tolist(), n_codes.tolist(),
+        has_secondary.tolist(), has_okved.tolist(), u.tolist(), anchors.tolist(), founded.tolist(),
+        n_projects.tolist(), pick.tolist(), pvals.tolist(), inn,
+    )  # fmt: skip
 
+
+def _block(index: int, size: int, seed: int, names: Names) -> dict[str, list[Any]]:
+    """Columns of rows ``index * BLOCK`` .. ``+ size`` (one random stream per block)."""
+    pools = _pools()
+    d = _draws(index, seed)
     out: dict[str, list[Any]] = {c: [] for c in COLUMNS}
-    # plain Python lists: indexing numpy arrays one scalar at a time is several times slower
-    kinds, russians, regions_, headcounts = kind.tolist(), russian.tolist(), region.tolist(), headcount.tolist()
-    n_codes_, secondaries, okveds, draws = n_codes.tolist(), has_secondary.tolist(), has_okved.tolist(), u.tolist()
-    anchors_, founded_, n_projects_ = anchors.tolist(), founded.tolist(), n_projects.tolist()
-    picks, probs = pick.tolist(), pvals.tolist()
     for i in range(size):
-        ki = kinds[i]
-        k = KINDS[ki]
-        ru = russians[i]
-        p = picks[i]
-        pv = probs[i]
-        reg = _REGIONS[regions_[i]]
-        hc = headcounts[i]
-        # codes: an anchor code, then mostly its neighbours (same 5 digits), so they cluster
-        prim = pools.primary[ki]
-        a = int(anchors_[i] * len(prim))
-        lo, hi = pools.neighbours[ki][a]
-        with_sec = secondaries[i] and bool(pools.secondary[ki])
-        with_okved = okveds[i] and bool(pools.okved[ki])
-        # an OKVED2 code counts as the CPV codes the reader maps it to
-        okved = pools.okved[ki][p[1] % len(pools.okved[ki])] if with_okved else ""
-        taken = list(pools.okved_cpv[okved]) if okved else []
-        n_prim = max(1, n_codes_[i] - with_sec - len(taken))
-        codes = [prim[a]] if prim[a] not in taken else []
-        d = draws[i]
-        for attempt in range(4 * n_prim):
-            if len(codes) >= n_prim:
-                break
-            uj = d[attempt % 8] if attempt < 8 else (d[attempt % 8] * 7.31 + attempt * 0.137) % 1.0
-            if uj < 0.6 and hi - lo > 1:
-                idx = lo + int(uj / 0.6 * (hi - lo))
-            else:
-                idx = int(uj * len(prim))
-            code = prim[min(idx, len(prim) - 1)]
-            if code not in codes and code not in taken:
-                codes.append(code)
-        if not codes:  # every draw hit a code the OKVED2 code already brings
-            codes.append(prim[a])
-        if with_sec:
-            sec = pools.secondary[ki]
-            codes.append(sec[p[0] % len(sec)])
-        labels = list(dict.fromkeys(pools.labels[c][1 if ru else 0] for c in codes[:3]))
-        if okved:
-            codes.insert(0, okved)
-        # regions: home first; SPE and LEN firms usually work in both; bigger firms travel
-        regions = [reg[0]]
-        extra = min(int(pv[0] * (1 + math.log10(hc))), 4)
-        if reg[0] in ("RU-SPE", "RU-LEN") and pv[1] < 0.7:
-            regions.append("RU-LEN" if reg[0] == "RU-SPE" else "RU-SPE")
-        for j in range(extra):
-            other = _REGIONS[p[2 + j] % len(_REGIONS)][0]
-            if other not in regions:
-                regions.append(other)
-        if hc >= 1000 and pv[2] < 0.3:
-            regions.append("RU")
-        # certifications: the kind's licences, ISO more likely the bigger the firm
-        scale = min(1.0, 0.5 + 0.2 * math.log10(hc))
-        certs = [c for j, (c, prob) in enumerate(k.certs)
-                 if ((p[26 + j % 8] % 1000) / 1000) < prob * (scale if c.startswith("ISO") else 1.0)]  # fmt: skip
-        if hc >= 500 and pv[3] < 0.08:
-            certs.append("State secret licence")
-        # name: a place or a brand made of morphemes, with the kind's usual ending
-        forms = _FORMS_RU if ru and pv[5] < 0.5 else _FORMS_EN
-        form = next((f for f, w in _cum(forms) if pv[4] < w), forms[0][0])
-        state = _STATE_FORMS.get(k.name)
-        if state:
-            form = state[1] if forms is _FORMS_RU else state[0]
-        script = 1 if forms is _FORMS_RU else 0
-        brands = [_brand(k, p[6 + j] >> 3, script) for j in range(3)]
-        if script:
-            core = names.take([brands[0][0]] + [b for trio in brands for b in trio[1:]], brands[0][1])
-            name = f"{form} «{core}»"
-        else:
-            place = _PLACES[p[9] % len(_PLACES)]
-            stem = k.stems[p[10] % len(k.stems)]
-            options = [f"{place} {stem}", f"{brands[0][0]} {stem}", brands[0][1], brands[0][2]]
-            start = p[11] % 4
-            options = options[start:] + options[:start] + [b for trio in brands[1:] for b in trio[1:]]
-            core = names.take(options + [f"{b} {stem}" for _, b, _ in brands], brands[0][1])
-            name = f"{core} {form}"
-        # description
-        year = founded_[i]
-        desc = _describe_ru(k, p, labels, reg, year, hc) if ru else _describe_en(k, p, labels, reg, year, hc)
-        # projects
-        projects = []
-        towns = reg[6]
-        for j in range(n_projects_[i]):
-            q = p[22 + j]
-            t1, t2 = towns[q % len(towns)], towns[(q >> 4) % len(towns)]
-            if t2 == t1:
-                t2 = _REGIONS[(q >> 8) % 2][6][0] if t1 != "St. Petersburg" else "Gatchina"
-            km = (q >> 12) % 80
-            title = k.projects[(q >> 3) % len(k.projects)].format(
-                town=t1, town2=t2, a=km, b=km + 3 + (q >> 20) % 25, region=reg[3]
-            )
-            value = round(math.exp(13.5 + 0.9 * math.log(hc) + ((q >> 5) % 100) / 50 - 1), -5)
-            projects.append({
-                "title": title, "year": max(year, 2014 + (q >> 7) % 11), "value": value,
-                "role": k.roles[(q >> 9) % len(k.roles)],
-                "buyer": k.buyers[(q >> 11) % len(k.buyers)].format(region=reg[3], town=t1),
-            })  # fmt: skip
+        k, ru, p, pv, hc = KINDS[d.kinds[i]], d.russian[i], d.picks[i], d.probs[i], d.headcounts[i]
+        reg = _REGIONS[d.regions[i]]
+        codes, labels = _codes(pools, d, i)
+        year = d.founded[i]
+        name = firm_name(k, p, pv, ru, names)
         cluster = k.cluster if (reg[0] in ("RU-SPE", "RU-LEN") and pv[6] < 0.25) else ""
-        out["id"].append(inn[i])
+        out["id"].append(d.inns[i])
         out["name"].append(name)
         out["kind"].append(k.name)
-        out["description"].append(desc)
+        out["description"].append(describe(k, p, labels, reg, year, hc, ru))
         out["codes"].append(";".join(codes))
-        out["regions"].append(";".join(regions))
+        out["regions"].append(";".join(_regions(reg, hc, p, pv)))
         out["headcount"].append(hc)
         out["sme"].append(hc < 250)
-        out["certifications"].append(";".join(certs))
-        out["projects"].append(json.dumps(projects, ensure_ascii=False))
+        out["certifications"].append(";".join(_certifications(k, hc, p, pv)))
+        out["projects"].append(json.dumps(_projects(k, reg, year, hc, p, d.n_projects[i]), ensure_ascii=False))
         out["clusters"].append(cluster)
         out["language"].append("ru" if ru else "en")
     return out
 
 
-def _brand(k: Kind, r: int, script: int) -> tuple[str, str, str]:
-    """Brand names from one random number: 'Nevador', 'Nevadorservis' and 'Nevador-Servis' style."""
-    first = _FIRST[r % len(_FIRST)][script]
-    # two times in three the kind's own root (dor, most, proekt ...), else a generic one
-    roots = k.roots if (r >> 7) % 3 else _GENERIC_ROOTS
-    root = roots[(r >> 9) % len(roots)][script]
-    last = _LAST[(r >> 14) % len(_LAST)][script]
-    if last == root:
-        last = _LAST[((r >> 14) + 1) % len(_LAST)][script]
-    short = (first + root).capitalize()
-    return short, (first + root + last).capitalize(), f"{short}-{last.capitalize()}"
+def _codes(pools: _Pools, d: _Draws, i: int) -> tuple[list[str], list[str]]:
+    """Row i's codes (an OKVED2 code first, if any) and the labels of its first three CPV codes.
+
+    An anchor code, then mostly its neighbours (same 5 digits), so that they cluster; an OKVED2
+    code counts as the CPV codes the reader maps it to.
+    """
+    ki, p, ru = d.kinds[i], d.picks[i], d.russian[i]
+    prim = pools.primary[ki]
+    a = int(d.anchors[i] * len(prim))
+    lo, hi = pools.neighbours[ki][a]
+    with_sec = d.secondary[i] and bool(pools.secondary[ki])
+    with_okved = d.okved[i] and bool(pools.okved[ki])
+    okved = pools.okved[ki][p[1] % len(pools.okved[ki])] if with_okved else ""
+    taken = list(pools.okved_cpv[okved]) if okved else []
+    n_prim = max(1, d.n_codes[i] - with_sec - len(taken))
+    codes = [prim[a]] if prim[a] not in taken else []
+    u = d.code_draws[i]
+    for attempt in range(4 * n_prim):
+        if len(codes) >= n_prim:
+            break
+        uj = u[attempt % 8] if attempt < 8 else (u[attempt % 8] * 7.31 + attempt * 0.137) % 1.0
+        if uj < 0.6 and hi - lo > 1:
+            idx = lo + int(uj / 0.6 * (hi - lo))
+        else:
+            idx = int(uj * len(prim))
+        code = prim[min(idx, len(prim) - 1)]
+        if code not in codes and code not in taken:
+            codes.append(code)
+    if not codes:  # every draw hit a code the OKVED2 code already brings
+        codes.append(prim[a])
+    if with_sec:
+        sec = pools.secondary[ki]
+        codes.append(sec[p[0] % len(sec)])
+    labels = list(dict.fromkeys(pools.labels[c][1 if ru else 0] for c in codes[:3]))
+    if okved:
+        codes.insert(0, okved)
+    return codes, labels
 
 
-@lru_cache(maxsize=8)
-def _cum(forms: tuple[tuple[str, float], ...]) -> tuple[tuple[str, float], ...]:
-    total, out = 0.0, []
-    for f, w in forms:
-        total += w
-        out.append((f, total))
-    return tuple(out)
+def _regions(reg: tuple, hc: int, p: list[int], pv: list[float]) -> list[str]:
+    """Home first; SPE and LEN firms usually work in both; bigger firms travel."""
+    regions = [reg[0]]
+    extra = min(int(pv[0] * (1 + math.log10(hc))), 4)
+    if reg[0] in ("RU-SPE", "RU-LEN") and pv[1] < 0.7:
+        regions.append("RU-LEN" if reg[0] == "RU-SPE" else "RU-SPE")
+    for j in range(extra):
+        other = _REGIONS[p[2 + j] % len(_REGIONS)][0]
+        if other not in regions:
+            regions.append(other)
+    if hc >= 1000 and pv[2] < 0.3:
+        regions.append("RU")
+    return regions
 
 
-def _pair(items: tuple[tuple[str, str], ...], p: int, lang: int) -> tuple[str, str]:
-    a = p % len(items)
-    b = (a + 1 + (p >> 8) % (len(items) - 1)) % len(items) if len(items) > 1 else a
-    return items[a][lang], items[b][lang]
+def _certifications(k: Kind, hc: int, p: list[int], pv: list[float]) -> list[str]:
+    """The kind's licences, ISO more likely the bigger the firm."""
+    scale = min(1.0, 0.5 + 0.2 * math.log10(hc))
+    certs = [c for j, (c, prob) in enumerate(k.certs)
+             if ((p[26 + j % 8] % 1000) / 1000) < prob * (scale if c.startswith("ISO") else 1.0)]  # fmt: skip
+    if hc >= 500 and pv[3] < 0.08:
+        certs.append("State secret licence")
+    return certs
 
 
-def _join(labels: list[str], conj: str) -> str:
-    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + f" {conj} " + labels[-1]
+def _projects(k: Kind, reg: tuple, year: int, hc: int, p: list[int], n: int) -> list[dict[str, Any]]:
+    projects = []
+    towns = reg[6]
+    for j in range(n):
+        q = p[22 + j]
+        t1, t2 = towns[q % len(towns)], towns[(q >> 4) % len(towns)]
+        if t2 == t1:
+            t2 = _REGIONS[(q >> 8) % 2][6][0] if t1 != "St. Petersburg" else "Gatchina"
+        km = (q >> 12) % 80
+        title = k.projects[(q >> 3) % len(k.projects)].format(
+            town=t1, town2=t2, a=km, b=km + 3 + (q >> 20) % 25, region=reg[3]
+        )
+        value = round(math.exp(13.5 + 0.9 * math.log(hc) + ((q >> 5) % 100) / 50 - 1), -5)
+        projects.append({
+            "title": title, "year": max(year, 2014 + (q >> 7) % 11), "value": value,
+            "role": k.roles[(q >> 9) % len(k.roles)],
+            "buyer": k.buyers[(q >> 11) % len(k.buyers)].format(region=reg[3], town=t1),
+        })  # fmt: skip
+    return projects
 
 
-def _describe_en(k: Kind, p: list[int], labels: list[str], reg: tuple, year: int, hc: int) -> str:
-    act1, act2 = _pair(k.acts, p[12], 0)
-    o1, o2 = _pair(k.objects, p[13], 0)
-    m1, m2 = _pair(k.methods, p[14], 0)
-    c1, c2 = _pair(tuple((c, c) for c in _CLIENTS_EN), p[15], 0)
-    lab = _LABELS_EN[p[16] % len(_LABELS_EN)].format("; ".join(labels))
-    meth = _METHODS_EN[p[17] % len(_METHODS_EN)].format(m1, m2)
-    objs = _OBJECTS_EN[p[18] % len(_OBJECTS_EN)].format(o1, o2)
-    adj = "large " if hc >= 1000 else _ADJ_EN[p[19] % len(_ADJ_EN)]
-    article = "An" if (adj or k.noun[0])[0] in "aeiou" else "A"
-    exp = (f"Founded in {year}, with a staff of {hc}." if p[20] % 3 == 0 else
-           f"More than {max(1, 2025 - year)} years on the market." if p[20] % 3 == 1 else
-           f"Clients include {c1} and {c2}.")  # fmt: skip
-    t = p[21] % 5
-    if t == 0:
-        return f"{article} {adj}{k.noun[0]} that {act1} {reg[4]}; it also {act2}. {lab} {meth} {exp}"
-    if t == 1:
-        return f"{act1[0].upper()}{act1[1:]} for {c1} and {c2}, mainly {reg[4]}. {objs} {meth} {lab}"
-    if t == 2:
-        return f"Specialises in {_join(labels[:2], 'and')}. {objs} {meth} {exp}"
-    if t == 3:
-        return f"Operating since {year} {reg[4]}, the company {act1}. {objs} {lab}"
-    return f"{lab} The {k.noun[0]} {act1}; it also {act2}. {meth} {exp}"
+def _schema() -> dict[str, Any]:
+    import polars as pl
 
-
-def _describe_ru(k: Kind, p: list[int], labels: list[str], reg: tuple, year: int, hc: int) -> str:
-    act1, act2 = _pair(k.acts, p[12], 1)
-    o1, o2 = _pair(k.objects, p[13], 1)
-    m1, m2 = _pair(k.methods, p[14], 1)
-    c1, c2 = _pair(tuple((c, c) for c in _CLIENTS_RU), p[15], 1)
-    lab = _LABELS_RU[p[16] % len(_LABELS_RU)].format("; ".join(labels))
-    meth = _METHODS_RU[p[17] % len(_METHODS_RU)].format(m1, m2)
-    objs = _OBJECTS_RU[p[18] % len(_OBJECTS_RU)].format(o1, o2)
-    exp = (f"На рынке с {year} года, в штате {hc} чел." if p[20] % 3 == 0 else
-           f"Более {max(1, 2025 - year)} лет опыта работы." if p[20] % 3 == 1 else
-           f"Заказчики: {c1}, {c2}.")  # fmt: skip
-    noun = k.noun[1][0].upper() + k.noun[1][1:]
-    t = p[21] % 4
-    if t == 0:
-        return f"{noun} {reg[5]}: {act1}, а также {act2}. {lab} {meth} {exp}"
-    if t == 1:
-        return f"{act1[0].upper()}{act1[1:]} {reg[5]}. {objs} {meth} {lab}"
-    if t == 2:
-        return f"{lab} {objs} {meth} {exp}"
-    return f"С {year} года компания {act1}. {objs} {lab}"
+    return {c: pl.String for c in COLUMNS} | {"headcount": pl.Int64, "sme": pl.Boolean}
 
 
 def generate_firms(rows: int, seed: int = 0, chunk: int = 50_000) -> Iterator[pl.DataFrame]:
@@ -400,8 +313,8 @@ def generate_firms(rows: int, seed: int = 0, chunk: int = 50_000) -> Iterator[pl
         raise InputError(f"rows must be between 0 and {MAX_ROWS:,}, got {rows:,}")
     if chunk < 1:
         raise InputError(f"chunk must be at least 1, got {chunk}")
-    schema = {c: pl.String for c in COLUMNS} | {"headcount": pl.Int64, "sme": pl.Boolean}
-    names = _Names()
+    schema = _schema()
+    names = Names()
     pending: list[pl.DataFrame] = []
     have = 0
     for b in range(-(-rows // BLOCK)):
@@ -425,29 +338,29 @@ def write_firms(path: str | os.PathLike[str], rows: int, seed: int = 0, chunk: i
         >>> write_firms("/tmp/firms-10k.parquet", 10_000)  # doctest: +SKIP
         PosixPath('/tmp/firms-10k.parquet')
     """
-    import polars as pl
-    from polars.io.plugins import register_io_source
-
     out = Path(path)
     suffix = out.suffix.lower()
     if suffix not in (".parquet", ".csv"):
         raise InputError(f"{out}: write .parquet or .csv, not '{out.suffix}'")
-    tmp = out.with_name(f".{out.name}.tmp")
+    with atomic_path(out) as tmp:
+        _write_table(tmp, suffix, rows, seed, chunk)
+    return out
+
+
+def _write_table(tmp: Path, suffix: str, rows: int, seed: int, chunk: int) -> None:
     if suffix == ".csv":
         with tmp.open("wb") as f:
             for i, frame in enumerate(generate_firms(rows, seed, chunk)):
                 frame.write_csv(f, include_header=i == 0)
             if rows == 0:
                 f.write((",".join(COLUMNS) + "\n").encode())
-    else:
-        schema = {c: pl.String for c in COLUMNS} | {"headcount": pl.Int64, "sme": pl.Boolean}
+        return
+    from polars.io.plugins import register_io_source
 
-        def source(with_columns: Any, predicate: Any, n_rows: Any, batch_size: Any) -> Iterator[pl.DataFrame]:
-            for frame in generate_firms(rows, seed, chunk):
-                yield frame.select(with_columns) if with_columns else frame
+    def source(with_columns: Any, predicate: Any, n_rows: Any, batch_size: Any) -> Iterator[pl.DataFrame]:
+        for frame in generate_firms(rows, seed, chunk):
+            yield frame.select(with_columns) if with_columns else frame
 
-        # polars has no incremental Parquet writer; a streaming sink over a Python source
-        # writes one file while only a chunk or two is held in memory
-        register_io_source(source, schema=schema).sink_parquet(tmp, row_group_size=chunk)
-    os.replace(tmp, out)
-    return out
+    # polars has no incremental Parquet writer; a streaming sink over a Python source
+    # writes one file while only a chunk or two is held in memory
+    register_io_source(source, schema=_schema()).sink_parquet(tmp, row_group_size=chunk)

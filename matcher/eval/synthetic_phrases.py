@@ -1,4 +1,5 @@
-"""The phrase tables of matcher.eval.synthetic: regions, kinds of firm, names and sentence templates.
+# Over the ~400-line guide on purpose: a data table (phrase lists per kind and language), read and edited as one.
+"""The phrase tables of matcher.eval.synthetic and synthetic_text: regions, kinds of firm, names and sentence templates.
 
 Data, not logic: each kind of firm fixes the CPV groups its codes come from and the words its
 descriptions are made of, in English and Russian.

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from matcher.errors import TenderError, UnknownCode
-from matcher.inputs.ocds import ReleaseRows, add_release  # the importer's row builder: one reading of OCDS
 from matcher.inputs.ocds_files import OcdsReject, compile_groups, found_in
+from matcher.inputs.ocds_rows import ReleaseRows, add_release  # the importer's row builder: one reading of OCDS
 from matcher.taxonomy import Taxonomy, load_taxonomy
 
 _CONTAINER_KEYS = ("releases", "records", "compiledRelease", "versionedRelease")

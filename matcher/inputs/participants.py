@@ -14,7 +14,7 @@ import csv
 import functools
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,6 +33,8 @@ from matcher.inputs.fields import (
 )
 from matcher.language import normalise_language
 from matcher.schema import SME_HEADCOUNT_LIMIT, Participant, Project
+from matcher.store import rejects as store_rejects
+from matcher.store.files import safe_csv_cell
 from matcher.taxonomy import Taxonomy, load_taxonomy
 
 PARTICIPANT_COLUMNS = (
@@ -40,6 +42,7 @@ PARTICIPANT_COLUMNS = (
     "certifications", "projects", "clusters", "language",
 )  # fmt: skip
 TABLE_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".parquet", ".xlsx")
+REJECTS_SUFFIX = ".rejects.csv"
 T = TypeVar("T")
 
 
@@ -71,59 +74,17 @@ class TableResult:
 # --- raw rows -------------------------------------------------------------------------
 
 
-def _raw_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
-    """Yield (row number, record, parse error) for every row of a table file."""
-    import polars as pl
+Rows = Iterator[tuple[int, dict[str, Any] | None, str | None]]  # (row number, record, parse error)
 
+
+def _raw_rows(path: Path) -> Rows:
+    """Yield (row number, record, parse error) for every row of a table file."""
     suffix = path.suffix.lower()
     try:
-        if suffix in (".csv", ".tsv"):
-            frame = pl.read_csv(
-                path, infer_schema=False, separator="\t" if suffix == ".tsv" else ",",
-                encoding="utf8-lossy", truncate_ragged_lines=False,
-            )  # fmt: skip
-            yield from ((i + 2, rec, None) for i, rec in enumerate(frame.to_dicts()))
-        elif suffix == ".xlsx":
-            # keep empty rows so that row numbers stay those the spreadsheet shows
-            frame = pl.read_excel(path, infer_schema_length=0, drop_empty_rows=False)
-            yield from ((i + 2, rec, None) for i, rec in enumerate(frame.to_dicts()))
-        elif suffix == ".parquet":
-            frame = pl.read_parquet(path)
-            # row by row, not to_dicts(): a million rows as dicts at once is gigabytes
-            yield from ((i + 1, rec, None) for i, rec in enumerate(frame.iter_rows(named=True)))
-        elif suffix == ".json":
-            data = json.loads(path.read_text(encoding="utf-8-sig"))
-            if isinstance(data, dict) and isinstance(data.get("participants"), list):
-                data = data["participants"]
-            if not isinstance(data, list):
-                raise InputError(
-                    f"{path}: expected a JSON array of participants "
-                    '(or {"participants": [...]}), got a JSON ' + type(data).__name__
-                )
-            for i, rec in enumerate(data):
-                if isinstance(rec, dict):
-                    yield i + 1, rec, None
-                else:
-                    yield i + 1, None, f"expected a JSON object, got {type(rec).__name__}"
-        elif suffix in (".jsonl", ".ndjson"):
-            with path.open(encoding="utf-8-sig") as f:
-                for line_no, line in enumerate(f, start=1):
-                    if not line.strip():
-                        continue
-                    try:
-                        rec = json.loads(line)
-                    except json.JSONDecodeError as exc:
-                        yield line_no, {"_line": line.rstrip("\n")}, f"invalid JSON: {exc.msg}"
-                        continue
-                    except (RecursionError, ValueError) as exc:  # nested too deep, or a number too long
-                        yield line_no, {"_line": line.rstrip("\n")[:1000]}, f"unreadable JSON: {type(exc).__name__}"
-                        continue
-                    if isinstance(rec, dict):
-                        yield line_no, rec, None
-                    else:
-                        yield line_no, {"_line": line.rstrip("\n")}, "expected a JSON object"
-        else:
+        read = _READERS.get(suffix)
+        if read is None:
             raise InputError(f"{path}: unsupported file type '{path.suffix}'; use one of {', '.join(TABLE_SUFFIXES)}")
+        yield from read(path)
     except InputError:
         raise
     except FileNotFoundError:
@@ -135,6 +96,73 @@ def _raw_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | No
     except Exception as exc:  # polars / calamine parse errors have many types
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{path}: cannot read as a {suffix[1:].upper()} table: {first}") from None
+
+
+def _csv_rows(path: Path) -> Rows:
+    import polars as pl
+
+    frame = pl.read_csv(
+        path, infer_schema=False, separator="\t" if path.suffix.lower() == ".tsv" else ",",
+        encoding="utf8-lossy", truncate_ragged_lines=False,
+    )  # fmt: skip
+    yield from ((i + 2, rec, None) for i, rec in enumerate(frame.to_dicts()))
+
+
+def _xlsx_rows(path: Path) -> Rows:
+    import polars as pl
+
+    # keep empty rows so that row numbers stay those the spreadsheet shows
+    frame = pl.read_excel(path, infer_schema_length=0, drop_empty_rows=False)
+    yield from ((i + 2, rec, None) for i, rec in enumerate(frame.to_dicts()))
+
+
+def _parquet_rows(path: Path) -> Rows:
+    import polars as pl
+
+    frame = pl.read_parquet(path)
+    # row by row, not to_dicts(): a million rows as dicts at once is gigabytes
+    yield from ((i + 1, rec, None) for i, rec in enumerate(frame.iter_rows(named=True)))
+
+
+def _json_rows(path: Path) -> Rows:
+    data = json.loads(path.read_text(encoding="utf-8-sig"))
+    if isinstance(data, dict) and isinstance(data.get("participants"), list):
+        data = data["participants"]
+    if not isinstance(data, list):
+        raise InputError(
+            f"{path}: expected a JSON array of participants "
+            '(or {"participants": [...]}), got a JSON ' + type(data).__name__
+        )
+    for i, rec in enumerate(data):
+        if isinstance(rec, dict):
+            yield i + 1, rec, None
+        else:
+            yield i + 1, None, f"expected a JSON object, got {type(rec).__name__}"
+
+
+def _json_lines_rows(path: Path) -> Rows:
+    with path.open(encoding="utf-8-sig") as f:
+        for line_no, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield line_no, {"_line": line.rstrip("\n")}, f"invalid JSON: {exc.msg}"
+                continue
+            except (RecursionError, ValueError) as exc:  # nested too deep, or a number too long
+                yield line_no, {"_line": line.rstrip("\n")[:1000]}, f"unreadable JSON: {type(exc).__name__}"
+                continue
+            if isinstance(rec, dict):
+                yield line_no, rec, None
+            else:
+                yield line_no, {"_line": line.rstrip("\n")}, "expected a JSON object"
+
+
+_READERS: dict[str, Callable[[Path], Rows]] = {
+    ".csv": _csv_rows, ".tsv": _csv_rows, ".xlsx": _xlsx_rows, ".parquet": _parquet_rows,
+    ".json": _json_rows, ".jsonl": _json_lines_rows, ".ndjson": _json_lines_rows,
+}  # fmt: skip
 
 
 def _projects(value: Any) -> tuple[Project, ...]:
@@ -313,38 +341,27 @@ def write_rejects_files(result: TableResult, fallback_dir: Path | None = None) -
 
 
 def rejects_path_for(path: Path) -> Path:
-    return path.with_name(path.name + ".rejects.csv")
+    """Where the rejects of the participant table `path` go: ``<path>.rejects.csv`` beside it."""
+    return store_rejects.rejects_path_for(path, REJECTS_SUFFIX)
 
 
 def _write_rejects(path: Path, rejects: list[Reject], fallback_dir: Path | None) -> Path | None:
-    from matcher.store.files import safe_csv_cell
+    return store_rejects.write_rejects(path, REJECTS_SUFFIX, rejects, _write_rejects_csv, fallback_dir)
 
-    target = rejects_path_for(path)
-    if not rejects:  # a rejects file from an earlier run describes an older input: remove it
-        for stale in (target, fallback_dir / target.name if fallback_dir else None):
-            if stale is not None and stale.exists() and os.access(stale.parent, os.W_OK):
-                stale.unlink()
-        return None
-    if not os.access(path.parent, os.W_OK):
-        if fallback_dir is None:
-            raise InputError(f"cannot write rejects beside {path} (read-only folder)")
-        fallback_dir.mkdir(parents=True, exist_ok=True)
-        target = fallback_dir / target.name
-    # The original columns come after the reason, so the file can be fixed and ingested again
-    # (columns starting with "_" are ignored on ingest).
+
+def _write_rejects_csv(target: Path, rejects: Sequence[Reject]) -> None:
+    """The rejects as CSV: where and why, then the original columns, so that the file can be fixed
+    and ingested again (columns starting with "_" are ignored on ingest)."""
     columns: list[str] = []
     for r in rejects:
         columns.extend(c for c in r.record if c not in columns)
-    tmp = target.with_name(target.name + ".tmp")
     # backslashreplace: a lone surrogate from a JSON escape is kept visibly rather than lost
-    with tmp.open("w", encoding="utf-8", errors="backslashreplace", newline="") as f:
+    with target.open("w", encoding="utf-8", errors="backslashreplace", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["_file", "_row", "_field", "_reason", *columns])
         for r in rejects:
             cells = [_cell(r.record.get(c)) for c in columns]
             writer.writerow([safe_csv_cell(v) for v in (r.file, r.row, r.field, r.reason, *cells)])
-    os.replace(tmp, target)
-    return target
 
 
 def _cell(value: Any) -> Any:

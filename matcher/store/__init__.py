@@ -1,4 +1,5 @@
-"""Storage: the workspace, its index versions, the writer lock, atomic writes and rejects files.
+"""Storage: the workspace and its index versions, the participant and vector tables, the writer lock,
+atomic writes and rejects files.
 
 May import: the base modules of :mod:`matcher` (errors, schema, faults, paths, ...) only.
 """

@@ -14,23 +14,22 @@ failed or killed build leaves the previous index serving.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
 from matcher.errors import REBUILD, IndexCorrupt, IndexMissing, InputError, MatcherError
 from matcher.faults import crash_point
-from matcher.schema import Participant, Project
-from matcher.store.files import fsync_dir, fsync_file, sha256_file
+from matcher.schema import Participant
+from matcher.store.files import TEMP_GLOB, atomic_path, atomic_write_text, fsync_dir, fsync_file, sha256_file
+from matcher.store.tables import read_participant_table, write_participants
 
 ENV_WORKSPACE = "MATCHER_WORKSPACE"
 DEFAULT_WORKSPACE = "matcher-workspace"
@@ -38,156 +37,6 @@ MANIFEST_FORMAT = 1
 KEEP_VERSIONS = 2  # the current version and the one before it
 VERIFY_LIMIT = 64 << 20  # bytes: larger files are size-checked when an index is opened, not hashed
 _VERSION_RE = re.compile(r"^v(\d{6,})-")
-
-
-def _participant_schema() -> dict[str, Any]:
-    import polars as pl
-
-    project = pl.Struct(
-        {"title": pl.String, "year": pl.Int32, "value": pl.Float64, "role": pl.String, "buyer": pl.String}
-    )
-    return {
-        "id": pl.String, "name": pl.String, "kind": pl.String, "description": pl.String,
-        "codes": pl.List(pl.String), "regions": pl.List(pl.String), "headcount": pl.Int64,
-        "sme": pl.Boolean, "certifications": pl.List(pl.String), "projects": pl.List(project),
-        "clusters": pl.List(pl.String),
-        "language": pl.String,
-    }  # fmt: skip
-
-
-def _participant_frame(participants: Iterable[Participant], extra: dict[str, list[Any]] | None = None):
-    """The participant table, built column by column: list cells built one by one (as from a list
-    of records) cost a polars Series each, 300,000 of them for 100k firms."""
-    import polars as pl
-
-    rows = list(participants)
-    columns = []
-    for name, dtype in _participant_schema().items():
-        cells = list(map(attrgetter(name), rows))
-        if dtype == pl.List(pl.String):
-            columns.append(_list_series(name, pl.Series([x for c in cells for x in c], dtype=pl.String), cells))
-        elif name == "projects":
-            projects = [x for c in cells for x in c]
-            fields = {k: pl.Series(k, list(map(attrgetter(k), projects)), dtype=t, strict=False)
-                      for k, t in dtype.inner.to_schema().items()}  # fmt: skip
-            columns.append(_list_series(name, pl.DataFrame(fields).to_struct(), cells))
-        else:
-            columns.append(pl.Series(name, cells, dtype=dtype, strict=False))
-    frame = pl.DataFrame(columns)
-    for name, values in (extra or {}).items():
-        frame = frame.with_columns(pl.Series(name, values))
-    return frame
-
-
-def _list_series(name: str, items: Any, cells: list[tuple[Any, ...]]) -> Any:
-    """A list column from the Series of every cell's items, one cell after the other, and the cells."""
-    import polars as pl
-
-    lengths = pl.Series([len(c) for c in cells], dtype=pl.Int64)
-    ends = lengths.cum_sum()
-    return pl.select(pl.lit(items.implode()).list.gather(pl.int_ranges(ends - lengths, ends))).to_series().alias(name)
-
-
-def write_participants(
-    path: Path, participants: Iterable[Participant], extra: dict[str, list[Any]] | None = None
-) -> None:
-    """Write a participant table to Parquet atomically (temp file, then rename)."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    _participant_frame(participants, extra).write_parquet(tmp)
-    fsync_file(tmp)
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
-
-
-def write_vector_owners(path: Path, owner: Any) -> None:
-    """Which participant (row of participants.parquet) each vector of the index belongs to."""
-    import polars as pl
-
-    pl.DataFrame(
-        {"vector_id": range(len(owner)), "row": owner}, schema={"vector_id": pl.Int64, "row": pl.Int64}
-    ).write_parquet(path)
-
-
-def read_vector_owners(path: Path) -> Any:
-    import polars as pl
-
-    try:
-        frame = pl.read_parquet(path)
-        owner = frame.sort("vector_id")["row"].to_numpy()
-    except Exception as exc:
-        raise IndexCorrupt(f"{path}: unreadable vector table ({type(exc).__name__}); rebuild it") from None
-    return owner
-
-
-def read_participant_table(path: Path, skip: Sequence[str] = (), row: int | None = None) -> list[Participant]:
-    """The stored participants, without the columns in `skip` (read as empty), or only the one at `row`.
-
-    A query process skips the descriptions (half the memory of a big table: BM25 and the vectors
-    already hold what they say) and reads one back when a member's whole profile is asked for.
-    """
-    import polars as pl
-
-    try:
-        columns = [c for c in pl.read_parquet_schema(path) if c not in skip]
-        scan = pl.scan_parquet(path).select(columns)
-        frame = (scan.slice(row, 1) if row is not None else scan).collect()
-    except Exception as exc:
-        raise IndexCorrupt(f"{path}: unreadable participant table ({type(exc).__name__}); rebuild it") from None
-    for required in ("id", "name"):
-        if required not in frame.columns:
-            raise IndexCorrupt(f"{path}: participant table without an '{required}' column; rebuild it")
-    return _participants_from_frame(frame)
-
-
-def read_participant_ids(path: Path) -> list[str]:
-    """The ids of a stored participant table, in order (only that column is read)."""
-    import polars as pl
-
-    try:
-        return pl.read_parquet(path, columns=["id"])["id"].to_list()
-    except Exception as exc:
-        raise IndexCorrupt(f"{path}: unreadable participant table ({type(exc).__name__}); rebuild it") from None
-
-
-def _participants_from_frame(frame: Any) -> list[Participant]:
-    """Rebuild the Participants of a stored (already validated) table; a missing optional column
-    or a null cell reads as the field's empty value. Column by column: the rows as dicts take
-    twice as long, and hold the whole table twice."""
-
-    def column(name: str) -> list[Any]:
-        return frame[name].to_list() if name in frame.columns else [None] * frame.height
-
-    # Values that repeat across members (kinds, codes, regions, ...) share one string each:
-    # a million-firm registry holds a few thousand distinct ones, not millions of copies.
-    shared: dict[Any, Any] = {}
-    columns = {name: column(name) for name in ("id", "name", "headcount", "sme")}
-    for name in ("kind", "language"):
-        columns[name] = [shared.setdefault(v, v) for v in column(name)]
-    columns["description"] = [d or "" for d in column("description")]
-    for name in ("codes", "regions", "certifications", "clusters"):
-        columns[name] = [shared.setdefault(t := tuple(cell), t) if cell else () for cell in column(name)]
-    columns["projects"] = _projects_column(frame["projects"]) if "projects" in frame.columns else [()] * frame.height
-    order = [f.name for f in dataclasses.fields(Participant)]
-    return [Participant(*values) for values in zip(*(columns[name] for name in order), strict=True)]
-
-
-def _projects_column(series: Any) -> list[tuple[Project, ...]]:
-    """Each row's projects, from the list-of-structs column: all projects are made from one
-    flat column per field, then dealt back to their rows."""
-    lengths = series.list.len().fill_null(0).to_list()
-    items = series.filter(series.list.len() > 0).explode()
-    names = items.struct.fields
-    shared: dict[Any, Any] = {}
-    fields = {n: items.struct.field(n).to_list() for n in names}
-    for n in ("role", "buyer"):  # a handful of roles, a few thousand buyers: one string each
-        if n in fields:
-            fields[n] = [shared.setdefault(v, v) for v in fields[n]]
-    flat = [Project(**dict(zip(names, values))) for values in zip(*fields.values())]
-    rows, start = [], 0
-    for length in lengths:
-        rows.append(tuple(flat[start : start + length]))
-        start += length
-    return rows
 
 
 @dataclass(frozen=True)
@@ -259,6 +108,9 @@ class Workspace:
         crash_point("manifest-written")
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         final = self.versions_dir / f"v{self._next_sequence():06d}-{stamp}"
+        # Not atomic_path: the build writes, loads back and searches the version in place, in its
+        # own `.building-*` folder, before this name (the next sequence number) can be known, and
+        # the rename never lands on an existing folder, so there is no old target to protect.
         os.replace(building, final)
         fsync_dir(self.versions_dir)
         crash_point("version-renamed")
@@ -269,12 +121,9 @@ class Workspace:
 
     def point_current_at(self, version: Path) -> None:
         """Replace CURRENT atomically: write a temp file, fsync it, rename it over, fsync the folder."""
-        pointer_tmp = self.index_dir / f".CURRENT.{uuid.uuid4().hex[:8]}.tmp"
-        pointer_tmp.write_text(version.name + "\n", encoding="utf-8")
-        fsync_file(pointer_tmp)
-        crash_point("current-tmp-written")
-        os.replace(pointer_tmp, self.index_dir / "CURRENT")
-        fsync_dir(self.index_dir)
+        with atomic_path(self.index_dir / "CURRENT", durable=True) as pointer_tmp:
+            pointer_tmp.write_text(version.name + "\n", encoding="utf-8")
+            crash_point("current-tmp-written")
 
     def rollback(self) -> Path:
         """Point CURRENT at the version before the current one; returns it."""
@@ -310,7 +159,7 @@ class Workspace:
             crash_point("cleanup")
         for p in self.versions_dir.glob(".building-*"):
             shutil.rmtree(p, ignore_errors=True)
-        for p in [*self.index_dir.glob(".CURRENT.*.tmp"), *self.root.glob(".*.tmp")]:
+        for p in [*self.index_dir.glob(TEMP_GLOB), *self.root.glob(TEMP_GLOB), *self.rejects_dir.glob(TEMP_GLOB)]:
             p.unlink(missing_ok=True)
 
     # --- sources (what `refresh` re-reads) -------------------------------------------
@@ -333,10 +182,7 @@ class Workspace:
         sources = self.sources()
         new = [str(Path(p).resolve()) for p in paths]
         sources[kind] = list(dict.fromkeys(new if replace else [*sources[kind], *new]))
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.root / f".sources.{uuid.uuid4().hex[:8]}.tmp"
-        tmp.write_text(json.dumps(sources, indent=2, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, self.sources_path)
+        atomic_write_text(self.sources_path, json.dumps(sources, indent=2, ensure_ascii=False))
 
     @property
     def ranker_path(self) -> Path:

@@ -22,7 +22,8 @@ from matcher.embed.embedders import load_embedder
 from matcher.eval import evaluation as ev
 from matcher.inputs.history import contracts_from_tables
 from matcher.inputs.ocds import read_ocds
-from matcher.rank.ranking import Need, score_parts
+from matcher.rank.hand import score_parts
+from matcher.rank.need import Need
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT.parent / "shared" / "data" / "secop-works" / "releases-2019-2023.jsonl"

@@ -11,7 +11,7 @@ import pytest
 from matcher.errors import InputError, MatcherError
 from matcher.rank import consortium
 from matcher.rank.consortium import TeamConstraints, build_consortia
-from matcher.rank.ranking import holds_certification, region_covers
+from matcher.rank.parts import holds_certification, region_covers
 from matcher.results import Assignment, Team
 from matcher.schema import Lot, Participant, Project, Tender
 

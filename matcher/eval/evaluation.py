@@ -20,7 +20,9 @@ import numpy as np
 from matcher.embed.embedders import rescale_similarity
 from matcher.inputs.history import Contract, TrackRecord, track_records
 from matcher.profiles import lexical_text, profile_vectors_texts
-from matcher.rank.ranking import SUGGEST_WEIGHTS, Need, Pool, score_parts
+from matcher.rank.hand import score_parts
+from matcher.rank.need import SUGGEST_WEIGHTS, Need
+from matcher.rank.pool import Pool
 
 KS = (1, 5, 10)
 METRICS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")

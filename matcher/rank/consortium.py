@@ -24,7 +24,7 @@ from heapq import merge
 from typing import Literal
 
 from matcher.errors import InputError, MatcherError
-from matcher.rank.ranking import holds_certification, region_covers
+from matcher.rank.parts import holds_certification, region_covers
 from matcher.results import Assignment, Team, TeamMethod
 from matcher.schema import Lot, Participant, Tender
 

@@ -15,9 +15,10 @@ profile text is not re-embedded for every quarter); at serving it may also be it
 from __future__ import annotations
 
 import json
+import math
 import os
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -28,8 +29,11 @@ import numpy as np
 from matcher.errors import IndexCorrupt, InputError, ModelMismatch
 from matcher.inputs.history import Contract, track_records
 from matcher.profiles import lexical_text
-from matcher.rank.features import FEATURES, feature_matrix
-from matcher.rank.ranking import Need, Pool
+from matcher.rank.features import FEATURE_WORDS, FEATURES, feature_matrix
+from matcher.rank.need import Need
+from matcher.rank.parts import Scored, explain_parts
+from matcher.rank.pool import Pool
+from matcher.schema import Participant
 
 MODEL_FORMAT = 1
 CANDIDATES = 200  # per source (dense, BM25), as when serving
@@ -50,7 +54,7 @@ class LearnedRanker:
 
     def score(
         self, need: Need, pool: Pool, rows: np.ndarray, dense: np.ndarray, lexical: np.ndarray | None, year: int | None
-    ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray], dict[str, float]]:
+    ) -> Scored:
         x = feature_matrix(need, pool, rows, dense, lexical, year)
         contributions = ((x - self.mean) / self.scale) * self.coef
         total = self.intercept + contributions.sum(axis=1)
@@ -59,7 +63,14 @@ class LearnedRanker:
         values[BASELINE] = np.ones(len(rows))
         parts[BASELINE] = np.full(len(rows), self.intercept)
         weights = {f: float(c) for f, c in zip(self.features, self.coef)} | {BASELINE: self.intercept}
-        return total, values, parts, weights
+        return Scored(total, values, parts, weights)
+
+    def explain(self, need: Need, firm: Participant, values: Mapping[str, float]) -> dict[str, str]:
+        return explain_parts(need, firm, values, FEATURE_WORDS)
+
+    def unit_score(self, score: float) -> float:
+        """The logistic of the score: the model's odds that this candidate beats another."""
+        return 1.0 / (1.0 + math.exp(-score))
 
     # --- files ---------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from matcher.eval.evaluation import EvalReport
-from matcher.rank.ranking import human_amount
+from matcher.rank.parts import human_amount
 from matcher.results import ScorePart, SimilarResult, Suggestion, TenderSuggestions
 from matcher.store.files import safe_csv_cell
 

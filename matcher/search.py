@@ -7,7 +7,6 @@ module-level :func:`suggest` and :func:`similar` are one-shot conveniences over 
 from __future__ import annotations
 
 import difflib
-import math
 import os
 import re
 from collections import defaultdict
@@ -27,7 +26,10 @@ from matcher.index.bm25 import LexicalIndex
 from matcher.index.vectors import VectorIndex
 from matcher.inputs.tenders import read_tender
 from matcher.profiles import lot_language, lot_text, tender_text
-from matcher.rank.ranking import SIMILAR_WEIGHTS, SUGGEST_WEIGHTS, Need, Pool, Ranker, rank
+from matcher.rank.hand import HandWeighted
+from matcher.rank.need import SIMILAR_WEIGHTS, SUGGEST_WEIGHTS, Need
+from matcher.rank.pool import Pool
+from matcher.rank.ranker import Ranker, rank
 from matcher.results import LotSuggestions, SimilarResult, Suggestion, TenderSuggestions
 from matcher.schema import Participant, Tender
 from matcher.store.tables import read_participant_table, read_vector_owners
@@ -218,7 +220,8 @@ class Matcher:
         lexical = self.lexical.scores(text, language) if text else None
         rows, dense = self._candidates(query, need, top_k, exclude or set(), lexical)
         dense = rescale_similarity(self.model_name, dense)
-        ranker = self.ranker if lexical is not None and need.weights == SUGGEST_WEIGHTS else None
+        # the trained ranker answers suggest; similar (and a request without text) keeps the hand weights
+        ranker = self.ranker if lexical is not None and need.weights == SUGGEST_WEIGHTS else HandWeighted()
         return rank(need, self.pool, rows, dense, top_k, None if lexical is None else lexical[rows], ranker, year)
 
     # --- queries --------------------------------------------------------------------
@@ -277,17 +280,13 @@ class Matcher:
         """Teams that together cover a tender's lots, built from each lot's `candidates` best members.
 
         Returns the per-lot rankings (of `candidates` members each) and the teams, best first.
-        A learned ranker's scores are mapped to (0, 1) with the logistic function first, so
-        that every lot's fit is on the same scale.
+        The ranker puts its scores on a 0..1 scale first (:meth:`Ranker.unit_score`: the logistic
+        for a learned ranker), so that every lot's fit is on the same scale.
         """
         from matcher.rank.consortium import TeamConstraints, build_consortia
 
         result = self.suggest(tender, top_k=candidates)
-        learned = self.ranker is not None
-
-        def fit(score: float) -> float:
-            return 1.0 / (1.0 + math.exp(-score)) if learned else min(1.0, max(0.0, score))
-
+        fit = self.ranker.unit_score
         ranked = {
             lot.lot_id: [(self.participants[self._row[s.participant_id]], fit(s.score)) for s in lot.suggestions]
             for lot in result.lots
@@ -346,13 +345,13 @@ def _check_faiss_version(version: Path, manifest: dict) -> None:
 RankerChoice = Literal["auto", "hand", "learned"]
 
 
-def _load_ranker(workspace: Workspace, choice: RankerChoice) -> Ranker | None:
+def _load_ranker(workspace: Workspace, choice: RankerChoice) -> Ranker:
     """The workspace's trained ranker (`matcher train`) where there is one, else the hand-weighted one."""
     from matcher.rank.learned import LearnedRanker
 
     path = workspace.ranker_path
     if choice == "hand" or (choice == "auto" and not path.exists()):
-        return None
+        return HandWeighted()
     if not path.exists():
         raise InputError(f"no trained ranker in {workspace.root}; run `matcher train` or use --ranker hand")
     return LearnedRanker.load(path)

@@ -27,7 +27,7 @@ from matcher.inputs.history import contracts_from_tables
 from matcher.inputs.ocds import read_ocds
 from matcher.rank.features import feature_matrix
 from matcher.rank.learned import fit, training_set
-from matcher.rank.ranking import Need
+from matcher.rank.need import Need
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT.parent / "shared" / "data" / "secop-works" / "releases-2019-2023.jsonl"

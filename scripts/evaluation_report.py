@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from matcher.eval.evaluation import evaluate_files
-from matcher.rank.ranking import SUGGEST_WEIGHTS
+from matcher.rank.need import SUGGEST_WEIGHTS
 from matcher.render import eval_markdown, eval_summary
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,8 @@ from pathlib import Path
 from matcher import read_tender
 from matcher.build import ensure_sample_workspace
 from matcher.profiles import lot_text
-from matcher.rank.ranking import Need, rank
+from matcher.rank.need import Need
+from matcher.rank.ranker import rank
 from matcher.search import Matcher
 from matcher.taxonomy import load_taxonomy, match_code
 

@@ -24,7 +24,8 @@ from matcher.eval.metrics import query_metrics, ranks_of_winners
 from matcher.eval.split import split_history
 from matcher.inputs.history import contracts_from_tables
 from matcher.inputs.ocds import read_ocds
-from matcher.rank.ranking import Need, score_parts
+from matcher.rank.hand import score_parts
+from matcher.rank.need import Need
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT.parent / "shared" / "data" / "secop-works" / "releases-2019-2023.jsonl"

@@ -11,7 +11,7 @@ import pytest
 from matcher.errors import InputError, MatcherError
 from matcher.rank import consortium
 from matcher.rank.consortium import TeamConstraints, build_consortia
-from matcher.rank.ranking import holds_certification, region_covers
+from matcher.rank.parts import holds_certification, region_covers
 from matcher.results import Assignment, Team
 from matcher.schema import Lot, Participant, Project, Tender
 
@@ -342,14 +342,14 @@ def test_nothing_coverable_gives_one_empty_team_that_says_why():
 
 
 def test_greedy_finishes_the_list_when_cp_sat_runs_out_of_time(monkeypatch):
-    real = consortium._solve_cp
+    real = consortium.solve_cp
     calls = []
 
     def slow_second(p, used, *args, **kwargs):
         calls.append(len(used))
         return real(p, used, *args, **kwargs) if not used else ("unknown", {})
 
-    monkeypatch.setattr(consortium, "_solve_cp", slow_second)
+    monkeypatch.setattr(consortium, "solve_cp", slow_second)
     teams = build_consortia(T1, C1, TWO, teams=3)
     assert [t.method for t in teams] == ["cp-sat", "greedy", "greedy"] and calls == [0, 1]
     assert set(teams[0].members) == {"A", "B"} and len({frozenset(t.members) for t in teams}) == 3

@@ -9,12 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from matcher.errors import IndexCorrupt, ModelMismatch
+from matcher.errors import IndexCorrupt, InputError, ModelMismatch
 from matcher.inputs.history import contracts_from_tables
 from matcher.inputs.ocds import read_ocds
 from matcher.rank.features import FEATURES
 from matcher.rank.learned import LearnedRanker, fit, train, training_set
-from matcher.rank.ranking import Need, Pool, rank
+from matcher.rank.need import Need
+from matcher.rank.pool import Pool
+from matcher.rank.ranker import rank
 from matcher.schema import Participant, Project
 from tests.fakes import HashingEmbedder
 
@@ -78,6 +80,30 @@ def test_learned_explanations_add_up_to_the_score(ranker):
         assert sum(p.contribution for p in s.parts) == pytest.approx(s.score, abs=1e-3)
         assert {p.name for p in s.parts} == {*FEATURES, "baseline"}
     assert [s.score for s in ranked] == sorted((s.score for s in ranked), reverse=True)
+
+
+def test_learned_ranker_explains_features_in_the_parts_words_and_scales_scores_by_the_logistic(ranker):
+    deck = Project("deck", 2022, 1e8, buyer="Roads")
+    firm = Participant(id="F", name="F", codes=("UNSPSC:72141000",), projects=(deck,))
+    need = Need(codes=("UNSPSC:72141000",), value=2e8, buyer="Roads")
+    values = {f: 0.5 for f in FEATURES} | {"baseline": 1.0}
+    words = ranker.explain(need, firm, values)
+    assert words["dense"] == "cosine 0.50" and words["bm25_rel"] == "BM25 0.50 of the best match's"
+    assert words["buyer_count"] == "1 past contract for Roads" and words["codes_exact"].startswith("1/1 codes")
+    assert words["value_fit"] == words["size"] == "value 200 m is 2.0x its largest (100 m)"
+    assert words["recency"] == "0.5" and words["baseline"] == "1"  # no words: the value
+    assert ranker.unit_score(0.0) == 0.5 and ranker.unit_score(2.0) == pytest.approx(1 / (1 + np.exp(-2.0)))
+
+
+def test_a_workspace_without_a_trained_ranker_ranks_by_hand(tmp_path):
+    from matcher.rank.hand import HandWeighted
+    from matcher.search import _load_ranker
+    from matcher.store.workspace import Workspace
+
+    ws = Workspace(tmp_path / "ws")
+    assert isinstance(_load_ranker(ws, "auto"), HandWeighted) and isinstance(_load_ranker(ws, "hand"), HandWeighted)
+    with pytest.raises(InputError, match="run `matcher train`"):
+        _load_ranker(ws, "learned")
 
 
 def test_pairwise_fit_learns_the_direction_of_a_feature_that_separates_winners():

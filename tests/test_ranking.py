@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
 
-from matcher.rank.ranking import SIMILAR_WEIGHTS, SUGGEST_WEIGHTS, CodeMatrix, Need, Pool, active_weights
-from matcher.rank.ranking import rank as rank_pool
+from matcher.rank.hand import active_weights
+from matcher.rank.need import SIMILAR_WEIGHTS, SUGGEST_WEIGHTS, Need
+from matcher.rank.pool import CodeMatrix, Pool
+from matcher.rank.ranker import rank as rank_pool
 from matcher.schema import Participant, Project
 
 
@@ -112,7 +114,8 @@ def test_buyer_and_lexical_parts():
     assert by_id["R"].part("buyer").value == pytest.approx(2 / 3, abs=1e-4)
     assert by_id["O"].part("buyer").value == pytest.approx(0.5 * 0.5, abs=1e-4)
     assert by_id["N"].part("buyer").value == 0.0
-    assert by_id["R"].part("buyer").detail.startswith("2 past contracts for CITY ROADS")
+    assert by_id["R"].part("buyer").detail == "2 past contracts for CITY ROADS, weighed by its BM25 match 1.00"
+    assert by_id["N"].part("buyer").detail == "no past contracts for CITY ROADS"  # nothing to weigh
     assert [s.participant_id for s in ranked] == ["R", "N", "O"]
     assert {p.name for p in ranked[0].parts} == {"semantic", "lexical", "buyer"}
 
@@ -124,7 +127,7 @@ def test_without_lexical_scores_the_buyer_part_is_not_gated():
 
 
 def test_vectorised_region_and_certification_parts_equal_the_per_firm_ones():
-    from matcher.rank.ranking import certifications_part, region_part
+    from matcher.rank.parts import certifications_part, region_part
 
     firms = [
         firm("a", regions=["RU-SPE"], certs=["SRO construction", "ISO 9001:2015"]),
@@ -141,8 +144,25 @@ def test_vectorised_region_and_certification_parts_equal_the_per_firm_ones():
         )
 
 
+def test_vectorised_size_part_equals_the_per_firm_one():
+    from matcher.rank.parts import size_part, size_values
+
+    firms = [firm(x, projects=[Project("p", value=v)] if v else []) for x, v in [("a", 4e9), ("b", 3e8), ("c", None),
+                                                                                 ("d", 1e6), ("e", 3e9)]]  # fmt: skip
+    pool = Pool(firms)
+    for value in (3e9, 1.0, 5e12):
+        expected = [size_part(Need(value=value), f)[0] for f in firms]
+        np.testing.assert_allclose(size_values(value, pool.capacity), expected, rtol=1e-12)
+
+
+def test_hand_weighted_unit_score_is_the_score_within_0_and_1():
+    from matcher.rank.hand import HandWeighted
+
+    assert [HandWeighted().unit_score(x) for x in (-0.1, 0.0, 0.37, 1.0, 1.2)] == [0.0, 0.0, 0.37, 1.0, 1.0]
+
+
 def test_top_k_rows_equals_a_stable_full_sort():
-    from matcher.rank.ranking import top_k_rows
+    from matcher.rank.pool import top_k_rows
 
     rng = np.random.default_rng(3)
     for values in (rng.random(1000), rng.integers(0, 5, 1000).astype(float), np.zeros(10)):

@@ -22,7 +22,9 @@ from matcher.eval.metrics import METRICS, bootstrap_interval, query_metrics, ran
 from matcher.eval.split import Query, Split, split_history
 from matcher.inputs.history import Contract
 from matcher.profiles import lexical_text, profile_vectors_texts
-from matcher.rank.ranking import SUGGEST_WEIGHTS, Need, Pool, score_parts
+from matcher.rank.hand import score_parts
+from matcher.rank.need import SUGGEST_WEIGHTS, Need
+from matcher.rank.pool import Pool
 
 # --- methods -----------------------------------------------------------------------------
 

@@ -8,7 +8,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from matcher.rank.ranking import Need, Pool, score_parts
+from matcher.rank.need import Need
+from matcher.rank.parts import (
+    PartWords,
+    bm25_words,
+    buyer_words,
+    certification_words,
+    codes_words,
+    cosine_words,
+    region_words,
+    size_values,
+    size_words,
+)
+from matcher.rank.pool import Pool
 
 FEATURES: tuple[str, ...] = (
     "dense",  # best cosine of the firm's vectors (profile or a past contract)
@@ -27,6 +39,18 @@ FEATURES: tuple[str, ...] = (
     "certifications",  # share of required certifications held (1 when none required)
 )
 RECENCY_CAP = 10.0
+# The features whose reasons read as words (shared with the hand-weighted parts); the others show their value.
+FEATURE_WORDS: dict[str, PartWords] = {
+    "dense": cosine_words,
+    "bm25_rel": bm25_words,
+    "codes": codes_words,
+    "codes_exact": codes_words,
+    "buyer_count": buyer_words,
+    "value_fit": size_words,
+    "size": size_words,
+    "region": region_words,
+    "certifications": certification_words,
+}
 
 
 def feature_matrix(
@@ -46,8 +70,7 @@ def feature_matrix(
     if need.value:
         gap = np.abs(np.log(need.value) - np.log(np.where(np.isnan(typical), 1.0, typical)))
         value_fit = np.where(np.isnan(typical), 0.5, np.exp(-gap))
-        _, parts = score_parts(Need(value=need.value, weights={"semantic": 1.0, "size": 1.0}), pool, rows, np.zeros(n))
-        size = parts["size"]
+        size = size_values(need.value, pool.capacity[rows])
     else:
         value_fit = np.full(n, 0.5)
         size = np.full(n, 0.5)

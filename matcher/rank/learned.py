@@ -15,9 +15,10 @@ profile text is not re-embedded for every quarter); at serving it may also be it
 from __future__ import annotations
 
 import json
+import math
 import os
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -28,8 +29,11 @@ import numpy as np
 from matcher.errors import IndexCorrupt, InputError, ModelMismatch
 from matcher.inputs.history import Contract, track_records
 from matcher.profiles import lexical_text
-from matcher.rank.features import FEATURES, feature_matrix
-from matcher.rank.ranking import Need, Pool
+from matcher.rank.features import FEATURE_WORDS, FEATURES, feature_matrix
+from matcher.rank.need import Need
+from matcher.rank.parts import Scored, explain_parts
+from matcher.rank.pool import Pool
+from matcher.schema import Participant
 
 MODEL_FORMAT = 1
 CANDIDATES = 200  # per source (dense, BM25), as when serving
@@ -50,7 +54,7 @@ class LearnedRanker:
 
     def score(
         self, need: Need, pool: Pool, rows: np.ndarray, dense: np.ndarray, lexical: np.ndarray | None, year: int | None
-    ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray], dict[str, float]]:
+    ) -> Scored:
         x = feature_matrix(need, pool, rows, dense, lexical, year)
         contributions = ((x - self.mean) / self.scale) * self.coef
         total = self.intercept + contributions.sum(axis=1)
@@ -59,7 +63,14 @@ class LearnedRanker:
         values[BASELINE] = np.ones(len(rows))
         parts[BASELINE] = np.full(len(rows), self.intercept)
         weights = {f: float(c) for f, c in zip(self.features, self.coef)} | {BASELINE: self.intercept}
-        return total, values, parts, weights
+        return Scored(total, values, parts, weights)
+
+    def explain(self, need: Need, firm: Participant, values: Mapping[str, float]) -> dict[str, str]:
+        return explain_parts(need, firm, values, FEATURE_WORDS)
+
+    def unit_score(self, score: float) -> float:
+        """The logistic of the score: the model's odds that this candidate beats another."""
+        return 1.0 / (1.0 + math.exp(-score))
 
     # --- files ---------------------------------------------------------------------
 
@@ -134,14 +145,31 @@ def training_set(
     progress: Callable[[str], None] | None = None,
 ) -> TrainingSet:
     """Examples from every tender before `until`, each seen with only the history before its quarter."""
-    from matcher.index.bm25 import LexicalIndex
-
     dated = sorted((c for c in contracts if c.date is not None and c.date < until), key=lambda c: c.date)  # type: ignore[arg-type,return-value]
     if not dated:
         raise InputError(f"no awards dated before {until} to train on")
     xs, ys = [], []
     sizes: list[int] = []
     queries = skipped = windows = 0
+    for history, batch in _quarters(dated, until):
+        windows += 1
+        if progress:
+            progress(f"window {windows}: {len(batch)} tenders, history of {len(history)} awards")
+        for example in _Window(history, vectors, language).examples(batch, vectors):
+            queries += 1
+            if example is None:
+                skipped += 1
+                continue
+            xs.append(example[0])
+            ys.append(example[1])
+            sizes.append(len(example[1]))
+    if not xs:
+        raise InputError(f"no tender before {until} had a winner with earlier history: nothing to learn from")
+    return TrainingSet(np.vstack(xs), np.concatenate(ys), sizes, queries, windows, skipped)
+
+
+def _quarters(dated: Sequence[Contract], until: date) -> Iterator[tuple[list[Contract], dict[str, list[Contract]]]]:
+    """Each quarter before `until` with both history and tenders: the awards before it, and its tenders by ocid."""
     start = _next_quarter(_quarter(dated[0].date))  # type: ignore[arg-type]
     while start < until:
         end = min(_next_quarter(start), until)
@@ -151,48 +179,53 @@ def training_set(
             if start <= c.date < end:  # type: ignore[operator]
                 batch.setdefault(c.ocid, []).append(c)
         start = end
-        if not history or not batch:
-            continue
-        windows += 1
-        if progress:
-            progress(f"window {windows}: {len(batch)} tenders, history of {len(history)} awards")
+        if history and batch:
+            yield history, batch
+
+
+class _Window:
+    """The firms of one quarter's history, prepared as for serving: a pool, BM25, a vector per past contract."""
+
+    def __init__(self, history: list[Contract], vectors: Callable[..., np.ndarray], language: str):
+        from matcher.index.bm25 import LexicalIndex
+
         records = track_records(history)
         participants = [records[s].participant() for s in sorted(records)]
-        pool = Pool(participants)
-        position = {p.id: i for i, p in enumerate(participants)}
-        lexical_index = LexicalIndex([lexical_text(p) for p in participants], language)
+        self.pool = Pool(participants)
+        self.position = {p.id: i for i, p in enumerate(participants)}
+        self.lexical = LexicalIndex([lexical_text(p) for p in participants], language)
         # one vector per distinct past contract; a firm's dense score is its best one
         texts, owners = [], []
         for row, p in enumerate(participants):
             for title in dict.fromkeys(x.title for x in p.projects):
                 texts.append(title)
                 owners.append(row)
-        contract_vectors = vectors(texts)
-        starts = np.searchsorted(np.array(owners), np.arange(len(participants)))
+        self.contract_vectors = vectors(texts)
+        self.starts = np.searchsorted(np.array(owners), np.arange(len(participants)))
+
+    def examples(
+        self, batch: Mapping[str, list[Contract]], vectors: Callable[..., np.ndarray]
+    ) -> Iterator[tuple[np.ndarray, np.ndarray] | None]:
+        """Per tender (by ocid): its candidates' features and which of them won, or None (no winner among them)."""
         first_of = {ocid: min(cs, key=lambda c: c.date) for ocid, cs in batch.items()}  # type: ignore[arg-type,return-value]
         query_vectors = vectors([first_of[o].text for o in sorted(batch)], kind="query")
         for qv, ocid in zip(query_vectors, sorted(batch)):
             first = first_of[ocid]
-            winners = {position[s] for c in batch[ocid] for s in c.supplier_ids if s in position}
-            queries += 1
+            winners = {self.position[s] for c in batch[ocid] for s in c.supplier_ids if s in self.position}
             if not winners:
-                skipped += 1
+                yield None
                 continue
-            dense_all = np.maximum.reduceat(contract_vectors @ qv, starts)
-            lexical_all = lexical_index.scores(first.text)
+            dense_all = np.maximum.reduceat(self.contract_vectors @ qv, self.starts)
+            lexical_all = self.lexical.scores(first.text)
             need = Need(codes=first.codes, value=first.value, buyer=first.buyer_name)
             top = np.argpartition(-dense_all, min(CANDIDATES, len(dense_all) - 1))[:CANDIDATES]
-            rows = np.array(sorted(set(top.tolist()) | pool.extra_candidates(need, lexical_all, CANDIDATES)))
+            rows = np.array(sorted(set(top.tolist()) | self.pool.extra_candidates(need, lexical_all, CANDIDATES)))
             label = np.isin(rows, list(winners))
             if not label.any():
-                skipped += 1
+                yield None
                 continue
-            xs.append(feature_matrix(need, pool, rows, dense_all[rows], lexical_all[rows], first.date.year))  # type: ignore[union-attr]
-            ys.append(label)
-            sizes.append(len(rows))
-    if not xs:
-        raise InputError(f"no tender before {until} had a winner with earlier history: nothing to learn from")
-    return TrainingSet(np.vstack(xs), np.concatenate(ys), sizes, queries, windows, skipped)
+            year = first.date.year  # type: ignore[union-attr]
+            yield feature_matrix(need, self.pool, rows, dense_all[rows], lexical_all[rows], year), label
 
 
 def fit(

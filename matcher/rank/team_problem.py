@@ -1,0 +1,170 @@
+"""The team-building problem of :mod:`matcher.rank.consortium` in integers: constraints, eligibility, values, points.
+
+:func:`prepare` turns a tender and its per-lot candidates into a :class:`Problem`: the eligible
+(lot, firm) pairs, lot values in units, scores in points, capacities, SME firms and required
+firms, each required firm placed on a lot of its own. The solvers of :mod:`matcher.rank.team_solvers`
+read it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from matcher.errors import InputError
+from matcher.rank.parts import holds_certification, region_covers
+from matcher.schema import Lot, Participant, Tender
+
+SCORE_POINTS = 1000  # scores become integers for CP-SAT: 0.001 is finer than any score difference that matters
+VALUE_UNITS = 1_000_000  # values become integers too: the largest lot is this many units
+Pair = tuple[str, str]  # (lot id, firm id)
+Plan = dict[str, str]  # lot id -> firm id
+Candidates = Mapping[str, Sequence[tuple[Participant, float]]]  # lot id -> (firm, score) pairs
+
+
+@dataclass(frozen=True)
+class TeamConstraints:
+    """What every team must satisfy; see :func:`matcher.rank.consortium.build_consortia`."""
+
+    max_partners: int = 5  # distinct firms in a team, lead included
+    min_sme_share: float = 0.0  # SME-held share of the coverable lot value
+    regions: tuple[str, ...] = ()  # every member serves one of these ("RU" covers "RU-SPE"); none stated fails
+    exclude: tuple[str, ...] = ()  # participant ids never used
+    require: tuple[str, ...] = ()  # participant ids in every team, each taking at least one lot
+    capacity_factor: float = 3.0  # a firm takes lots worth at most this times its largest past project
+    time_limit_s: float = 10.0  # CP-SAT budget per team, in its deterministic seconds (close to wall seconds)
+
+
+@dataclass
+class Problem:
+    """The instance in integers: eligible pairs only, values in units, scores in points."""
+
+    lots: list[str]
+    value: dict[str, int]
+    score: dict[Pair, float]
+    points: dict[Pair, int]
+    order: list[Pair]  # eligible pairs, best score first (ties: lot order, firm id)
+    cap: dict[str, int]  # firms with a capacity limit
+    sme: frozenset[str]
+    required: tuple[str, ...]
+    reasons: dict[str, str]  # lot nobody eligible can take -> why
+    max_partners: int
+    wanted: int  # SME value units min_sme_share asks for
+    base: int  # value units of the coverable lots
+    sme_need: int = 0  # what teams must reach: `wanted`, or less when no team reaches it
+    fixed: Plan = field(default_factory=dict)  # lot -> required firm, one lot each
+
+    @property
+    def big_m(self) -> int:  # one more covered lot outweighs any sum of points
+        return SCORE_POINTS * len(self.lots) + 1
+
+    def objective(self, assign: Plan) -> int:
+        return sum(self.big_m + self.points[(lot, firm)] for lot, firm in assign.items())
+
+    def loads(self, assign: Plan) -> Counter[str]:
+        """Assigned value units per member (members with only zero-value lots included)."""
+        load: Counter[str] = Counter()
+        for lot, f in assign.items():
+            load[f] += self.value[lot]
+        return load
+
+    def sme_value(self, assign: Plan) -> int:
+        return sum(self.value[lot] for lot, firm in assign.items() if firm in self.sme)
+
+    def sort_key(self, assign: Plan) -> tuple[int, int, int, tuple[str, ...]]:
+        members = tuple(sorted(set(assign.values())))
+        return (-min(self.sme_value(assign), self.sme_need), -self.objective(assign), len(members), members)
+
+
+def _why_not(lot: Lot, firm: Participant, c: TeamConstraints, value: int, cap: int | None) -> str | None:
+    """Why a firm cannot take a lot, or None if it can."""
+    if firm.id in c.exclude:
+        return "is excluded"
+    if c.regions and not any(region_covers(s, w) for s in firm.regions for w in c.regions):
+        return f"serves none of {', '.join(c.regions)}"
+    missing = [x for x in lot.certifications if not holds_certification(firm.certifications, x)]
+    if missing:
+        return "lacks " + ", ".join(missing)
+    if cap is not None and value > cap:
+        return f"is too small: lot over {c.capacity_factor:g}x its largest project"
+    return None
+
+
+def prepare(tender: Tender, candidates: Candidates, c: TeamConstraints) -> Problem:
+    """The instance of a tender and its candidates: eligible pairs, lot values in units, scores in points."""
+    lot_ids = [lot.id for lot in tender.lots]
+    if not lot_ids:
+        raise InputError(f"tender {tender.id} has no lots; read it with matcher.inputs.tenders.read_tender")
+    unknown = sorted(set(candidates) - set(lot_ids))
+    if unknown:
+        raise InputError(f"candidates name lots {', '.join(unknown)} that tender {tender.id} lacks; check the ids")
+    known = [lot.value for lot in tender.lots if lot.value is not None]
+    fill = sum(known) / len(known) if known else 1.0
+    raw = {lot.id: fill if lot.value is None else lot.value for lot in tender.lots}
+    unit = max(raw.values()) / VALUE_UNITS or 1.0
+    value = {lot: round(v / unit) for lot, v in raw.items()}
+    firms: dict[str, Participant] = {}
+    caps: dict[str, int] = {}
+    score: dict[Pair, float] = {}
+    refused: dict[str, list[tuple[Participant, str]]] = {lot: [] for lot in lot_ids}
+    for lot in tender.lots:
+        for firm, s in sorted(candidates.get(lot.id, ()), key=lambda t: (t[0].id, -t[1])):
+            if not 0.0 <= s <= 1.0:
+                raise InputError(f"score {s} of {firm.id} for lot {lot.id} is outside [0, 1]; pass ranking scores")
+            firm = firms.setdefault(firm.id, firm)
+            if firm.largest_project_value:
+                caps[firm.id] = round(c.capacity_factor * firm.largest_project_value / unit)
+            why = _why_not(lot, firm, c, value[lot.id], caps.get(firm.id))
+            if why:
+                refused[lot.id].append((firm, why))
+            elif (lot.id, firm.id) not in score:  # a firm listed twice keeps its best score
+                score[(lot.id, firm.id)] = float(s)
+    points = {q: round(s * SCORE_POINTS) for q, s in score.items()}
+    order = sorted(points, key=lambda q: (-points[q], lot_ids.index(q[0]), q[1]))
+    coverable = {lot for lot, _ in order}
+    reasons = {lot.id: _uncoverable(lot, refused[lot.id]) for lot in tender.lots if lot.id not in coverable}
+    base = sum(value[lot] for lot in coverable)
+    wanted = math.ceil(round(c.min_sme_share * base, 6))
+    sme = frozenset(f for f, firm in firms.items() if firm.sme)
+    required = tuple(sorted(set(c.require)))
+    p = Problem(lot_ids, value, score, points, order, caps, sme, required, reasons, c.max_partners, wanted, base)
+    p.sme_need = wanted
+    p.fixed = _place_required(p, firms, refused)  # every required firm gets a lot of its own, or InputError
+    return p
+
+
+def _uncoverable(lot: Lot, refused: list[tuple[Participant, str]]) -> str:
+    if not refused:
+        return f"lot {lot.id}: no candidates"
+    nobody = [x for x in lot.certifications if not any(holds_certification(p.certifications, x) for p, _ in refused)]
+    if nobody:
+        return f"lot {lot.id}: no candidate holds {', '.join(nobody)}"
+    shown = "; ".join(f"{p.id} {why}" for p, why in refused[:3]) + ("; ..." if len(refused) > 3 else "")
+    return f"lot {lot.id}: no eligible candidate ({shown})"
+
+
+def _place_required(p: Problem, firms: Mapping[str, Participant], refused: Mapping[str, list]) -> Plan:
+    """One lot for each required firm (a bipartite matching, best lots tried first), or InputError."""
+    options = {f: [lot for lot, g in p.order if g == f] for f in p.required}
+    held: Plan = {}
+
+    def place(firm: str, tried: set[str]) -> bool:  # Kuhn's augmenting path
+        for lot in options[firm]:
+            if lot not in tried:
+                tried.add(lot)
+                if lot not in held or place(held[lot], tried):
+                    held[lot] = firm
+                    return True
+        return False
+
+    for firm in sorted(p.required, key=lambda f: (len(options[f]), f)):
+        if firm not in firms:
+            raise InputError(f"required firm {firm} is no candidate for any lot; add it to a lot's candidates")
+        if not options[firm]:
+            why = "; ".join(f"lot {lot}: {w}" for lot, rs in refused.items() for g, w in rs if g.id == firm)
+            raise InputError(f"required firm {firm} can take no lot ({why}); relax the constraints or drop it")
+        if not place(firm, set()):
+            raise InputError(f"required firms {', '.join(p.required)} cannot each take a lot; require fewer")
+    return held

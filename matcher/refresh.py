@@ -99,7 +99,8 @@ def refresh(
             # Rebuilt from the sources, so that processes that left them leave the history too.
             staging = workspace.root / f".{HISTORY_DIR}.refresh"
             shutil.rmtree(staging, ignore_errors=True)
-            tables = import_ocds(sources["ocds"], Workspace(staging))
+            # rejects go to the real workspace's folder, not the scratch one that is removed below
+            tables = import_ocds(sources["ocds"], Workspace(staging), rejects_dir=workspace.rejects_dir)
             rejects += tables.rejects
             history = workspace.root / HISTORY_DIR
             old = workspace.root / f".{HISTORY_DIR}.old"

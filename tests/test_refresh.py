@@ -309,3 +309,22 @@ def test_profile_only_indexes_one_vector_per_member_and_refresh_keeps_it(tmp_pat
     ingest([tmp_path / "members.csv"], ws)  # refresh re-reads the sources (P1 was not in them)
     report = refresh(ws, max_removed=1.0)
     assert report.manifest["profile_only"] is True and report.manifest["vectors"] == 5
+
+
+def test_a_refresh_keeps_the_rejects_of_an_ocds_source_in_a_read_only_folder(ws, tmp_path, monkeypatch):
+    """The history is rebuilt in a scratch workspace that the refresh removes: its rejects must not go with it."""
+    import shutil
+
+    from matcher import import_ocds
+
+    inputs = tmp_path / "ocds-in"
+    inputs.mkdir()
+    lines = Path(shutil.copy(ROOT / "tests" / "data" / "ocds" / "bad-lines.jsonl", inputs))
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == inputs else real_access(p, mode))
+    import_ocds([lines], ws)
+    kept = ws.rejects_dir / "bad-lines.jsonl.rejects.jsonl"
+    kept.unlink()
+    refresh(ws)
+    assert not Path(f"{lines}.rejects.jsonl").exists()
+    assert len(kept.read_text(encoding="utf-8").splitlines()) == 2

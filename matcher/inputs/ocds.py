@@ -132,14 +132,17 @@ def _write_rejects_jsonl(target: Path, rejects: Sequence[OcdsReject]) -> None:
             f.write(json.dumps({"file": r.file, "where": r.where, "reason": r.reason}, ensure_ascii=False) + "\n")
 
 
-def import_ocds(paths: Sequence[str | os.PathLike[str]], workspace: Workspace) -> OcdsTables:
+def import_ocds(
+    paths: Sequence[str | os.PathLike[str]], workspace: Workspace, *, rejects_dir: Path | None = None
+) -> OcdsTables:
     """Read OCDS files and add them to the workspace's history tables.
 
     Writes ``<workspace>/history/{tenders,lots,awards,suppliers}.parquet`` atomically. The rows
     of an ocid already stored are replaced by the new ones, so importing a file twice changes
     nothing and importing another adds to the tables. Rejects go to ``<input>.rejects.jsonl``
     beside each input that had any (into ``<workspace>/rejects/`` when that folder is read-only);
-    a stale rejects file beside a clean input is removed.
+    a stale rejects file beside a clean input is removed. `rejects_dir` overrides that fallback
+    folder (the refresh stages the history in a scratch workspace but keeps the rejects in the real one).
 
     Raises:
         InputError: a file cannot be opened, or no release at all could be read (the
@@ -166,7 +169,8 @@ def import_ocds(paths: Sequence[str | os.PathLike[str]], workspace: Workspace) -
     for r in tables.rejects:
         by_file.setdefault(r.file, []).append(r)
     for path in dict.fromkeys(inputs):
-        write_rejects(path, REJECTS_SUFFIX, by_file.get(str(path), []), _write_rejects_jsonl, workspace.rejects_dir)
+        fallback = rejects_dir or workspace.rejects_dir
+        write_rejects(path, REJECTS_SUFFIX, by_file.get(str(path), []), _write_rejects_jsonl, fallback)
     workspace.record_sources("ocds", inputs)
     return tables
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from matcher.embed.embedders import Embedder, Kind
+from matcher.embed.base import Embedder, Kind, Progress
 from matcher.faults import crash_point
 
 
@@ -67,9 +67,7 @@ class EmbeddingCache:
             self._rows = {h: i for i, h in enumerate(frame["hash"].to_list())}
             self._vectors = vectors
 
-    def encode(
-        self, texts: Sequence[str], progress: Callable[[int], None] | None = None, kind: Kind = "passage"
-    ) -> np.ndarray:
+    def encode(self, texts: Sequence[str], progress: Progress | None = None, kind: Kind = "passage") -> np.ndarray:
         hashes = _keys(texts, kind)
         missing: dict[str, str] = {}
         for h, t in zip(hashes, texts):
@@ -119,9 +117,9 @@ class EmbeddingCache:
     def _save(self) -> None:
         import polars as pl
 
-        self.folder.mkdir(parents=True, exist_ok=True)
         # A fixed-width array column: written and read back without going through Python lists.
         frame = pl.DataFrame({"hash": pl.Series(list(self._rows), dtype=pl.String), "vector": self._vectors})
+        self.folder.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.tmp")
         frame.write_parquet(tmp)
         os.replace(tmp, self.path)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import numpy as np
 
 from matcher.embed.base import Embedder, Kind, Progress
 from matcher.faults import crash_point
+from matcher.store.files import atomic_path
 
 
 def default_cache_dir() -> Path:
@@ -119,7 +119,5 @@ class EmbeddingCache:
 
         # A fixed-width array column: written and read back without going through Python lists.
         frame = pl.DataFrame({"hash": pl.Series(list(self._rows), dtype=pl.String), "vector": self._vectors})
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.tmp")
-        frame.write_parquet(tmp)
-        os.replace(tmp, self.path)
+        with atomic_path(self.path) as tmp:
+            frame.write_parquet(tmp)

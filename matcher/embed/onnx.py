@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ import numpy as np
 from matcher.embed.base import CHUNK, Backend, Embedder, Kind, Progress, check_backend
 from matcher.errors import ModelNotFound
 from matcher.faults import crash_point
-from matcher.store.files import sha256_file
+from matcher.store.files import atomic_path, sha256_file
 from matcher.threads import thread_count
 
 PARITY_FLOOR = 0.99  # mean cosine to the PyTorch vectors on the sample's texts
@@ -201,15 +200,11 @@ def _fresh(folder: Path, source: Embedder) -> bool:
 
 def _copy_export(source: Path, target: Path) -> None:
     """Copy an export folder into place atomically (best effort: a cache that cannot be written is skipped)."""
-    building = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(source, building)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(building, target)
+        with atomic_path(target) as building:
+            shutil.copytree(source, building)
     except OSError:
-        shutil.rmtree(building, ignore_errors=True)
+        pass
 
 
 def _exportable_folder(source: Embedder) -> Path:
@@ -227,10 +222,8 @@ def export_onnx(source: Embedder, folder: Path, parity_texts: Sequence[str]) -> 
     """
     model_folder = _exportable_folder(source)
     modules = _check_exportable(model_folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    building = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:8]}.tmp")
-    building.mkdir()
-    try:
+    with atomic_path(folder) as building:
+        building.mkdir()
         _trace(model_folder, building, modules["pooling"])
         _quantise(building / "model.onnx", building / "model-int8.onnx")
         shutil.copyfile(model_folder / "tokenizer.json", building / "tokenizer.json")
@@ -253,12 +246,6 @@ def export_onnx(source: Embedder, folder: Path, parity_texts: Sequence[str]) -> 
         parity = {variant: _parity(OnnxEmbedder(building, variant), texts, reference) for variant in files}
         (building / "export.json").write_text(json.dumps({**meta, "parity": parity}, indent=2))
         crash_point("onnx-exported")
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(building, folder)
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
     return folder
 
 

@@ -20,7 +20,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -31,6 +31,7 @@ from matcher.store.files import atomic_path, sha256_file
 from matcher.threads import thread_count
 
 PARITY_FLOOR = 0.99  # mean cosine to the PyTorch vectors on the sample's texts
+Variant = Literal["onnx", "onnx-int8"]  # the backends that run an export: float32, int8
 _BATCH = 16  # texts per float32 ONNX run (sorted by length, so little padding)
 # int8 runs one text at a time: dynamic quantisation scales activations per tensor, so a batch's
 # other texts (and its padding) would change a text's vector; alone, a text always gets the same one.
@@ -144,7 +145,7 @@ def onnx_folder(workspace_root: Path, source: Embedder) -> Path:
 def ensure_onnx(
     workspace_root: Path,
     source: Embedder,
-    variant: Backend,
+    variant: Variant,
     notify: Callable[[str], None] | None = None,
     *,
     parity_texts: ParityTexts,

@@ -12,8 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from matcher.embed import ENGINES, Embedder
+from matcher.embed.base import check_backend
 from matcher.embed.cache import EmbeddingCache
-from matcher.embed.embedders import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder, load_embedder
+from matcher.embed.embedders import DEFAULT_MODEL, load_embedder
 from matcher.embed.onnx import resolve_backend
 from matcher.errors import IndexCorrupt, IndexMissing, InputError
 from matcher.faults import crash_point
@@ -138,9 +140,11 @@ def build_index(
     participants, merges = gather_participants(workspace)
     if model == "auto":
         model = choose_model(participants)
-    if engine not in ("local", "ray"):
+    if engine not in ENGINES:
         raise InputError(f"--engine {engine}: choose local or ray")
-    local = resolve_backend(workspace.root, load_embedder(model), backend, notify, parity_texts=sample_texts)
+    local = resolve_backend(
+        workspace.root, load_embedder(model), check_backend(backend), notify, parity_texts=sample_texts
+    )
     embedder: Embedder = local
     if engine == "ray":  # the same embedder, run by Ray actors
         from matcher.embed.ray_engine import RayEmbedder
@@ -185,7 +189,7 @@ def build_index(
             "model": {
                 "name": embedder.name,
                 "fingerprint": embedder.fingerprint,
-                **_backend_entry(workspace, local),
+                **embedder.describe(workspace.root),  # how queries must embed to match
             },
             "dimension": int(vectors.shape[1]),
             "count": len(participants),
@@ -206,19 +210,6 @@ def build_index(
         shutil.rmtree(building, ignore_errors=True)
         raise
     return manifest
-
-
-def _backend_entry(workspace: Workspace, embedder: Embedder) -> dict[str, Any]:
-    """How the index's texts were embedded, so that queries embed the same way."""
-    from matcher.embed.onnx import OnnxEmbedder
-
-    if isinstance(embedder, OnnxEmbedder):
-        return {
-            "backend": embedder.variant,
-            "backend_folder": embedder.folder.relative_to(workspace.root).as_posix(),
-            "parity": embedder.parity,
-        }
-    return {"backend": "torch" if isinstance(embedder, SentenceTransformerEmbedder) else "native"}
 
 
 def participant_lexical_index(participants: Sequence[Participant]) -> LexicalIndex:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from matcher.embed.embedders import Embedder, canonical_model, load_embedder, rescale_similarity
+from matcher.embed.embedders import Embedder, canonical_model, embedder_for_manifest, load_embedder, rescale_similarity
 
 if TYPE_CHECKING:
     from matcher.rank.consortium import TeamConstraints
@@ -134,17 +134,9 @@ class Matcher:
 
     def _load_embedder(self) -> Embedder:
         """The model the index was built with, run the same way (ONNX needs no torch)."""
-        entry = self.manifest.get("model", {})
-        backend = entry.get("backend", "torch")
-        if not str(backend).startswith("onnx"):
-            return load_embedder(self.model_name)
-        from matcher.embed.onnx import OnnxEmbedder
-
-        root = self.workspace.root.resolve()
-        folder = (root / str(entry.get("backend_folder", ""))).resolve()
-        if not folder.is_relative_to(root / "models"):
-            raise IndexCorrupt(f"{self.version}/manifest.json names a model folder outside the workspace; {REBUILD}")
-        return OnnxEmbedder(folder, str(backend))
+        # `load` by this module's name, which tests replace with a fake
+        entry = {"name": self.model_name, **self.manifest.get("model", {})}
+        return embedder_for_manifest(entry, self.workspace.root, self.version, load=load_embedder)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Embed query texts with the index's model (checked against the index's dimension)."""

@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
+from matcher.embed import Embedder, Kind
+from matcher.embed.base import Progress
 
-class HashingEmbedder:
+
+class HashingEmbedder(Embedder):
     """Bag of hashed words: texts sharing words get similar vectors. Deterministic, instant."""
 
     name = "hashing-fake"
     fingerprint = "fake"
 
     def __init__(self, dimension: int = 64):
-        self.dimension = dimension
+        self._dimension = dimension
 
-    def encode(
-        self, texts: Sequence[str], progress: Callable[[int], None] | None = None, kind: str = "passage"
-    ) -> np.ndarray:
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def encode(self, texts: Sequence[str], progress: Progress | None = None, kind: Kind = "passage") -> np.ndarray:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for i, text in enumerate(texts):
             for word in re.findall(r"\w+", text.lower()):

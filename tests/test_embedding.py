@@ -1,41 +1,17 @@
-"""One contract every embedder passes (the real model and the test fake alike)."""
+"""Loading embedders by name or path, and what only e5 does; the contract every embedder passes is in
+test_embedder_contract.py."""
 
 import numpy as np
 import pytest
 
-from matcher.embed.embedders import DEFAULT_MODEL, Embedder, load_embedder
+from matcher.embed.embedders import DEFAULT_MODEL, load_embedder
 from matcher.errors import ModelNotFound
-from tests.fakes import HashingEmbedder
 
 TEXTS = [
     "Road bridge construction and overpass repair",
     "Construction of road bridges and viaducts",
     "Vocational training courses for welders",
 ]
-
-
-@pytest.fixture(params=["minilm", "onnx-int8", "e5", "fake"], scope="module")
-def embedder(request) -> Embedder:
-    if request.param == "onnx-int8":
-        return request.getfixturevalue("onnx_int8")
-    return HashingEmbedder() if request.param == "fake" else load_embedder(request.param)
-
-
-def test_embedder_contract(embedder):
-    assert isinstance(embedder, Embedder)
-    vectors = embedder.encode(TEXTS)
-    assert vectors.shape == (3, embedder.dimension) and vectors.dtype == np.float32
-    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-4)
-    np.testing.assert_allclose(embedder.encode(TEXTS[:1])[0], vectors[0], atol=1e-5)  # deterministic
-    assert embedder.encode([]).shape == (0, embedder.dimension)
-    done = []
-    embedder.encode(TEXTS, progress=done.append)
-    assert done and done[-1] == 3
-
-
-def test_real_model_puts_paraphrases_closer_than_unrelated_text():
-    vectors = load_embedder(None).encode(TEXTS)
-    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2
 
 
 def test_default_model_is_the_bundled_minilm():

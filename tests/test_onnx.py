@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import matcher.embed.onnx as onnxrt
-from matcher.embed.embedders import SentenceTransformerEmbedder, load_embedder
+from matcher.embed.embedders import SentenceTransformerEmbedder, embedder_for_manifest, load_embedder
 from matcher.embed.onnx import OnnxEmbedder, ensure_onnx, resolve_backend
-from matcher.errors import ModelNotFound
+from matcher.errors import IndexCorrupt, ModelNotFound
 from matcher.inputs.sample import sample_texts
 from tests.conftest import ROOT
 
@@ -93,3 +93,25 @@ def test_suggest_and_similar_never_import_torch_with_an_onnx_index(sample_worksp
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "HEAVY []" in out.stdout, out.stdout + out.stderr
+
+
+def test_an_embedder_without_a_model_folder_has_no_onnx_backend(tmp_path):
+    from tests.fakes import HashingEmbedder
+
+    fake = HashingEmbedder()
+    assert resolve_backend(tmp_path, fake, "auto", parity_texts=sample_texts) is fake
+    with pytest.raises(ModelNotFound, match="--backend onnx: model hashing-fake has no ONNX export"):
+        resolve_backend(tmp_path, fake, "onnx", parity_texts=sample_texts)
+    with pytest.raises(ModelNotFound, match="no ONNX export"):
+        ensure_onnx(tmp_path, fake, "onnx-int8", parity_texts=sample_texts)
+
+
+def test_a_manifest_naming_an_export_outside_the_workspace_is_refused(tmp_path, onnx_int8):
+    root = tmp_path / "ws"
+    (root / "models").mkdir(parents=True)
+    entry = {"name": onnx_int8.name, "backend": "onnx-int8", "backend_folder": str(onnx_int8.folder)}
+    with pytest.raises(IndexCorrupt, match=r"v1/manifest.json names a model folder outside the workspace"):
+        embedder_for_manifest(entry, root, root / "index" / "v1")
+    entry["backend_folder"] = "models/../../elsewhere"
+    with pytest.raises(IndexCorrupt, match="outside the workspace"):
+        embedder_for_manifest(entry, root, root / "index" / "v1")

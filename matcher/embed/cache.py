@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from matcher.embed.embedders import Embedder, Kind
+from matcher.embed.base import Embedder, Kind, Progress
 from matcher.faults import crash_point
+from matcher.store.files import atomic_path
 
 
 def default_cache_dir() -> Path:
@@ -67,9 +67,7 @@ class EmbeddingCache:
             self._rows = {h: i for i, h in enumerate(frame["hash"].to_list())}
             self._vectors = vectors
 
-    def encode(
-        self, texts: Sequence[str], progress: Callable[[int], None] | None = None, kind: Kind = "passage"
-    ) -> np.ndarray:
+    def encode(self, texts: Sequence[str], progress: Progress | None = None, kind: Kind = "passage") -> np.ndarray:
         hashes = _keys(texts, kind)
         missing: dict[str, str] = {}
         for h, t in zip(hashes, texts):
@@ -119,9 +117,7 @@ class EmbeddingCache:
     def _save(self) -> None:
         import polars as pl
 
-        self.folder.mkdir(parents=True, exist_ok=True)
         # A fixed-width array column: written and read back without going through Python lists.
         frame = pl.DataFrame({"hash": pl.Series(list(self._rows), dtype=pl.String), "vector": self._vectors})
-        tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.tmp")
-        frame.write_parquet(tmp)
-        os.replace(tmp, self.path)
+        with atomic_path(self.path) as tmp:
+            frame.write_parquet(tmp)

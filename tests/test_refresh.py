@@ -15,7 +15,7 @@ import pytest
 
 import matcher.build
 import matcher.search
-from matcher import Matcher, Workspace, build_index, ingest
+from matcher import BuildSettings, Matcher, Workspace, build_index, ingest
 from matcher.errors import IndexCorrupt, IndexMissing, InputError
 from matcher.faults import CRASH_ENV, POINTS
 from matcher.refresh import refresh, status
@@ -304,7 +304,7 @@ def test_profile_only_indexes_one_vector_per_member_and_refresh_keeps_it(tmp_pat
                          projects=(Project("Bridge A"), Project("Bridge B")))  # fmt: skip
     write_participants(ws.participants_path, [*ws.load_participants(), member])
     assert build_index(ws)["vectors"] == 5 + 1 + 2
-    assert build_index(ws, profile_only=True)["vectors"] == 6
+    assert build_index(ws, BuildSettings(profile_only=True))["vectors"] == 6
     assert len(Matcher.open(ws).owner) == 6
     ingest([tmp_path / "members.csv"], ws)  # refresh re-reads the sources (P1 was not in them)
     report = refresh(ws, max_removed=1.0)

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Optional
 import typer
 from typer.core import TyperGroup
 
+from matcher.embed import Backend, Engine
 from matcher.errors import MatcherError
 
 
@@ -152,12 +153,16 @@ class _ProgressBar:
 
 KeepOpt = Annotated[int, typer.Option("--keep", min=1, help="Index versions to keep (the current one included).")]
 BackendOpt = Annotated[
-    str,
+    Backend,
     typer.Option(
         "--backend",
         help="How to embed: auto (int8 ONNX if it passes the parity check, else float32 ONNX, else PyTorch), "
         "torch, onnx or onnx-int8.",
     ),
+]
+EngineOpt = Annotated[
+    Engine,
+    typer.Option("--engine", help="local, or ray: embed changed texts on a Ray cluster (pip install 'matcher[ray]')."),
 ]
 WaitOpt = Annotated[float, typer.Option("--wait", min=0, help="Seconds to wait for another writer to finish.")]
 

@@ -8,6 +8,7 @@ import typer
 
 from matcher.cli.base import (
     BackendOpt,
+    EngineOpt,
     KeepOpt,
     ModelOpt,
     WaitOpt,
@@ -19,6 +20,7 @@ from matcher.cli.base import (
     index_app,
 )
 from matcher.errors import InputError
+from matcher.index.vectors import IndexKind
 
 
 @index_app.command("build")
@@ -33,7 +35,7 @@ def index_build(
     ] = False,
     backend: BackendOpt = "auto",
     index_type: Annotated[
-        str,
+        IndexKind,
         typer.Option(
             "--index-type",
             help="auto (exact up to 50,000 vectors, IVF above), flat (exact), ivf or hnsw (approximate, "
@@ -50,7 +52,7 @@ def index_build(
 
     Example: matcher index build -w my-cluster --backend onnx-int8 --index-type auto
     """
-    from matcher.build import build_index, ensure_sample_workspace, sample_workspace
+    from matcher.build import BuildSettings, build_index, ensure_sample_workspace, sample_workspace
     from matcher.store.workspace import resolve_workspace
 
     if sample:
@@ -66,10 +68,10 @@ def index_build(
         return
     ws, _ = resolve_workspace(workspace)
     with _lock(ws, "index build", wait), _ProgressBar("Embedding") as update:
-        manifest = build_index(
-            ws, model=model, progress=update, keep=keep, profile_only=profile_only, backend=backend,
-            index_type=index_type, notify=_note,
-        )  # fmt: skip
+        settings = BuildSettings(
+            model=model, backend=backend, index_type=index_type, profile_only=profile_only, keep=keep
+        )
+        manifest = build_index(ws, settings, progress=update, notify=_note)
     index = manifest["index"]
     recall = f", recall@10 {index['recall_at_10']:.3f} vs exact" if index["type"] != "flat" else ""
     typer.echo(
@@ -95,12 +97,7 @@ def refresh(
         typer.Option("--max-removed", min=0.0, max=1.0, help="Refuse when more than this share of members would go."),
     ] = 0.5,
     json_output: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON (for logs).")] = False,
-    engine: Annotated[
-        str,
-        typer.Option(
-            "--engine", help="local, or ray: embed changed texts on a Ray cluster (pip install 'matcher[ray]')."
-        ),
-    ] = "local",
+    engine: EngineOpt = "local",
     address: Annotated[
         Optional[str],
         typer.Option(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,19 +18,9 @@ from matcher.build import Progress, build_index, ingest
 from matcher.errors import InputError
 from matcher.faults import crash_point
 from matcher.inputs.participants import TableResult, read_participants
+from matcher.results import IndexStatus, RefreshReport
 from matcher.store.locking import WorkspaceLock
 from matcher.store.workspace import KEEP_VERSIONS, Workspace, read_participant_ids
-
-
-@dataclass
-class RefreshReport:
-    """What a refresh did: the new version, the changes, the rejects, the lock it took over."""
-
-    version: str
-    manifest: dict[str, Any]
-    rejects: list[Any] = field(default_factory=list)
-    rejects_files: list[Path] = field(default_factory=list)
-    took_over: dict | None = None
 
 
 def refresh(
@@ -116,7 +105,10 @@ def refresh(
             backend=_backend_setting(previous.get("backend")), notify=notify, engine=engine, address=address,
             index_type=_index_setting(workspace, "index", {}).get("requested", "auto"),
         )  # fmt: skip
-        return RefreshReport(workspace.current_version().name, manifest, rejects, rejects_files, lock.took_over)
+        return RefreshReport(
+            workspace.root, workspace.current_version().name, manifest, tuple(rejects), tuple(rejects_files),
+            lock.took_over,
+        )  # fmt: skip
 
 
 def _check_removals(workspace: Workspace, files: list[str], max_removed: float) -> TableResult:
@@ -161,7 +153,7 @@ def _describe_index(index: dict[str, Any]) -> str:
     return f"{index['type']} ({setting}; recall@10 {index.get('recall_at_10', '?')} vs exact)"
 
 
-def status(workspace: Workspace) -> dict[str, Any]:
+def status(workspace: Workspace) -> IndexStatus:
     """The current version, when it was built, its counts and model, the last changes, and whether
     every file still matches its checksum."""
     from matcher.errors import MatcherError
@@ -175,21 +167,21 @@ def status(workspace: Workspace) -> dict[str, Any]:
         integrity = f"FAILED: {exc}"
     lock_path = workspace.root / ".lock"
     holder = lock_path.read_text(encoding="utf-8").strip() if lock_path.exists() else ""
-    return {
-        "workspace": str(workspace.root),
-        "current": current.name,
-        "created_at": manifest.get("created_at"),
-        "participants": manifest.get("count"),
-        "vectors": manifest.get("vectors"),
-        "model": manifest.get("model", {}).get("name"),
-        "dimension": manifest.get("dimension"),
-        "changes": manifest.get("changes", {}),
-        "embedded": manifest.get("embedded"),
-        "merged_suppliers": manifest.get("merged_suppliers", 0),
-        "backend": _describe_backend(manifest.get("model", {})),
-        "index": _describe_index(manifest.get("index", {"type": "flat"})),
-        "integrity": integrity,
-        "versions": [v.name for v in workspace.versions()],
-        "sources": workspace.sources(),
-        "writer": holder or None,
-    }
+    return IndexStatus(
+        workspace=str(workspace.root),
+        current=current.name,
+        created_at=manifest.get("created_at"),
+        participants=manifest.get("count"),
+        vectors=manifest.get("vectors"),
+        model=manifest.get("model", {}).get("name"),
+        dimension=manifest.get("dimension"),
+        changes=manifest.get("changes", {}),
+        embedded=manifest.get("embedded"),
+        merged_suppliers=manifest.get("merged_suppliers", 0),
+        backend=_describe_backend(manifest.get("model", {})),
+        index=_describe_index(manifest.get("index", {"type": "flat"})),
+        integrity=integrity,
+        versions=tuple(v.name for v in workspace.versions()),
+        sources=workspace.sources(),
+        writer=holder or None,
+    )

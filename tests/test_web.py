@@ -444,6 +444,7 @@ def cli(*args: str) -> str:
 def as_cli_json(body: dict) -> dict:
     """The API's answer less what it adds to the CLI's JSON: each suggestion's `why` (the table's
     Why column) and the `lots` that its model lists even when empty."""
+
     def suggestion(s: dict) -> dict:
         return {k: v for k, v in s.items() if k != "why" and not (k == "lots" and v == [])}
 

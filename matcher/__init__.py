@@ -16,7 +16,7 @@ from matcher.inputs.ocds import import_ocds
 from matcher.inputs.tenders import read_tender
 from matcher.rank.consortium import TeamConstraints
 from matcher.schema import Lot, Participant, Project, Tender
-from matcher.search import Matcher, similar, suggest
+from matcher.search import Matcher, consortium, similar, suggest
 from matcher.store.workspace import Workspace
 
 __version__ = "0.1.0"
@@ -31,6 +31,7 @@ __all__ = [
     "Tender",
     "Workspace",
     "build_index",
+    "consortium",
     "import_ocds",
     "ingest",
     "read_tender",

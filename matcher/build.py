@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,10 +21,11 @@ from matcher.errors import IndexCorrupt, IndexMissing, InputError, MatcherError
 from matcher.faults import crash_point
 from matcher.index.bm25 import LexicalIndex
 from matcher.index.vectors import INDEX_KINDS, IndexKind, VectorIndex, build_vector_index
-from matcher.inputs.participants import Reject, TableResult, read_participants, write_rejects_files
+from matcher.inputs.participants import TableResult, read_participants, write_rejects_files
 from matcher.inputs.resolve import Merge
 from matcher.inputs.sample import sample_participants_path, sample_texts
 from matcher.profiles import content_hash, profile_vectors_texts
+from matcher.results import IngestReport
 from matcher.schema import Participant
 from matcher.store.files import sha256_file
 from matcher.store.tables import write_participants, write_vector_owners
@@ -32,20 +33,6 @@ from matcher.store.workspace import KEEP_VERSIONS, Workspace, check_input_path
 from matcher.taxonomy import load_taxonomy
 
 Progress = Callable[[int, int], None]  # (done, total)
-
-
-@dataclass
-class IngestReport:
-    """What `ingest` did: counts, and every rejected row with where it was written."""
-
-    workspace: Path
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    total: int = 0
-    rejects: list[Reject] = field(default_factory=list)
-    rejects_files: list[Path] = field(default_factory=list)
-    ignored_columns: dict[str, list[str]] = field(default_factory=dict)
 
 
 def ingest(
@@ -76,10 +63,6 @@ def ingest(
     else:
         result = read
         write_rejects_files(result, workspace.rejects_dir)
-    report = IngestReport(
-        workspace.root, rejects=result.rejects, rejects_files=result.rejects_files,
-        ignored_columns=result.ignored_columns,
-    )  # fmt: skip
     if not result.participants:
         where = ", ".join(str(p) for p in result.rejects_files) or "the input"
         raise InputError(
@@ -87,19 +70,18 @@ def ingest(
             f"{len(result.rejects)} rejected (see {where}); the workspace is unchanged"
         )
     stored = {} if replace or not workspace.has_participants() else {p.id: p for p in workspace.load_participants()}
+    counts = {"added": 0, "updated": 0, "unchanged": 0}
     for p in result.participants:
         old = stored.get(p.id)
-        if old is None:
-            report.added += 1
-        elif old == p:
-            report.unchanged += 1
-        else:
-            report.updated += 1
+        counts["added" if old is None else "unchanged" if old == p else "updated"] += 1
         stored[p.id] = p
     workspace.save_participants(stored.values())
     workspace.record_sources("participants", files, replace=replace)
-    report.total = len(stored)
-    return report
+    return IngestReport(
+        workspace.root, **counts, total=len(stored), rejects=tuple(result.rejects),
+        rejects_files=tuple(result.rejects_files),
+        ignored_columns={source: tuple(columns) for source, columns in result.ignored_columns.items()},
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 REBUILD = "rebuild with `matcher index build` or go back with `matcher index rollback`"
 
 
@@ -49,3 +51,20 @@ class UnknownParticipant(MatcherError):
 
 class EngineUnavailable(MatcherError):
     """A compute engine (Ray) is not installed, cannot be reached, or failed."""
+
+
+def close_matches(word: str, choices: Iterable[str], n: int = 3) -> list[str]:
+    """The choices that look like ``word`` (a mistyped id or name), closest first."""
+    import difflib
+
+    return difflib.get_close_matches(word, list(choices), n=n, cutoff=0.6)
+
+
+def did_you_mean(options: Sequence[str], otherwise: str) -> str:
+    """The end of an error message: "; did you mean A, B?" naming the options, else "; " + otherwise.
+
+    Example:
+        >>> did_you_mean(close_matches("RU-INN-784222706", ["RU-INN-7842227069"]), "search by text")
+        '; did you mean RU-INN-7842227069?'
+    """
+    return f"; did you mean {', '.join(options)}?" if options else f"; {otherwise}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,20 +20,10 @@ from matcher.embed import Engine
 from matcher.errors import InputError
 from matcher.faults import crash_point
 from matcher.inputs.participants import TableResult, read_participants
+from matcher.results import IndexStatus, RefreshReport
 from matcher.store.locking import WorkspaceLock
 from matcher.store.tables import read_participant_ids
 from matcher.store.workspace import KEEP_VERSIONS, Workspace
-
-
-@dataclass
-class RefreshReport:
-    """What a refresh did: the new version, the changes, the rejects, the lock it took over."""
-
-    version: str
-    manifest: dict[str, Any]
-    rejects: list[Any] = field(default_factory=list)
-    rejects_files: list[Path] = field(default_factory=list)
-    took_over: dict | None = None
 
 
 def refresh(
@@ -88,7 +78,10 @@ def refresh(
         crash_point("history-written")
         settings = replace(current_settings(workspace), full=full, keep=keep, engine=engine, address=address)
         manifest = build_index(workspace, settings, progress=progress, notify=notify)
-        return RefreshReport(workspace.current_version().name, manifest, rejects, rejects_files, lock.took_over)
+        return RefreshReport(
+            workspace.root, workspace.current_version().name, manifest, tuple(rejects), tuple(rejects_files),
+            lock.took_over,
+        )  # fmt: skip
 
 
 def _checked_sources(workspace: Workspace) -> dict[str, list[str]]:
@@ -157,7 +150,7 @@ def _describe_index(index: dict[str, Any]) -> str:
     return f"{index['type']} ({setting}; recall@10 {index.get('recall_at_10', '?')} vs exact)"
 
 
-def status(workspace: Workspace) -> dict[str, Any]:
+def status(workspace: Workspace) -> IndexStatus:
     """The current version, when it was built, its counts and model, the last changes, and whether
     every file still matches its checksum."""
     from matcher.errors import MatcherError
@@ -171,21 +164,21 @@ def status(workspace: Workspace) -> dict[str, Any]:
         integrity = f"FAILED: {exc}"
     lock_path = workspace.root / ".lock"
     holder = lock_path.read_text(encoding="utf-8").strip() if lock_path.exists() else ""
-    return {
-        "workspace": str(workspace.root),
-        "current": current.name,
-        "created_at": manifest.get("created_at"),
-        "participants": manifest.get("count"),
-        "vectors": manifest.get("vectors"),
-        "model": manifest.get("model", {}).get("name"),
-        "dimension": manifest.get("dimension"),
-        "changes": manifest.get("changes", {}),
-        "embedded": manifest.get("embedded"),
-        "merged_suppliers": manifest.get("merged_suppliers", 0),
-        "backend": _describe_backend(manifest.get("model", {})),
-        "index": _describe_index(manifest.get("index", {"type": "flat"})),
-        "integrity": integrity,
-        "versions": [v.name for v in workspace.versions()],
-        "sources": workspace.sources(),
-        "writer": holder or None,
-    }
+    return IndexStatus(
+        workspace=str(workspace.root),
+        current=current.name,
+        created_at=manifest.get("created_at"),
+        participants=manifest.get("count"),
+        vectors=manifest.get("vectors"),
+        model=manifest.get("model", {}).get("name"),
+        dimension=manifest.get("dimension"),
+        changes=manifest.get("changes", {}),
+        embedded=manifest.get("embedded"),
+        merged_suppliers=manifest.get("merged_suppliers", 0),
+        backend=_describe_backend(manifest.get("model", {})),
+        index=_describe_index(manifest.get("index", {"type": "flat"})),
+        integrity=integrity,
+        versions=tuple(v.name for v in workspace.versions()),
+        sources=workspace.sources(),
+        writer=holder or None,
+    )

@@ -1,13 +1,15 @@
 """The results of matcher's library verbs, as plain frozen values.
 
 The CLI, the web and the evaluation render these same objects (:mod:`matcher.render` holds every
-format); nothing here computes or formats anything.
+format); nothing here ranks or formats anything.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
 
 from matcher.schema import Tender
 
@@ -65,6 +67,17 @@ class TenderSuggestions:
     model: str
     index_version: str
 
+    def top(self, k: int) -> TenderSuggestions:
+        """A copy with each ranking cut to its ``k`` best; the whole-tender ranking's ``lots`` then
+        name the lots where the member is in those ``k``, as :func:`suggest` with ``top_k=k`` says."""
+        lots = tuple(replace(lot, suggestions=lot.suggestions[:k]) for lot in self.lots)
+        kept = {(lot.lot_id, s.participant_id) for lot in lots for s in lot.suggestions}
+        overall = tuple(
+            replace(s, lots=tuple(lot for lot in s.lots if (lot, s.participant_id) in kept))
+            for s in self.overall.suggestions[:k]
+        )
+        return replace(self, lots=lots, overall=replace(self.overall, suggestions=overall))
+
 
 @dataclass(frozen=True)
 class SimilarResult:
@@ -100,3 +113,166 @@ class Team:
     lacks: tuple[str, ...]  # why, one line per reason, e.g. "lot 3: no candidate holds Metro works admission"
     method: TeamMethod
     optimal: bool  # proven optimal by CP-SAT
+
+
+@dataclass(frozen=True)
+class Teams:
+    """What `consortium` found: the teams, best first, the per-lot rankings they were built from,
+    and the names of their members.
+
+    ``with_rankings`` says whether the rankings are shown beside the teams: the full candidate
+    lists are the teams' evidence, not an answer; :meth:`top` cuts them to show.
+    """
+
+    suggestions: TenderSuggestions
+    teams: tuple[Team, ...]
+    names: Mapping[str, str]  # participant id -> name, for every team member
+    with_rankings: bool = False
+
+    @property
+    def tender(self) -> Tender:
+        return self.suggestions.tender
+
+    def top(self, k: int) -> Teams:
+        """The same teams, shown with each lot's ranking cut to its ``k`` best members."""
+        return replace(self, suggestions=self.suggestions.top(k), with_rankings=True)
+
+
+# --- what the writing verbs did ------------------------------------------------------------
+# Rejects are the readers' own records (a participant row, an OCDS release); each one's str()
+# is one line naming the file, where in it, and why.
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What `ingest` did: counts, and every rejected row with where it was written."""
+
+    workspace: Path
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    total: int = 0
+    rejects: tuple[Any, ...] = ()
+    rejects_files: tuple[Path, ...] = ()
+    ignored_columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # source -> unknown columns
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What `import-ocds` stored: counts of the history's tables, and the records it could not read."""
+
+    workspace: Path
+    history: Path  # the folder the tables were written to
+    releases: int
+    lots: int
+    awards: int
+    suppliers: int
+    rejects: tuple[Any, ...] = ()
+
+    @classmethod
+    def from_tables(cls, workspace: Path, history: Path, tables: Any) -> ImportReport:
+        """From the OcdsTables that `import_ocds` returns (polars tables)."""
+        return cls(
+            workspace, history, tables.releases, tables.lots.height, tables.awards.height,
+            tables.suppliers["supplier_id"].n_unique(), tuple(tables.rejects),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """The index version `index build` published, from its manifest."""
+
+    workspace: Path
+    version: str
+    participants: int
+    vectors: int
+    model: str
+    backend: str
+    dimension: int
+    index_type: str
+    recall_at_10: float | None  # of an approximate index against exact search; None for flat
+    merged_suppliers: int = 0
+    merges_file: Path | None = None  # which history suppliers were recognised as members, and how
+    sample: bool = False  # the bundled sample cluster's index
+
+    @classmethod
+    def from_manifest(cls, workspace: Path, version: Path, manifest: Mapping[str, Any], sample: bool = False):
+        index, model = manifest.get("index", {"type": "flat"}), manifest["model"]
+        merged = int(manifest.get("merged_suppliers", 0))
+        return cls(
+            workspace, version.name, manifest["count"], manifest.get("vectors", manifest["count"]), model["name"],
+            model.get("backend", "torch"), manifest["dimension"], index["type"],
+            None if index["type"] == "flat" else index.get("recall_at_10"), merged,
+            version / "merges.csv" if merged else None, sample,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RefreshReport:
+    """What a refresh did: the new version and its manifest, the rejects, the lock it took over."""
+
+    workspace: Path
+    version: str
+    manifest: Mapping[str, Any]
+    rejects: tuple[Any, ...] = ()
+    rejects_files: tuple[Path, ...] = ()
+    took_over: Mapping[str, Any] | None = None  # the lock note of a writer that died
+
+    @property
+    def changes(self) -> Mapping[str, int]:
+        return self.manifest.get("changes", {})
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """`index status`: the current version, its counts and model, the last changes, and its integrity."""
+
+    workspace: str
+    current: str
+    created_at: str | None
+    participants: int | None
+    vectors: int | None
+    model: str | None
+    dimension: int | None
+    changes: Mapping[str, int]
+    embedded: int | None
+    merged_suppliers: int
+    backend: str  # how texts are embedded, e.g. "onnx-int8 (mean cosine 0.9981 to PyTorch on the sample)"
+    index: str  # the FAISS index kind and its settings
+    integrity: str  # "ok: ..." or "FAILED: <what is wrong>"
+    versions: tuple[str, ...]
+    sources: Mapping[str, Any]
+    writer: str | None  # the lock note of a writer at work, if any
+
+    @property
+    def ok(self) -> bool:
+        return self.integrity.startswith("ok")
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    """`train`: what the learned ranker was fitted on, where it was saved, and its coefficients."""
+
+    path: Path
+    queries_used: int
+    queries: int
+    pairs: int
+    window: tuple[str, str]  # (from, until) of the awards used, as the ranker's manifest says
+    coefficients: tuple[tuple[str, float], ...]  # (feature, weight on the standardised feature)
+
+    @classmethod
+    def from_ranker(cls, ranker: Any, path: Path) -> TrainReport:
+        """From the LearnedRanker that `train` returns."""
+        m = ranker.manifest
+        pairs = tuple((str(f), float(w)) for f, w in zip(ranker.features, ranker.coef))
+        window = (m["window"]["from"], m["window"]["until"])
+        return cls(path, m["queries_used"], m["queries"], m["pairs"], window, pairs)
+
+
+@dataclass(frozen=True)
+class RollbackReport:
+    """`index rollback`: the version now served, and the one it replaced."""
+
+    workspace: Path
+    serving: str
+    was: str

@@ -6,7 +6,6 @@ module-level :func:`suggest` and :func:`similar` are one-shot conveniences over 
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections import defaultdict
@@ -20,8 +19,15 @@ from matcher.embed.embedders import Embedder, canonical_model, embedder_for_mani
 
 if TYPE_CHECKING:
     from matcher.rank.consortium import TeamConstraints
-    from matcher.results import Team
-from matcher.errors import REBUILD, IndexCorrupt, InputError, ModelMismatch, UnknownParticipant
+from matcher.errors import (
+    REBUILD,
+    IndexCorrupt,
+    InputError,
+    ModelMismatch,
+    UnknownParticipant,
+    close_matches,
+    did_you_mean,
+)
 from matcher.index.bm25 import LexicalIndex
 from matcher.index.vectors import VectorIndex
 from matcher.inputs.tenders import read_tender
@@ -30,7 +36,7 @@ from matcher.rank.hand import HandWeighted
 from matcher.rank.need import SIMILAR_WEIGHTS, SUGGEST_WEIGHTS, Need
 from matcher.rank.pool import Pool
 from matcher.rank.ranker import Ranker, rank
-from matcher.results import LotSuggestions, SimilarResult, Suggestion, TenderSuggestions
+from matcher.results import LotSuggestions, SimilarResult, Suggestion, Teams, TenderSuggestions
 from matcher.schema import Participant, Tender
 from matcher.store.tables import read_participant_table, read_vector_owners
 from matcher.store.workspace import Workspace
@@ -268,12 +274,13 @@ class Matcher:
         teams: int = 3,
         candidates: int = 20,
         solver: Literal["auto", "cp-sat", "greedy"] = "auto",
-    ) -> tuple[TenderSuggestions, list[Team]]:
+    ) -> Teams:
         """Teams that together cover a tender's lots, built from each lot's `candidates` best members.
 
-        Returns the per-lot rankings (of `candidates` members each) and the teams, best first.
-        The ranker puts its scores on a 0..1 scale first (:meth:`Ranker.unit_score`: the logistic
-        for a learned ranker), so that every lot's fit is on the same scale.
+        Returns the teams, best first, with the per-lot rankings (of `candidates` members each)
+        they were built from; ``.top(k)`` cuts those to show. The ranker puts its scores on a 0..1
+        scale first (:meth:`Ranker.unit_score`: the logistic for a learned ranker), so that every
+        lot's fit is on the same scale.
         """
         from matcher.rank.consortium import TeamConstraints, build_consortia
 
@@ -283,7 +290,9 @@ class Matcher:
             lot.lot_id: [(self.participants[self._row[s.participant_id]], fit(s.score)) for s in lot.suggestions]
             for lot in result.lots
         }
-        return result, build_consortia(result.tender, ranked, constraints or TeamConstraints(), teams, solver)
+        found = build_consortia(result.tender, ranked, constraints or TeamConstraints(), teams, solver)
+        names = {m: self.participants[self._row[m]].name for t in found for m in t.members}
+        return Teams(result, tuple(found), names)
 
     def participant(self, participant_id: str) -> Participant:
         """A member's whole profile, as stored in the index's version (description included)."""
@@ -293,8 +302,7 @@ class Matcher:
     def _known(self, participant_id: str) -> int:
         row = self._row.get(participant_id)
         if row is None:
-            close = difflib.get_close_matches(participant_id, list(self._row), n=3, cutoff=0.6)
-            hint = f"; did you mean {', '.join(close)}?" if close else "; `matcher similar --text` searches by text"
+            hint = did_you_mean(close_matches(participant_id, self._row), "`matcher similar --text` searches by text")
             raise UnknownParticipant(f"no participant '{participant_id}' in the index of {self.workspace.root}{hint}")
         return row
 
@@ -359,19 +367,31 @@ def _tender_need(tender: Tender) -> Need:
     return Need(codes, (region,) if region else (), certs, value, tender.buyer)
 
 
+WorkspaceLike = Workspace | str | os.PathLike[str]
+
+
+def _open(workspace: WorkspaceLike, model: str | None, ranker: RankerChoice = "auto") -> Matcher:
+    return Matcher(workspace if isinstance(workspace, Workspace) else Workspace(Path(workspace)), model, ranker=ranker)
+
+
 def suggest(
+    workspace: WorkspaceLike,
     tender: Tender | str | os.PathLike[str],
-    workspace: Workspace | str | os.PathLike[str],
     *,
     top_k: int = 10,
     model: str | None = None,
+    ranker: RankerChoice = "auto",
 ) -> TenderSuggestions:
-    """Rank a workspace's members for every lot of a tender (see :meth:`Matcher.suggest`)."""
-    return Matcher.open(workspace, model).suggest(tender, top_k)
+    """Rank a workspace's members for every lot of a tender (see :meth:`Matcher.suggest`).
+
+    Example:
+        >>> suggest("my-cluster", "tender.yaml", top_k=3).lots[0].suggestions[0].name  # doctest: +SKIP
+    """
+    return _open(workspace, model, ranker).suggest(tender, top_k)
 
 
 def similar(
-    workspace: Workspace | str | os.PathLike[str],
+    workspace: WorkspaceLike,
     participant_id: str | None = None,
     *,
     text: str | None = None,
@@ -379,4 +399,19 @@ def similar(
     model: str | None = None,
 ) -> SimilarResult:
     """Members most like a participant or a text (see :meth:`Matcher.similar`)."""
-    return Matcher.open(workspace, model).similar(participant_id, text, top_k)
+    return _open(workspace, model).similar(participant_id, text, top_k)
+
+
+def consortium(
+    workspace: WorkspaceLike,
+    tender: Tender | str | os.PathLike[str],
+    constraints: TeamConstraints | None = None,
+    *,
+    teams: int = 3,
+    candidates: int = 20,
+    model: str | None = None,
+    ranker: RankerChoice = "auto",
+) -> Teams:
+    """Teams that together cover a tender's lots (see :meth:`Matcher.consortium`); ``.top(k)``
+    cuts the rankings they were built from, to show beside them."""
+    return _open(workspace, model, ranker).consortium(tender, constraints, teams=teams, candidates=candidates)

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from typer.testing import CliRunner
@@ -22,6 +23,9 @@ BRIDGE = str(SAMPLE / "tenders" / "bridge-reconstruction.yaml")
 COMMANDS = [
     ["ingest"],
     ["index", "build"],
+    ["index", "status"],
+    ["index", "rollback"],
+    ["refresh"],
     ["suggest"],
     ["similar"],
     ["import-ocds"],
@@ -29,6 +33,10 @@ COMMANDS = [
     ["train"],
     ["consortium"],
 ]
+FORMATS = {  # what each command's --format offers
+    "suggest": "table|json|csv", "similar": "table|json|csv", "consortium": "table|json|csv",
+    "eval": "table|json|markdown",
+}  # fmt: skip
 
 
 def run(*args: str):
@@ -51,6 +59,17 @@ def test_every_command_has_help_with_an_example(command):
     result = run(*command, "--help")
     assert result.exit_code == 0
     assert "Example: matcher" in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_that_prints_results_has_format(command):
+    from matcher.cli.options import EvalFormat, OutputFormat, ReportFormat
+    from matcher.render import Format
+
+    help_text = " ".join(run(*command, "--help").output.split())
+    assert "--format" in help_text and FORMATS.get(command[-1], "table|json") in help_text.replace(" ", "")
+    for choices in (OutputFormat, ReportFormat, EvalFormat):  # one family: every CLI choice is a library Format
+        assert {c.value for c in choices} <= set(get_args(Format))
 
 
 def test_help_does_not_import_torch():
@@ -357,3 +376,52 @@ def test_a_busy_workspace_and_a_full_disk_are_one_line_errors(tmp_path, members,
     assert result.exit_code == 1 and "Traceback" not in result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("Error: No space left on device (index.faiss)") and "previous index version" in last
+
+
+def test_every_command_prints_valid_json_with_format_json(tmp_path):
+    """ingest, import-ocds, index build, suggest, consortium, similar, refresh, index status,
+    index rollback, train and eval, each with --format json, on two members and the small history."""
+    ws = str(tmp_path / "ws")
+    members = tmp_path / "members.csv"
+    members.write_text(
+        "id,name,description,codes,regions\n"
+        "M1,Bridgeworks,Bridge repair and steel bridge girders,45221119-9,CO\n"
+        "M2,Unrelated Trainers,Vocational training for welders,80530000-8,CO\n",
+        encoding="utf-8",
+    )
+    history = tmp_path / "history.jsonl"
+    shutil.copyfile(HISTORY, history)
+    tender = tmp_path / "t.yaml"
+    tender.write_text("id: T\ntitle: Bridge deck repair\nbuyer: National Roads Agency\nlots: []\n", encoding="utf-8")
+
+    def json_of(*args: str) -> dict:
+        result = run(*args, "--format", "json")
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)
+
+    stored = json_of("ingest", str(members), "-w", ws)
+    assert (stored["total"], stored["added"], stored["rejected"]) == (2, 2, 0)
+    imported = json_of("import-ocds", str(history), "-w", ws)
+    assert (imported["releases"], imported["suppliers"], imported["rejects"]) == (14, 5, [])
+    built = json_of("index", "build", "-w", ws)
+    assert (built["participants"], built["merged_suppliers"], built["index"]["type"]) == (6, 1, "flat")
+    assert built["merges"].endswith("merges.csv") and built["model"] == "all-MiniLM-L6-v2"
+    ranked = json_of("suggest", str(tender), "-w", ws, "-k", "2")
+    assert ranked["lots"][0]["suggestions"][0]["participant_id"] == "M1"
+    teams = json_of("consortium", str(tender), "-w", ws)
+    assert teams["tender"]["id"] == "T" and teams["teams"][0]["assignments"][0]["participant_id"] == "M1"
+    assert "lots" not in teams  # the teams alone, as before; `suggest --consortium` adds the rankings
+    assert json_of("similar", "M1", "-w", ws, "-k", "2")["query"]["participant_id"] == "M1"
+    refreshed = json_of("refresh", "-w", ws)
+    assert set(refreshed) == {"version", "participants", "changes", "embedded", "rejected"}
+    assert refreshed["changes"]["unchanged"] == 6
+    status = json_of("index", "status", "-w", ws)
+    assert json.loads(run("index", "status", "-w", ws, "--json").stdout) == status  # --json: the same
+    assert status["current"] == refreshed["version"] and status["versions"] == [built["version"], status["current"]]
+    assert json_of("index", "rollback", "-w", ws) == {
+        "workspace": ws, "serving": built["version"], "was": refreshed["version"],
+    }  # fmt: skip
+    trained = json_of("train", "-w", ws)
+    assert trained["path"].endswith("ranker.json") and {"buyer_gated", "bm25_rel"} <= set(trained["coefficients"])
+    report = json_of("eval", str(HISTORY), "--cutoff", "2023-01-01", "--bootstrap", "100", "-m", "bm25")
+    assert [m["name"] for m in report["methods"]] == ["bm25"]

@@ -132,7 +132,7 @@ def test_a_refresh_reads_each_member_table_once_and_writes_its_rejects(ws, tmp_p
     reads.clear()
     report = refresh(ws)
     assert reads == ["members.csv"]  # checked and stored from one read
-    assert [(r.row, r.field) for r in report.rejects] == [(6, "name")] and report.rejects_files == [rejects]
+    assert [(r.row, r.field) for r in report.rejects] == [(6, "name")] and report.rejects_files == (rejects,)
     assert "Nameless firm" in rejects.read_text(encoding="utf-8")
     write_members(source)
     refresh(ws)
@@ -176,11 +176,12 @@ def test_a_failed_write_leaves_the_old_version_current(ws, monkeypatch, tmp_path
 def test_status_reports_changes_and_integrity(ws, tmp_path):
     refresh(ws)
     info = status(ws)
-    assert info["current"] == ws.current_version().name and info["participants"] == 5
-    assert info["changes"]["unchanged"] == 5 and info["integrity"].startswith("ok")
+    assert info.current == ws.current_version().name and info.participants == 5
+    assert info.changes["unchanged"] == 5 and info.integrity.startswith("ok") and info.ok
     index = ws.current_version() / "index.faiss"
     index.write_bytes(index.read_bytes()[:-10])
-    assert status(ws)["integrity"].startswith("FAILED") and "index.faiss" in status(ws)["integrity"]
+    broken = status(ws)
+    assert broken.integrity.startswith("FAILED") and "index.faiss" in broken.integrity and not broken.ok
 
 
 def test_an_index_from_a_newer_faiss_is_refused(ws):
@@ -235,7 +236,7 @@ def test_killed_at_every_step_the_previous_version_serves_and_the_next_refresh_f
             served = "new"
         refresh(ws)  # the next run completes and serves the new data
         assert Matcher.open(ws).participant("B1").description.endswith(f"round {i}")
-        assert status(ws)["integrity"].startswith("ok")
+        assert status(ws).integrity.startswith("ok")
         outcomes.append((point, served))
     with capsys.disabled():
         print(f"\ncrash injection: {len(outcomes)} kill points, each followed by a load and a completing refresh")

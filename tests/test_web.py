@@ -229,8 +229,8 @@ def test_consortium_for_the_water_main_is_the_library_answer(client, sample_matc
                            headers={"Content-Type": "application/yaml"})  # fmt: skip
     assert response.status_code == 200, response.text
     body = response.json()
-    _, expected = sample_matcher.consortium(WATER, TeamConstraints(max_partners=3, min_sme_share=0.05), teams=2)
-    assert [t["lead"] for t in body["teams"]] == [t.lead_id for t in expected]
+    expected = sample_matcher.consortium(WATER, TeamConstraints(max_partners=3, min_sme_share=0.05), teams=2)
+    assert [t["lead"] for t in body["teams"]] == [t.lead_id for t in expected.teams]
     first = body["teams"][0]
     assert first["members"][0]["name"] == "Ladoga Water Engineering JSC"  # as the README shows
     assert len(first["members"]) <= 3 and first["sme_share"] >= 0.05 and first["uncovered"] == []
@@ -430,6 +430,57 @@ def test_downloads_are_the_cli_csv_and_an_xlsx_with_the_same_rows(client, sample
     assert sheet["name"].to_list() == [r["name"] for r in rows]
     assert sheet["score"].dtype == pl.Float64
     assert pl.read_excel(path, sheet_name="Teams").height == len(teams)
+
+
+# --- the CLI and the web render the same objects the same way ------------------------------
+
+
+def cli(*args: str) -> str:
+    result = CliRunner().invoke(cli_app, list(args))
+    assert result.exit_code == 0, result.stderr
+    return result.stdout
+
+
+def as_cli_json(body: dict) -> dict:
+    """The API's answer less what it adds to the CLI's JSON: each suggestion's `why` (the table's
+    Why column) and the `lots` that its model lists even when empty."""
+
+    def suggestion(s: dict) -> dict:
+        return {k: v for k, v in s.items() if k != "why" and not (k == "lots" and v == [])}
+
+    out = {**body, "overall": [suggestion(s) for s in body["overall"]]}
+    out["lots"] = [{**lot, "suggestions": [suggestion(s) for s in lot["suggestions"]]} for lot in body["lots"]]
+    return out
+
+
+def test_suggest_json_of_the_cli_is_the_api_answer(client, sample_workspace):
+    response = client.post("/suggest", content=BRIDGE.read_bytes(), params={"top_k": 3},
+                           headers={"Content-Type": "application/yaml"})  # fmt: skip
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert all(s["why"] for lot in body["lots"] for s in lot["suggestions"])
+    assert as_cli_json(body) == json.loads(cli("suggest", str(BRIDGE), "-w", str(sample_workspace.root), "-k", "3",
+                                               "-f", "json"))  # fmt: skip
+
+
+def test_consortium_json_of_the_cli_is_the_api_answer(client, sample_workspace):
+    params = {"max_partners": 3, "min_sme_share": 0.05, "teams": 2, "top_k": 3}
+    response = client.post("/consortium", content=WATER.read_bytes(), params=params,
+                           headers={"Content-Type": "application/yaml"})  # fmt: skip
+    assert response.status_code == 200, response.text
+    got = json.loads(cli("suggest", str(WATER), "-w", str(sample_workspace.root), "--consortium", "-k", "3",
+                         "--max-partners", "3", "--min-sme-share", "0.05", "--teams", "2", "-f", "json"))  # fmt: skip
+    assert as_cli_json(response.json()) == got
+    assert len(got["teams"]) == 2 and all(len(lot["suggestions"]) == 3 for lot in got["lots"])
+
+
+def test_downloads_are_byte_for_byte_the_cli_csv(client, sample_workspace):
+    ws = str(sample_workspace.root)
+    bridge = str(BRIDGE)
+    assert _export(client, "rankings.csv").text == cli("suggest", bridge, "-w", ws, "-k", "3", "-f", "csv")
+    teams = cli("suggest", bridge, "-w", ws, "-k", "3", "--consortium", "--teams", "2", "-f", "csv")
+    assert _export(client, "teams.csv").text == teams  # the page's defaults: 2 teams of at most 5 firms
+    assert len(list(csv.DictReader(io.StringIO(teams)))) == 2 * 6
 
 
 def test_xlsx_never_turns_text_into_a_formula(client, tmp_path):

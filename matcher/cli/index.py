@@ -6,21 +6,20 @@ from typing import Annotated, Optional
 
 import typer
 
-from matcher.cli.base import (
+from matcher.cli.base import _lock, _note, _ProgressBar, _show, app, index_app
+from matcher.cli.options import (
     BackendOpt,
     EngineOpt,
+    IndexTypeOpt,
+    JsonOpt,
     KeepOpt,
     ModelOpt,
+    ReportFormat,
+    ReportFormatOpt,
     WaitOpt,
     WorkspaceOpt,
-    _lock,
-    _note,
-    _ProgressBar,
-    app,
-    index_app,
 )
 from matcher.errors import InputError
-from matcher.index.vectors import IndexKind
 
 
 @index_app.command("build")
@@ -34,14 +33,8 @@ def index_build(
         bool, typer.Option("--profile-only", help="One vector per member (its profile), not one per past project too.")
     ] = False,
     backend: BackendOpt = "auto",
-    index_type: Annotated[
-        IndexKind,
-        typer.Option(
-            "--index-type",
-            help="auto (exact up to 50,000 vectors, IVF above), flat (exact), ivf or hnsw (approximate, "
-            "tuned to 0.98 recall@10 against exact search; the recall is stored in the manifest).",
-        ),
-    ] = "auto",
+    index_type: IndexTypeOpt = "auto",
+    output: ReportFormatOpt = ReportFormat.table,
 ) -> None:
     """Embed every stored participant and publish a new index version.
 
@@ -52,7 +45,8 @@ def index_build(
 
     Example: matcher index build -w my-cluster --backend onnx-int8 --index-type auto
     """
-    from matcher.build import BuildSettings, build_index, ensure_sample_workspace, sample_workspace
+    from matcher.build import BuildSettings, build_index, ensure_sample_workspace
+    from matcher.results import BuildReport
     from matcher.store.workspace import resolve_workspace
 
     if sample:
@@ -60,11 +54,8 @@ def index_build(
             raise InputError("--sample builds the bundled sample with the default model; drop --workspace/--model")
         with _ProgressBar("Embedding") as update:
             ws = ensure_sample_workspace(progress=update)
-        manifest = ws.read_manifest(ws.current_version())
-        typer.echo(
-            f"Sample index ready in {sample_workspace().root}: "
-            f"{manifest['count']} members, model {manifest['model']['name']}"
-        )
+        version = ws.current_version()
+        _show(BuildReport.from_manifest(ws.root, version, ws.read_manifest(version), sample=True), output)
         return
     ws, _ = resolve_workspace(workspace)
     with _lock(ws, "index build", wait), _ProgressBar("Embedding") as update:
@@ -72,16 +63,8 @@ def index_build(
             model=model, backend=backend, index_type=index_type, profile_only=profile_only, keep=keep
         )
         manifest = build_index(ws, settings, progress=update, notify=_note)
-    index = manifest["index"]
-    recall = f", recall@10 {index['recall_at_10']:.3f} vs exact" if index["type"] != "flat" else ""
-    typer.echo(
-        f"Built index of {manifest['count']} participants ({manifest['vectors']} vectors) in {ws.root} "
-        f"(model {manifest['model']['name']} on {manifest['model'].get('backend', 'torch')}, "
-        f"dimension {manifest['dimension']}, {index['type']} index{recall})"
-    )
-    if manifest.get("merged_suppliers"):
-        merges = ws.current_version() / "merges.csv"
-        typer.echo(f"{manifest['merged_suppliers']} suppliers from the history recognised as members: see {merges}")
+        built = ws.current_version()  # under the lock: the version this build published
+    _show(BuildReport.from_manifest(ws.root, built, manifest), output)
 
 
 @app.command()
@@ -96,7 +79,8 @@ def refresh(
         float,
         typer.Option("--max-removed", min=0.0, max=1.0, help="Refuse when more than this share of members would go."),
     ] = 0.5,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON (for logs).")] = False,
+    output: ReportFormatOpt = ReportFormat.table,
+    json_output: JsonOpt = False,
     engine: EngineOpt = "local",
     address: Annotated[
         Optional[str],
@@ -119,7 +103,6 @@ def refresh(
     Example: matcher refresh -w /srv/matcher/region --engine ray --address ray://head:10001
     """
     from matcher.refresh import refresh as run_refresh
-    from matcher.render import dump_json
     from matcher.store.workspace import resolve_workspace
 
     ws, _ = resolve_workspace(workspace)
@@ -128,21 +111,7 @@ def refresh(
             ws, full=full, keep=keep, wait=wait, max_removed=max_removed, progress=update, notify=_note,
             engine=engine, address=address,
         )  # fmt: skip
-    m = report.manifest
-    changes = m.get("changes", {})
-    for path in report.rejects_files:
-        _note(f"rejected rows written to {path}")
-    if json_output:
-        typer.echo(dump_json({"version": report.version, "participants": m["count"], "changes": changes,
-                              "embedded": m.get("embedded"), "rejected": len(report.rejects)}))  # fmt: skip
-    else:
-        typer.echo(
-            f"Published {report.version} in {ws.root}: {m['count']} participants "
-            f"({changes.get('added', 0)} added, {changes.get('updated', 0)} updated, "
-            f"{changes.get('removed', 0)} removed, {changes.get('unchanged', 0)} unchanged); "
-            f"embedded {m.get('embedded', 0)} texts, "
-            f"{len(report.rejects)} rows rejected"
-        )
+    _show(report, output, json_output)
     if report.rejects:
         raise typer.Exit(3)
 
@@ -150,7 +119,8 @@ def refresh(
 @index_app.command("status")
 def index_status(
     workspace: WorkspaceOpt = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    output: ReportFormatOpt = ReportFormat.table,
+    json_output: JsonOpt = False,
 ) -> None:
     """Show the current index version, when it was built, its counts and model, what the last
     refresh changed, and whether every file still matches its checksum (exit 1 if not).
@@ -158,42 +128,28 @@ def index_status(
     Example: matcher index status -w my-cluster
     """
     from matcher.refresh import status
-    from matcher.render import dump_json
     from matcher.store.workspace import resolve_workspace
 
     ws, _ = resolve_workspace(workspace)
     info = status(ws)
-    if json_output:
-        typer.echo(dump_json(info))
-    else:
-        ch = info["changes"]
-        typer.echo(f"workspace     {info['workspace']}")
-        typer.echo(f"current       {info['current']} (built {info['created_at']})")
-        typer.echo(f"participants  {info['participants']} ({info['vectors']} vectors), model {info['model']}, "
-                   f"dimension {info['dimension']}")  # fmt: skip
-        typer.echo(f"last changes  {ch.get('added', 0)} added, {ch.get('updated', 0)} updated, "
-                   f"{ch.get('removed', 0)} removed, {ch.get('unchanged', 0)} unchanged; "
-                   f"{info['embedded']} texts embedded")  # fmt: skip
-        typer.echo(f"embedding     {info['backend']}")
-        typer.echo(f"index         {info['index']}")
-        typer.echo(f"integrity     {info['integrity']}")
-        typer.echo(f"versions      {', '.join(info['versions'])}")
-        if info["writer"]:
-            typer.echo(f"writer        {info['writer']}")
-    if not info["integrity"].startswith("ok"):
+    _show(info, output, json_output)
+    if not info.ok:
         raise typer.Exit(1)
 
 
 @index_app.command("rollback")
-def index_rollback(workspace: WorkspaceOpt = None, wait: WaitOpt = 0.0) -> None:
+def index_rollback(
+    workspace: WorkspaceOpt = None, wait: WaitOpt = 0.0, output: ReportFormatOpt = ReportFormat.table
+) -> None:
     """Serve the previous index version again (after checking its files).
 
     Example: matcher index rollback -w my-cluster
     """
+    from matcher.results import RollbackReport
     from matcher.store.workspace import resolve_workspace
 
     ws, _ = resolve_workspace(workspace)
     with _lock(ws, "index rollback", wait):
         before = ws.current_version().name
         target = ws.rollback()
-    typer.echo(f"Now serving {target.name} (was {before})")
+    _show(RollbackReport(ws.root, target.name, before), output)

@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from matcher.cli.base import (
+from matcher.cli.base import _lock, _query_workspace, _show, app
+from matcher.cli.options import (
     CandidatesOpt,
     ExcludeOpt,
     FormatOpt,
@@ -17,19 +18,14 @@ from matcher.cli.base import (
     OutputFormat,
     RankerOpt,
     RegionsOpt,
+    ReportFormat,
+    ReportFormatOpt,
     RequireOpt,
     TeamsOpt,
     TopKOpt,
     WaitOpt,
     WorkspaceOpt,
-    _constraints,
-    _lock,
-    _note,
-    _query_workspace,
-    _stderr,
-    _stdout,
-    app,
-    escape,
+    team_constraints,
 )
 from matcher.errors import InputError
 
@@ -42,6 +38,7 @@ def ingest(
         bool, typer.Option("--replace", help="Replace all stored participants instead of adding/updating.")
     ] = False,
     wait: WaitOpt = 0.0,
+    output: ReportFormatOpt = ReportFormat.table,
 ) -> None:
     """Validate participant tables and store their valid rows in the workspace.
 
@@ -56,19 +53,7 @@ def ingest(
     ws, _ = resolve_workspace(workspace)
     with _lock(ws, "ingest", wait):
         report = ingest_files(files, ws, replace=replace)
-    for reject in report.rejects[:20]:
-        _stderr().print(f"[yellow]Rejected:[/yellow] {escape(str(reject))}", soft_wrap=True)
-    if len(report.rejects) > 20:
-        _note(f"... and {len(report.rejects) - 20} more rejected rows")
-    for path in report.rejects_files:
-        _note(f"rejected rows written to {path}")
-    for source, columns in report.ignored_columns.items():
-        _note(f"{source}: ignored unknown columns: {', '.join(columns)}")
-    typer.echo(
-        f"Stored {report.total} participants in {ws.root} "
-        f"({report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
-        f"{len(report.rejects)} rejected). Next: matcher index build" + (f" -w {ws.root}" if workspace else "")
-    )
+    _show(report, output)
     if report.rejects:
         raise typer.Exit(3)  # partial success: scripts can tell it from a clean load
 
@@ -101,17 +86,19 @@ def suggest(
     Example: matcher suggest data/sample/tenders/bridge-reconstruction.yaml --top-k 5 --format json
     """
     from matcher.inputs.tenders import read_tender
-    from matcher.render import write_result
-    from matcher.search import Matcher
+    from matcher.search import consortium as find_teams
+    from matcher.search import suggest as rank_members
 
     parsed = read_tender(tender)  # a bad tender fails before anything is built or loaded
-    matcher = Matcher(_query_workspace(workspace), model, ranker=ranker.value)
+    ws = _query_workspace(workspace)
     if not consortium:
-        write_result(matcher.suggest(parsed, top_k), output.value, _stdout())
+        _show(rank_members(ws, parsed, top_k=top_k, model=model, ranker=ranker.value), output)
         return
-    constraints = _constraints(max_partners, min_sme_share, region, exclude, require)
-    result, found = matcher.consortium(parsed, constraints, teams=teams, candidates=max(20, top_k))
-    _write_teams(matcher, result, found, output, top_k)
+    constraints = team_constraints(max_partners, min_sme_share, region, exclude, require)
+    found = find_teams(
+        ws, parsed, constraints, teams=teams, candidates=max(20, top_k), model=model, ranker=ranker.value
+    )
+    _show(found.top(top_k), output)  # the rankings cut to --top-k, then the teams
 
 
 @app.command()
@@ -139,38 +126,12 @@ def consortium(
     Example: matcher consortium data/sample/tenders/metro-depot.yaml --max-partners 4 --min-sme-share 0.3
     """
     from matcher.inputs.tenders import read_tender
-    from matcher.search import Matcher
+    from matcher.search import consortium as find_teams
 
     parsed = read_tender(tender)
-    matcher = Matcher(_query_workspace(workspace), model)
-    constraints = _constraints(max_partners, min_sme_share, region, exclude, require)
-    result, found = matcher.consortium(parsed, constraints, teams=teams, candidates=candidates)
-    _write_teams(matcher, result, found, output, top_k=None)
-
-
-def _write_teams(matcher, result, found, output: OutputFormat, top_k: Optional[int]) -> None:
-    """Teams in the chosen format; with top_k, after the per-lot rankings (cut to top_k)."""
-    from dataclasses import replace
-
-    from matcher.render import dump_json, print_teams, print_tender, team_dicts, teams_csv, tender_dict
-
-    names = {p.id: p.name for p in matcher.participants}
-    if top_k is not None:
-        lots = tuple(replace(lot, suggestions=lot.suggestions[:top_k]) for lot in result.lots)
-        result = replace(
-            result, lots=lots, overall=replace(result.overall, suggestions=result.overall.suggestions[:top_k])
-        )
-    if output is OutputFormat.json:
-        data = tender_dict(result) if top_k is not None else {"tender": tender_dict(result)["tender"]}
-        typer.echo(dump_json({**data, "teams": team_dicts(found, names)}))
-    elif output is OutputFormat.csv:
-        typer.echo(teams_csv(result, found, names), nl=False)
-    else:
-        console = _stdout()
-        if top_k is not None:
-            print_tender(result, console)
-            console.print()
-        print_teams(result, found, names, console)
+    constraints = team_constraints(max_partners, min_sme_share, region, exclude, require)
+    ws = _query_workspace(workspace)
+    _show(find_teams(ws, parsed, constraints, teams=teams, candidates=candidates, model=model), output)
 
 
 @app.command()
@@ -189,10 +150,8 @@ def similar(
     Example: matcher similar RU-INN-7801234567
     Example: matcher similar --text "steel bridge spans and overpass repair"
     """
-    from matcher.render import write_result
-    from matcher.search import Matcher
+    from matcher.search import similar as similar_members
 
     if participant_id is None and text is None:
         raise InputError('give a participant id or --text "..." to describe a firm')
-    result = Matcher(_query_workspace(workspace), model).similar(participant_id, text, top_k)
-    write_result(result, output.value, _stdout())
+    _show(similar_members(_query_workspace(workspace), participant_id, text=text, top_k=top_k, model=model), output)

@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from matcher.cli.base import ModelOpt, WorkspaceOpt, _note, _ProgressBar, _query_workspace, app
+from matcher.cli.base import _note, _ProgressBar, _query_workspace, app
+from matcher.cli.options import ModelOpt, WorkspaceOpt
 from matcher.errors import InputError
 
 

@@ -183,4 +183,4 @@ async def consortium(
         exclude=tuple(exclude), require=tuple(require),
     )  # fmt: skip
     found = await run_in_threadpool(svc.consortium, tender, constraints, teams, candidates, top_k)
-    return consortium_out(found.result, found.teams, found.names)
+    return consortium_out(found)

@@ -6,17 +6,13 @@ The shapes are those of the CLI's ``--format json`` (:mod:`matcher.render` build
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from matcher.render import short_reasons, similar_dict, suggestion_dict, team_dicts, tender_dict
-from matcher.results import SimilarResult, Suggestion, TenderSuggestions
+from matcher.results import SimilarResult, Suggestion, Teams, TenderSuggestions
 from matcher.schema import Participant
-
-if TYPE_CHECKING:
-    from matcher.results import Team
 
 
 class ErrorOut(BaseModel):
@@ -169,8 +165,8 @@ def suggest_out(result: TenderSuggestions) -> dict[str, Any]:
     return data
 
 
-def consortium_out(result: TenderSuggestions, teams: Sequence[Team], names: dict[str, str]) -> dict[str, Any]:
-    return {**suggest_out(result), "teams": team_dicts(teams, names)}
+def consortium_out(result: Teams) -> dict[str, Any]:
+    return {**suggest_out(result.suggestions), "teams": team_dicts(result.teams, result.names)}
 
 
 def similar_out(result: SimilarResult) -> dict[str, Any]:

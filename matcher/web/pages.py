@@ -19,13 +19,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from matcher.errors import InputError, MatcherError
-from matcher.render import PART_ORDER
-from matcher.results import Suggestion
+from matcher.render.parts import PART_ORDER, columns, largest, short_reasons, team_title
+from matcher.results import Suggestion, Teams
 from matcher.schema import Tender
 from matcher.web.errors import public_message, status_for
 from matcher.web.guards import API_KEY_COOKIE
-from matcher.web.models import short_reasons
-from matcher.web.service import Service, TeamResult, sample_tenders, tender_from_bytes
+from matcher.web.service import Service, sample_tenders, tender_from_bytes
 
 if TYPE_CHECKING:
     import jinja2
@@ -80,46 +79,40 @@ def _service(request: Request) -> Service:
 def table_view(suggestions: Iterable[Suggestion]) -> dict[str, Any]:
     """Columns and rows of a ranking: a bar per part (its value), and the score as stacked contributions."""
     suggestions = list(suggestions)
-    learned = any(p.name not in PART_ORDER for s in suggestions for p in s.parts)
-    names = [] if learned else [n for n in PART_ORDER if any(s.part(n) for s in suggestions)]
-    weights = {p.name: p.weight for s in suggestions[:1] for p in s.parts}
+    cols = columns(suggestions)
     rows = []
     for s in suggestions:
         cells = []
-        for name in names:
+        for name in cols.parts:
             part = s.part(name)
             cells.append(None if part is None else {
                 "value": part.value, "width": round(100 * min(1.0, max(0.0, part.value))), "detail": part.detail,
                 "contribution": part.contribution,
             })  # fmt: skip
-        stack = [] if learned else [
+        stack = [] if cols.learned else [
             {"name": p.name, "width": round(100 * min(1.0, max(0.0, p.contribution)), 1), "detail": p.detail,
              "contribution": p.contribution}
             for p in s.parts if p.contribution > 0
         ]  # fmt: skip
-        largest = sorted((p for p in s.parts if p.contribution), key=lambda p: -abs(p.contribution))[:4]
         rows.append({
             "s": s, "cells": cells, "stack": stack, "why": short_reasons(s),
-            "breakdown": [(p.name, p.contribution) for p in largest] if learned else [],
+            "breakdown": largest(s) if cols.learned else [],
         })  # fmt: skip
-    columns = [{"name": n, "weight": weights.get(n, 0.0)} for n in names]
-    return {"columns": columns, "rows": rows, "learned": learned}
+    shown = [{"name": n, "weight": cols.weights.get(n, 0.0)} for n in cols.parts]
+    return {"columns": shown, "rows": rows, "learned": cols.learned}
 
 
-def teams_view(found: TeamResult) -> list[dict[str, Any]]:
+def teams_view(found: Teams) -> list[dict[str, Any]]:
     """Each team as its coverage table: lots down, members across, the fit where a member takes a lot."""
-    tender = found.result.tender
     out = []
     for t in found.teams:
         taken = {a.lot_id: a for a in t.assignments}
         lots = []
-        for lot in tender.lots:
+        for lot in found.tender.lots:
             a = taken.get(lot.id)
             lots.append({"lot": lot, "cells": [a.score if a and a.participant_id == m else None for m in t.members]})
-        how = "CP-SAT, optimal" if t.optimal else ("CP-SAT, time limit" if t.method == "cp-sat" else "greedy")
         members = [{"id": m, "name": found.names.get(m, m), "lead": m == t.lead_id} for m in t.members]
-        out.append({"team": t, "members": members, "lots": lots, "how": how,
-                    "lead": found.names.get(t.lead_id or "", t.lead_id or "none")})  # fmt: skip
+        out.append({"team": t, "members": members, "lots": lots, "title": team_title(t, found.names)})
     return out
 
 
@@ -218,7 +211,7 @@ def _share(form: FormData) -> float:
     return value
 
 
-async def _teams_for(request: Request) -> tuple[TeamResult, dict[str, Any]]:
+async def _teams_for(request: Request) -> tuple[Teams, dict[str, Any]]:
     from matcher.rank.consortium import TeamConstraints
 
     form = await request.form(**FORM_LIMITS)
@@ -237,7 +230,7 @@ async def suggest_page(request: Request) -> HTMLResponse:
         found, form = await _teams_for(request)
     except MatcherError as exc:
         return _page(request, status_for(exc), error=_message(request, exc))
-    result = found.result
+    result = found.suggestions
     lots: list[dict[str, Any]] = [
         {"lot": lot, "table": table_view(lr.suggestions)} for lr, lot in zip(result.lots, result.tender.lots)
     ]
@@ -252,8 +245,7 @@ async def suggest_page(request: Request) -> HTMLResponse:
 @router.post("/ui/export")
 async def export(request: Request) -> Response:
     """The results of /ui/suggest as a download: rankings or teams as CSV, or both as XLSX."""
-    from matcher.render import teams_csv, tender_csv
-    from matcher.web.export import xlsx_bytes
+    from matcher.render.sheets import teams_csv, tender_csv, xlsx_bytes
 
     try:
         found, _ = await _teams_for(request)
@@ -261,9 +253,9 @@ async def export(request: Request) -> Response:
         return _page(request, status_for(exc), error=_message(request, exc))
     form = await request.form(**FORM_LIMITS)
     what = str(form.get("what") or "xlsx")
-    rankings = tender_csv(found.result)
-    teams = teams_csv(found.result, found.teams, found.names)
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", found.result.tender.id).strip("-.") or "tender"
+    rankings = tender_csv(found.suggestions)
+    teams = teams_csv(found)
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", found.tender.id).strip("-.") or "tender"
     if what == "rankings.csv":
         content, media, name = rankings.encode(), "text/csv; charset=utf-8", f"{stem}-rankings.csv"
     elif what == "teams.csv":

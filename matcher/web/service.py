@@ -7,33 +7,21 @@ worker threads.
 
 from __future__ import annotations
 
-import difflib
 import threading
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from matcher.errors import InputError, TenderError, UnknownParticipant
+from matcher.errors import InputError, TenderError, UnknownParticipant, close_matches, did_you_mean
 from matcher.inputs.tenders import TENDER_SUFFIXES, parse_tender_text
 from matcher.paths import data_dir
-from matcher.results import SimilarResult, TenderSuggestions
+from matcher.results import SimilarResult, Teams, TenderSuggestions
 from matcher.schema import Lot, Participant, Tender
 from matcher.search import Matcher
 
 if TYPE_CHECKING:
     from matcher.rank.consortium import TeamConstraints
-    from matcher.results import Team
 
 BODY_SOURCE = "<request body>"
-
-
-@dataclass(frozen=True)
-class TeamResult:
-    """Per-lot rankings cut to top_k, the teams built from the longer candidate lists, member names."""
-
-    result: TenderSuggestions
-    teams: list[Team]
-    names: dict[str, str]
 
 
 def sample_tenders() -> dict[str, Path]:
@@ -88,12 +76,11 @@ class Service:
 
     def consortium(
         self, tender: Tender, constraints: TeamConstraints, teams: int, candidates: int, top_k: int
-    ) -> TeamResult:
+    ) -> Teams:
+        """The teams, shown with the per-lot rankings cut to top_k (built from `candidates` per lot)."""
         with self.lock:
-            result, found = self.matcher.consortium(tender, constraints, teams=teams, candidates=max(candidates, top_k))
-        lots = tuple(replace(lot, suggestions=lot.suggestions[:top_k]) for lot in result.lots)
-        overall = replace(result.overall, suggestions=result.overall.suggestions[:top_k])
-        return TeamResult(replace(result, lots=lots, overall=overall), found, self.names)
+            found = self.matcher.consortium(tender, constraints, teams=teams, candidates=max(candidates, top_k))
+        return found.top(top_k)
 
     def find_member(self, query: str) -> Participant:
         """A member by id, by name (any case), or by a close name; says which names are close otherwise."""
@@ -105,12 +92,12 @@ class Service:
         by_name = {name.casefold(): pid for pid, name in self.names.items()}
         if query.casefold() in by_name:
             return self.participant(by_name[query.casefold()])
-        close = difflib.get_close_matches(query.casefold(), list(by_name), n=3, cutoff=0.6)
+        close = close_matches(query.casefold(), by_name)
         if len(close) == 1:
             return self.participant(by_name[close[0]])
         contains = [name for name in by_name if query.casefold() in name]
         if len(contains) == 1:
             return self.participant(by_name[contains[0]])
         options = [self.names[by_name[n]] for n in (close or contains)[:3]]
-        hint = f"; did you mean {', '.join(options)}?" if options else "; search by text to describe the firm instead"
+        hint = did_you_mean(options, "search by text to describe the firm instead")
         raise UnknownParticipant(f"no member named '{query}'{hint}")

@@ -1,0 +1,113 @@
+"""Results for people: rankings and teams as rich tables on the terminal.
+
+Names, ids and details come from the user's files and are escaped, never read as rich markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from matcher.rank.parts import human_amount
+from matcher.render.parts import columns, largest, short_reasons, team_title
+from matcher.results import SimilarResult, Suggestion, Teams, TenderSuggestions
+
+_SHORT = {
+    "semantic": "Sem", "lexical": "BM25", "buyer": "Buyer", "codes": "Codes",
+    "certifications": "Certs", "region": "Region", "size": "Size",
+}  # fmt: skip
+
+
+def _table(title: str, suggestions: Iterable[Suggestion], show_lots: bool = False):
+    from rich.markup import escape
+    from rich.table import Table
+
+    suggestions = list(suggestions)
+    cols = columns(suggestions)
+    table = Table(title=title, title_justify="left", show_lines=False, expand=False)
+    table.add_column("#", justify="right")
+    table.add_column("Member", max_width=30)
+    table.add_column("Score", justify="right")
+    for p in cols.parts:
+        table.add_column(f"{_SHORT[p]}\n×{cols.weights.get(p, 0):.2f}", justify="right")
+    if cols.learned:
+        table.add_column("Largest contributions (learned ranker)", max_width=34)
+    if show_lots:
+        table.add_column("Lots")
+    table.add_column("Why", overflow="fold", ratio=1)
+    for s in suggestions:
+        cells = [
+            str(s.rank),
+            f"{escape(s.name)}\n[dim]{escape(s.participant_id)}{' · ' + escape(s.kind) if s.kind else ''}[/dim]",
+            f"[bold]{s.score:.3f}[/bold]",
+        ]
+        for p in cols.parts:
+            part = s.part(p)
+            cells.append("" if part is None else f"{part.value:.2f}")
+        if cols.learned:  # e.g. '+0.41 bm25_rel  +0.30 buyer_gated'
+            cells.append("  ".join(f"{value:+.2f} {name}" for name, value in largest(s)))
+        if show_lots:
+            cells.append(", ".join(s.lots))
+        cells.append(escape(short_reasons(s)))
+        table.add_row(*cells)
+    return table
+
+
+def print_tender(result: TenderSuggestions, console: Any) -> None:
+    from rich.markup import escape
+
+    t = result.tender
+    facts = [x for x in (t.buyer, t.region, f"{human_amount(t.value)} {t.currency or ''}".strip() if t.value else None,
+                         f"deadline {t.deadline}" if t.deadline else None) if x]  # fmt: skip
+    console.print(f"[bold]{escape(t.id)}[/bold] {escape(t.title)}")
+    if facts:
+        console.print("[dim]" + escape(" · ".join(facts)) + "[/dim]")
+    for lr, lot in zip(result.lots, t.lots):
+        head = f"Lot {lr.lot_id}: {lr.title}"
+        extra = [human_amount(lot.value) if lot.value else "", ", ".join(lot.certifications)]
+        if any(extra):
+            head += f"  ({' · '.join(x for x in extra if x)})"
+        console.print()
+        console.print(_table(escape(head), lr.suggestions))
+    console.print()
+    console.print(_table("Whole tender: lead candidates (Lots = lots where the member is in the top list)",
+                         result.overall.suggestions, show_lots=True))  # fmt: skip
+    console.print(f"[dim]model {result.model} · index {result.index_version} · "
+                  "score = Σ part × weight; weights of parts a lot does not ask for are shared out[/dim]")  # fmt: skip
+
+
+def print_similar(result: SimilarResult, console: Any) -> None:
+    from rich.markup import escape
+
+    query = result.query_id or f'"{result.query_text}"'
+    console.print(_table(escape(f"Members similar to {query}"), result.suggestions))
+    console.print(f"[dim]model {result.model} · index {result.index_version}[/dim]")
+
+
+def print_teams(result: Teams, console: Any) -> None:
+    """The rankings first when the result shows them; then each team as a coverage table: lots
+    down, members across, the fit where a member takes a lot."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    if result.with_rankings:
+        print_tender(result.suggestions, console)
+        console.print()
+    if not result.teams:
+        console.print("[bold]No team[/bold]: no member can take any lot under these constraints.")
+        return
+    for t in result.teams:
+        table = Table(title=escape(team_title(t, result.names)), title_justify="left")
+        table.add_column("Lot", max_width=40)
+        for m in t.members:
+            table.add_column(escape(result.names.get(m, m)) + (" (lead)" if m == t.lead_id else ""), justify="center")
+        taken = {a.lot_id: a for a in t.assignments}
+        for lot in result.tender.lots:
+            a = taken.get(lot.id)
+            cells = [escape(f"{lot.id}: {lot.title}")]
+            cells += [f"[bold]✓ {a.score:.2f}[/bold]" if a and a.participant_id == m else "" for m in t.members]
+            table.add_row(*cells)
+        console.print(table)
+        for line in t.lacks:
+            console.print(f"  [yellow]lacks:[/yellow] {escape(line)}")
+        console.print()

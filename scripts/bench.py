@@ -177,9 +177,9 @@ def query_worker(workspace: str, rounds: int) -> None:
     # recall@10 of the served index against exact search over the stored vectors, on the lots
     taxonomy = load_taxonomy()
     texts = [lot_text(lot, t, taxonomy) for t in tenders for lot in t.lots]
-    queries = matcher.embed(texts)
-    exact = np.argsort(-(np.asarray(matcher.vectors) @ queries.T), axis=0)[:10].T
-    _, found = matcher.index.search(queries, 10)
+    queries = matcher.opened.embed(texts)
+    exact = np.argsort(-(np.asarray(matcher.opened.vectors) @ queries.T), axis=0)[:10].T
+    _, found = matcher.opened.index.search(queries, 10)
     recall = float(np.mean([len(set(e) & set(f)) / 10 for e, f in zip(exact, found)]))
     json.dump(
         {

@@ -40,9 +40,9 @@ def main() -> None:
     for path in sorted((ROOT / "data" / "sample" / "tenders").glob("*.*")):
         tender = read_tender(path)
         result = matcher.suggest(tender, top_k=TOP)
-        queries = matcher.embed([lot_text(lot, tender, taxonomy) for lot in tender.lots])
+        queries = matcher.opened.embed([lot_text(lot, tender, taxonomy) for lot in tender.lots])
         for lot, ranked, query in zip(tender.lots, result.lots, queries, strict=True):
-            dense = matcher._best_cosine(everyone, query)  # each firm's best vector, as suggest scores it
+            dense = matcher.opened.best_cosine(everyone, query)  # each firm's best vector, as suggest scores it
             text_only = rank(Need(weights={"semantic": 1.0}), matcher.pool, everyone, dense, TOP)
             for name, suggestions in (("hybrid", ranked.suggestions), ("text only", text_only)):
                 for s in suggestions:

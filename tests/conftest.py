@@ -31,12 +31,13 @@ def _isolated_env(monkeypatch, tmp_path, _onnx_exports):
 def fake(monkeypatch):
     """The hashing fake in place of the model, for tests where the model is not what is tested."""
     import matcher.build
-    import matcher.search
+    import matcher.embed.embedders
     from tests.fakes import HashingEmbedder
 
     embedder = HashingEmbedder()
     monkeypatch.setattr(matcher.build, "load_embedder", lambda model=None: embedder)
-    monkeypatch.setattr(matcher.search, "load_embedder", lambda model=None: embedder)
+    # queries load the index's model through the embed factory (matcher.search.version)
+    monkeypatch.setattr(matcher.embed.embedders, "load_embedder", lambda model=None: embedder)
     return embedder
 
 

@@ -114,12 +114,13 @@ def test_every_sample_tender_gets_explained_suggestions_for_every_lot(sample_mat
 
 
 def test_sample_index_search_equals_numpy_brute_force(sample_matcher):
-    n = len(sample_matcher.owner)  # every vector: profiles and past projects
-    assert n > len(sample_matcher.participants)
-    vectors = sample_matcher.index.vectors(np.arange(n))
+    opened = sample_matcher.opened
+    n = len(opened.owner)  # every vector: profiles and past projects
+    assert n > len(opened.participants)
+    vectors = opened.index.vectors(np.arange(n))
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-4)
-    queries = sample_matcher.embed(["bridge repair", "water main", "asphalt concrete plant"])
-    scores, found = sample_matcher.index.search(queries, 10)
+    queries = opened.embed(["bridge repair", "water main", "asphalt concrete plant"])
+    scores, found = opened.index.search(queries, 10)
     expected = np.argsort(-(queries @ vectors.T), axis=1, kind="stable")[:, :10]
     np.testing.assert_array_equal(found, expected)
 

@@ -306,7 +306,7 @@ def test_profile_only_indexes_one_vector_per_member_and_refresh_keeps_it(tmp_pat
     write_participants(ws.participants_path, [*ws.load_participants(), member])
     assert build_index(ws)["vectors"] == 5 + 1 + 2
     assert build_index(ws, BuildSettings(profile_only=True))["vectors"] == 6
-    assert len(Matcher.open(ws).owner) == 6
+    assert len(Matcher.open(ws).opened.owner) == 6
     ingest([tmp_path / "members.csv"], ws)  # refresh re-reads the sources (P1 was not in them)
     report = refresh(ws, max_removed=1.0)
     assert report.manifest["profile_only"] is True and report.manifest["vectors"] == 5

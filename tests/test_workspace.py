@@ -5,7 +5,7 @@ import json
 import pytest
 
 import matcher.build
-import matcher.search
+import matcher.embed.embedders
 from matcher import Matcher, Workspace, build_index, ingest
 from matcher.errors import IndexCorrupt, IndexMissing, InputError, ModelMismatch
 from matcher.store.files import TEMP_GLOB, sha256_file, temp_path
@@ -128,7 +128,7 @@ def test_a_different_model_than_the_index_was_built_with_is_refused(ws, tmp_path
 def test_vectors_of_another_dimension_are_refused(ws, monkeypatch):
     build_index(ws)
     other = HashingEmbedder(dimension=32)
-    monkeypatch.setattr(matcher.search, "load_embedder", lambda model=None: other)
+    monkeypatch.setattr(matcher.embed.embedders, "load_embedder", lambda model=None: other)
     with pytest.raises(ModelMismatch, match="32-dimensional.*64"):
         Matcher.open(ws).similar(text="bridges")
 

@@ -1,0 +1,264 @@
+"""Queries: `suggest` members for a tender's lots, find `similar` members, propose a `consortium`.
+
+:class:`Matcher` is a thin façade over three parts: an opened index version
+(:class:`~matcher.search.version.IndexVersion`: manifest, vectors, members, BM25, the embedder), a
+candidate retriever (:class:`~matcher.search.candidates.CandidateRetriever`) and a ranker
+(:class:`~matcher.rank.ranker.Ranker`: hand-weighted, or the workspace's trained one). It opens a
+workspace's current version once and answers many queries; the module-level :func:`suggest`,
+:func:`similar` and :func:`consortium` are one-shot conveniences over it, workspace first.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from matcher.embed.embedders import rescale_similarity
+from matcher.errors import InputError
+from matcher.inputs.tenders import read_tender
+from matcher.profiles import lot_language, lot_text, tender_text
+from matcher.rank.hand import HandWeighted
+from matcher.rank.need import SIMILAR_WEIGHTS, SUGGEST_WEIGHTS, Need
+from matcher.rank.pool import Pool
+from matcher.rank.ranker import Ranker, rank
+from matcher.results import LotSuggestions, SimilarResult, Suggestion, Teams, TenderSuggestions
+from matcher.schema import Participant, Tender
+from matcher.search.candidates import CandidateRetriever
+from matcher.search.version import IndexVersion
+from matcher.store.workspace import Workspace
+from matcher.taxonomy import load_taxonomy
+
+if TYPE_CHECKING:
+    from matcher.rank.consortium import TeamConstraints
+
+__all__ = ["Matcher", "RankerChoice", "consortium", "similar", "suggest"]
+
+
+class Matcher:
+    """A workspace's current index, opened once, answering suggest, similar and consortium queries.
+
+    Example:
+        >>> m = Matcher.open(Workspace(Path("matcher-workspace")))  # doctest: +SKIP
+        >>> m.suggest("tender.yaml").lots[0].suggestions[0].name
+    """
+
+    def __init__(
+        self, workspace: Workspace, model: str | None = None, *, verify: bool = True, ranker: RankerChoice = "auto"
+    ):
+        self.workspace = workspace
+        self.ranker = _load_ranker(workspace, ranker)
+        self.opened = IndexVersion.open_current(workspace, model, verify=verify)
+        self.pool = Pool(self.opened.participants)
+        self.candidates = CandidateRetriever(self.opened, self.pool)
+
+    @classmethod
+    def open(cls, workspace: Workspace | str | os.PathLike[str], model: str | None = None) -> Matcher:
+        ws = workspace if isinstance(workspace, Workspace) else Workspace(Path(workspace))
+        return cls(ws, model)
+
+    @property
+    def version(self) -> Path:
+        """The folder of the version being served (``.name`` is what answers report)."""
+        return self.opened.path
+
+    @property
+    def participants(self) -> list[Participant]:
+        """The members of the served version (without descriptions; :meth:`participant` has them)."""
+        return self.opened.participants
+
+    @property
+    def model_name(self) -> str:
+        return self.opened.model_name
+
+    def participant(self, participant_id: str) -> Participant:
+        """A member's whole profile, as stored in the served version (description included)."""
+        return self.opened.participant(participant_id)
+
+    def _rank(
+        self,
+        need: Need,
+        query: np.ndarray,
+        top_k: int,
+        text: str | None = None,
+        exclude: set[int] | None = None,
+        year: int | None = None,
+        language: str | None = None,
+    ) -> list[Suggestion]:
+        lexical = self.opened.lexical.scores(text, language) if text else None
+        rows, dense = self.candidates(query, need, top_k, exclude or set(), lexical)
+        dense = rescale_similarity(self.model_name, dense)
+        # the trained ranker answers suggest; similar (and a request without text) keeps the hand weights
+        ranker = self.ranker if lexical is not None and need.weights == SUGGEST_WEIGHTS else HandWeighted()
+        return rank(need, self.pool, rows, dense, top_k, None if lexical is None else lexical[rows], ranker, year)
+
+    # --- queries --------------------------------------------------------------------
+
+    def suggest(self, tender: Tender | str | os.PathLike[str], top_k: int = 10) -> TenderSuggestions:
+        """Rank members for every lot of a tender, and for the tender as a whole.
+
+        Args:
+            tender: a Tender, or the path of a tender JSON/YAML file.
+            top_k: how many members to return per lot.
+        """
+        if top_k < 1:
+            raise InputError(f"--top-k must be at least 1, got {top_k}")
+        if not isinstance(tender, Tender):
+            tender = read_tender(tender)
+        taxonomy = load_taxonomy()
+        texts = [lot_text(lot, tender, taxonomy) for lot in tender.lots] + [tender_text(tender, taxonomy)]
+        vectors = self.opened.embed(texts)
+        year = (tender.deadline or date.today()).year  # recency features count to the tender's date
+        per_lot = []
+        for lot, vector, text in zip(tender.lots, vectors, texts):
+            need = Need(lot.codes, (lot.region,) if lot.region else (), lot.certifications, lot.value, tender.buyer)
+            ranked = self._rank(need, vector[None, :], top_k, text, year=year, language=lot_language(lot, tender))
+            per_lot.append(LotSuggestions(lot.id, lot.title, tuple(ranked)))
+        overall = self._rank(
+            _tender_need(tender), vectors[-1][None, :], top_k, texts[-1], year=year,
+            language=tender.language or lot_language(tender.lots[0], tender),
+        )  # fmt: skip
+        in_lots: dict[str, list[str]] = defaultdict(list)
+        for lot_result in per_lot:
+            for s in lot_result.suggestions:
+                in_lots[s.participant_id].append(lot_result.lot_id)
+        overall = [
+            Suggestion(
+                s.rank, s.participant_id, s.name, s.kind, s.score, s.parts, tuple(in_lots.get(s.participant_id, ()))
+            )
+            for s in overall
+        ]
+        return TenderSuggestions(
+            tender,
+            tuple(per_lot),
+            LotSuggestions("*", tender.title, tuple(overall)),
+            self.model_name,
+            self.version.name,
+        )
+
+    def consortium(
+        self,
+        tender: Tender | str | os.PathLike[str],
+        constraints: TeamConstraints | None = None,
+        *,
+        teams: int = 3,
+        candidates: int = 20,
+        solver: Literal["auto", "cp-sat", "greedy"] = "auto",
+    ) -> Teams:
+        """Teams that together cover a tender's lots, built from each lot's `candidates` best members.
+
+        Returns the teams, best first, with the per-lot rankings (of `candidates` members each)
+        they were built from; ``.top(k)`` cuts those to show. The ranker puts its scores on a 0..1
+        scale first (:meth:`Ranker.unit_score`: the logistic for a learned ranker), so that every
+        lot's fit is on the same scale.
+        """
+        from matcher.rank.consortium import TeamConstraints, build_consortia
+
+        result = self.suggest(tender, top_k=candidates)
+        fit = self.ranker.unit_score
+        ranked = {
+            lot.lot_id: [(self.participants[self.opened.rows[s.participant_id]], fit(s.score)) for s in lot.suggestions]
+            for lot in result.lots
+        }
+        found = build_consortia(result.tender, ranked, constraints or TeamConstraints(), teams, solver)
+        names = {m: self.participants[self.opened.rows[m]].name for t in found for m in t.members}
+        return Teams(result, tuple(found), names)
+
+    def similar(self, participant_id: str | None = None, text: str | None = None, top_k: int = 10) -> SimilarResult:
+        """Members most like a participant (by id) or like a free-text description."""
+        if top_k < 1:
+            raise InputError(f"--top-k must be at least 1, got {top_k}")
+        if participant_id is not None and text is not None:
+            raise InputError("give a participant id or a text (--text), not both")
+        if participant_id is None and (text is None or not text.strip()):
+            raise InputError('the text is empty; describe the firm, e.g. --text "road bridge repair"')
+        if participant_id is not None:
+            row = self.opened.row_of(participant_id)
+            firm = self.participants[row]
+            query = self.opened.profile_vector(row)
+            need = Need(firm.codes, firm.regions, weights=dict(SIMILAR_WEIGHTS))
+            results = self._rank(need, query, top_k, exclude={row})
+        else:
+            assert text is not None
+            query = self.opened.embed([" ".join(text.split())])
+            results = self._rank(Need(weights=dict(SIMILAR_WEIGHTS)), query, top_k)
+        return SimilarResult(participant_id, text, tuple(results), self.model_name, self.version.name)
+
+
+RankerChoice = Literal["auto", "hand", "learned"]
+
+
+def _load_ranker(workspace: Workspace, choice: RankerChoice) -> Ranker:
+    """The workspace's trained ranker (`matcher train`) where there is one, else the hand-weighted one."""
+    from matcher.rank.learned import LearnedRanker
+
+    path = workspace.ranker_path
+    if choice == "hand" or (choice == "auto" and not path.exists()):
+        return HandWeighted()
+    if not path.exists():
+        raise InputError(f"no trained ranker in {workspace.root}; run `matcher train` or use --ranker hand")
+    return LearnedRanker.load(path)
+
+
+def _tender_need(tender: Tender) -> Need:
+    """The whole tender as one request: every lot's codes, the certifications all lots need."""
+    codes = tuple(dict.fromkeys(c for lot in tender.lots for c in lot.codes))
+    common = set(tender.lots[0].certifications).intersection(*(lot.certifications for lot in tender.lots[1:]))
+    certs = tuple(c for c in tender.lots[0].certifications if c in common)
+    value = tender.value or (sum(lot.value or 0 for lot in tender.lots) or None)
+    region = tender.region or tender.lots[0].region
+    return Need(codes, (region,) if region else (), certs, value, tender.buyer)
+
+
+WorkspaceLike = Workspace | str | os.PathLike[str]
+
+
+def _open(workspace: WorkspaceLike, model: str | None, ranker: RankerChoice = "auto") -> Matcher:
+    return Matcher(workspace if isinstance(workspace, Workspace) else Workspace(Path(workspace)), model, ranker=ranker)
+
+
+def suggest(
+    workspace: WorkspaceLike,
+    tender: Tender | str | os.PathLike[str],
+    *,
+    top_k: int = 10,
+    model: str | None = None,
+    ranker: RankerChoice = "auto",
+) -> TenderSuggestions:
+    """Rank a workspace's members for every lot of a tender (see :meth:`Matcher.suggest`).
+
+    Example:
+        >>> suggest("my-cluster", "tender.yaml", top_k=3).lots[0].suggestions[0].name  # doctest: +SKIP
+    """
+    return _open(workspace, model, ranker).suggest(tender, top_k)
+
+
+def similar(
+    workspace: WorkspaceLike,
+    participant_id: str | None = None,
+    *,
+    text: str | None = None,
+    top_k: int = 10,
+    model: str | None = None,
+) -> SimilarResult:
+    """Members most like a participant or a text (see :meth:`Matcher.similar`)."""
+    return _open(workspace, model).similar(participant_id, text, top_k)
+
+
+def consortium(
+    workspace: WorkspaceLike,
+    tender: Tender | str | os.PathLike[str],
+    constraints: TeamConstraints | None = None,
+    *,
+    teams: int = 3,
+    candidates: int = 20,
+    model: str | None = None,
+    ranker: RankerChoice = "auto",
+) -> Teams:
+    """Teams that together cover a tender's lots (see :meth:`Matcher.consortium`); ``.top(k)``
+    cuts the rankings they were built from, to show beside them."""
+    return _open(workspace, model, ranker).consortium(tender, constraints, teams=teams, candidates=candidates)

@@ -69,3 +69,12 @@ def onnx_int8(_onnx_exports, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MATCHER_ONNX_CACHE", str(_onnx_exports))
         return ensure_onnx(tmp_path_factory.mktemp("onnx-ws"), load_embedder(), "onnx-int8", parity_texts=sample_texts)
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """A local Ray instance of 2 CPUs for a module's tests (starting Ray costs seconds)."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()

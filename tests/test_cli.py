@@ -209,15 +209,21 @@ def test_without_a_workspace_the_sample_cluster_is_used(tmp_path, monkeypatch):
 HISTORY = Path(__file__).parent / "data" / "history" / "small-history.jsonl"
 
 
-def test_import_ocds_then_build_merges_suppliers_into_members(tmp_path):
-    ws = str(tmp_path / "ws")
-    members = tmp_path / "members.csv"
+def two_members(folder: Path) -> Path:
+    """A bridge builder whose name matches a supplier of the small history, and an unrelated firm."""
+    members = folder / "members.csv"
     members.write_text(
         "id,name,description,codes,regions\n"
         "M1,Bridgeworks,Bridge repair and steel bridge girders,45221119-9,CO\n"
         "M2,Unrelated Trainers,Vocational training for welders,80530000-8,CO\n",
         encoding="utf-8",
     )
+    return members
+
+
+def test_import_ocds_then_build_merges_suppliers_into_members(tmp_path):
+    ws = str(tmp_path / "ws")
+    members = two_members(tmp_path)
     assert run("ingest", str(members), "-w", ws).exit_code == 0
     history = tmp_path / "history.jsonl"
     shutil.copyfile(HISTORY, history)
@@ -382,13 +388,7 @@ def test_every_command_prints_valid_json_with_format_json(tmp_path):
     """ingest, import-ocds, index build, suggest, consortium, similar, refresh, index status,
     index rollback, train and eval, each with --format json, on two members and the small history."""
     ws = str(tmp_path / "ws")
-    members = tmp_path / "members.csv"
-    members.write_text(
-        "id,name,description,codes,regions\n"
-        "M1,Bridgeworks,Bridge repair and steel bridge girders,45221119-9,CO\n"
-        "M2,Unrelated Trainers,Vocational training for welders,80530000-8,CO\n",
-        encoding="utf-8",
-    )
+    members = two_members(tmp_path)
     history = tmp_path / "history.jsonl"
     shutil.copyfile(HISTORY, history)
     tender = tmp_path / "t.yaml"

@@ -18,15 +18,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.data.con
 
 
 @pytest.fixture(scope="module")
-def ray_cluster():
-    """A local Ray instance of 2 CPUs for this module's tests (starting Ray costs seconds)."""
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
-
-
-@pytest.fixture(scope="module")
 def texts() -> list[str]:
     with (SAMPLE / "participants.csv").open(encoding="utf-8") as f:
         descriptions = [row["description"] for row in csv.DictReader(f)][:50]

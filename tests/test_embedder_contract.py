@@ -71,15 +71,6 @@ def _onnx(root: Path, variant: Backend, exports: Path) -> Embedder:
         return ensure_onnx(root, load_embedder(), variant, parity_texts=sample_texts)
 
 
-@pytest.fixture(scope="module")
-def ray_cluster():
-    """A local Ray instance for this module (starting Ray costs seconds)."""
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
-
-
 @pytest.fixture(scope="module", params=list(CASES))
 def implementation(request, workspace_root, _onnx_exports) -> tuple[Embedder, Case]:
     name = request.param

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -29,21 +31,21 @@ def test_the_layer_contracts_hold():
     assert "0 broken" in result.stdout
 
 
-def test_an_upward_import_inside_a_function_breaks_the_layers(tmp_path):
+@pytest.mark.parametrize(
+    ("module", "body", "complaint"),
+    [
+        # an upward import, inside a function
+        ("store/files.py", "    from matcher.search import Matcher\n\n    return Matcher\n",
+         "matcher.store.files -> matcher.search"),
+        # an import between independent siblings
+        ("index/bm25.py", "    from matcher.embed import embedders\n\n    return embedders\n",
+         "matcher.index is not allowed to import matcher.embed"),
+    ],
+)  # fmt: skip
+def test_a_wrong_import_breaks_the_contracts(tmp_path, module, body, complaint):
     shutil.copytree(ROOT / "matcher", tmp_path / "matcher", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
-    store = tmp_path / "matcher" / "store" / "files.py"
-    _add(store, "    from matcher.search import Matcher\n\n    return Matcher\n")
+    _add(tmp_path / "matcher" / module, body)
     result = _lint(tmp_path)
     assert result.returncode != 0
-    assert "matcher.store.files -> matcher.search" in result.stdout
-
-
-def test_an_import_between_independent_siblings_breaks_them(tmp_path):
-    shutil.copytree(ROOT / "matcher", tmp_path / "matcher", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "pyproject.toml", tmp_path)
-    bm25 = tmp_path / "matcher" / "index" / "bm25.py"
-    _add(bm25, "    from matcher.embed import embedders\n\n    return embedders\n")
-    result = _lint(tmp_path)
-    assert result.returncode != 0
-    assert "matcher.index is not allowed to import matcher.embed" in result.stdout
+    assert complaint in result.stdout

@@ -6,8 +6,10 @@ format); nothing here ranks or formats anything.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -276,3 +278,40 @@ class RollbackReport:
     workspace: Path
     serving: str
     was: str
+
+
+Interval = tuple[float, float, float]  # mean, and the low and high ends of its 95% bootstrap interval
+
+
+@dataclass(frozen=True)
+class MethodResult:
+    """One ranking method of an evaluation: each metric's mean and interval, on warm tenders and on all."""
+
+    name: str
+    warm: Mapping[str, Interval]
+    all: Mapping[str, Interval]
+    seconds: float  # ranking time, embeddings excluded
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    """What `matcher eval` measured: the time split, and every method's metrics on the tenders after it.
+
+    `comparisons` holds the learned ranker minus each other method on warm tenders (recall@10 and
+    MRR@10), with paired bootstrap intervals; empty when the learned ranker was not run.
+    """
+
+    cutoff: date
+    train_awards: int
+    pool: int
+    queries: int
+    warm_queries: int
+    undated: int
+    methods: tuple[MethodResult, ...]
+    model: str
+    bootstrap: int
+    comparisons: Mapping[str, Mapping[str, Interval]] = field(default_factory=dict)
+
+    @property
+    def warm_share(self) -> float:
+        return self.warm_queries / self.queries if self.queries else math.nan

@@ -20,6 +20,7 @@ from matcher.eval.metrics import bootstrap_interval, query_metrics, ranks_of_win
 from matcher.eval.split import split_history
 from matcher.inputs.history import contracts_from_tables
 from matcher.inputs.ocds import read_ocds
+from matcher.render.plain import eval_dict
 from tests.fakes import HashingEmbedder
 
 HISTORY = Path(__file__).parent / "data" / "history" / "small-history.jsonl"
@@ -103,7 +104,7 @@ def test_report_counts_and_every_method_present(report):
     assert (report.train_awards, report.pool, report.queries, report.warm_queries) == (10, 4, 4, 3)
     assert report.warm_share == 0.75
     assert [m.name for m in report.methods] == list(METHODS)
-    data = report.as_dict()
+    data = eval_dict(report)
     assert data["methods"][0]["warm"]["mrr@10"].keys() == {"mean", "low", "high"}
 
 

@@ -8,7 +8,6 @@ that no method gains from the order suppliers happen to be listed in.
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from matcher.profiles import lexical_text, profile_vectors_texts
 from matcher.rank.hand import score_parts
 from matcher.rank.need import SUGGEST_WEIGHTS, Need
 from matcher.rank.pool import Pool
+from matcher.results import EvalReport, Interval, MethodResult
 
 # --- methods -----------------------------------------------------------------------------
 
@@ -177,73 +177,25 @@ METHODS: dict[str, Callable[[Context], np.ndarray]] = {
 # --- the report --------------------------------------------------------------------------
 
 
-@dataclass
-class MethodResult:
-    name: str
-    warm: dict[str, tuple[float, float, float]]
-    all: dict[str, tuple[float, float, float]]
-    seconds: float
-    per_query_warm: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-
-
-@dataclass
-class EvalReport:
-    cutoff: date
-    train_awards: int
-    pool: int
-    queries: int
-    warm_queries: int
-    undated: int
-    methods: list[MethodResult]
-    model: str
-    bootstrap: int
-
-    def paired(self, method: str, baseline: str, metric: str = "mrr@10") -> tuple[float, float, float]:
-        """Mean difference method − baseline on warm tenders, with a paired 95% bootstrap interval:
-        both rankings are judged on the same resampled tenders, so the interval is much narrower
-        than comparing two separate intervals."""
-        results = {m.name: m for m in self.methods}
-        diff = results[method].per_query_warm[metric] - results[baseline].per_query_warm[metric]
-        return bootstrap_interval(diff, self.bootstrap)
-
-    @property
-    def warm_share(self) -> float:
-        return self.warm_queries / self.queries if self.queries else math.nan
-
-    def as_dict(self) -> dict[str, Any]:
-        def cells(d: dict[str, tuple[float, float, float]]) -> dict[str, dict[str, float]]:
-            return {k: {"mean": v[0], "low": v[1], "high": v[2]} for k, v in d.items()}
-
-        return {
-            "cutoff": self.cutoff.isoformat(),
-            "train_awards": self.train_awards,
-            "pool": self.pool,
-            "queries": self.queries,
-            "warm_queries": self.warm_queries,
-            "warm_share": self.warm_share,
-            "undated_awards": self.undated,
-            "model": self.model,
-            "bootstrap": self.bootstrap,
-            "methods": [
-                {"name": m.name, "warm": cells(m.warm), "all": cells(m.all), "seconds": round(m.seconds, 2)}
-                for m in self.methods
-            ],
-            "learned_minus_other_warm": self.comparisons(),
+def _comparisons(
+    results: list[MethodResult],
+    per_warm: dict[str, dict[str, np.ndarray]],
+    bootstrap: int,
+    method: str = "learned ranker",
+) -> dict[str, dict[str, Interval]]:
+    """Paired differences of `method` against every other method, warm tenders, R@10 and MRR@10:
+    both rankings are judged on the same resampled tenders, so the interval is much narrower than
+    comparing two separate intervals."""
+    if method not in per_warm:
+        return {}
+    return {
+        m.name: {
+            metric: bootstrap_interval(per_warm[method][metric] - per_warm[m.name][metric], bootstrap)
+            for metric in ("recall@10", "mrr@10")
         }
-
-    def comparisons(self, method: str = "learned ranker") -> dict[str, dict[str, dict[str, float]]]:
-        """Paired differences of `method` against every other method, warm tenders, R@10 and MRR@10."""
-        names = [m.name for m in self.methods]
-        if method not in names:
-            return {}
-        out = {}
-        for other in names:
-            if other != method:
-                out[other] = {
-                    metric: dict(zip(("mean", "low", "high"), self.paired(method, other, metric)))
-                    for metric in ("recall@10", "mrr@10")
-                }
-        return out
+        for m in results
+        if m.name != method
+    }
 
 
 def evaluate(
@@ -274,7 +226,8 @@ def evaluate(
     position = {sid: i for i, sid in enumerate(split.pool)}
     tiebreak = np.random.default_rng(seed).permutation(len(split.pool))
     warm = split.warm
-    results = []
+    results: list[MethodResult] = []
+    warm_arrays: dict[str, dict[str, np.ndarray]] = {}
     for name in methods or list(METHODS):
         if progress:
             progress(name)
@@ -287,12 +240,12 @@ def evaluate(
                 warm={m: bootstrap_interval(np.array(v), bootstrap, seed) for m, v in per_warm.items()},
                 all={m: bootstrap_interval(np.array(v), bootstrap, seed) for m, v in per_query.items()},
                 seconds=seconds,
-                per_query_warm={m: np.array(v) for m, v in per_warm.items()},
             )
         )
+        warm_arrays[name] = {m: np.array(v) for m, v in per_warm.items()}
     return EvalReport(
         cutoff, split.train_awards, len(split.pool), len(split.queries), int(warm.sum()), split.undated,
-        results, model, bootstrap,
+        tuple(results), model, bootstrap, _comparisons(results, warm_arrays, bootstrap),
     )  # fmt: skip
 
 

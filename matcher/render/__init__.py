@@ -25,7 +25,6 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from matcher.errors import InputError
-from matcher.eval.evaluation import EvalReport
 from matcher.render import metrics, plain, sheets, summaries, text
 from matcher.render.metrics import eval_markdown, eval_summary
 from matcher.render.parts import PART_ORDER, short_reasons
@@ -33,6 +32,7 @@ from matcher.render.plain import dump_json, similar_dict, suggestion_dict, team_
 from matcher.render.sheets import similar_csv, teams_csv, tender_csv, xlsx_bytes
 from matcher.results import (
     BuildReport,
+    EvalReport,
     ImportReport,
     IndexStatus,
     IngestReport,
@@ -72,7 +72,7 @@ _JSON: dict[type, Callable[[Any], Any]] = {
     IndexStatus: plain.status_dict,
     RollbackReport: plain.rollback_dict,
     TrainReport: plain.train_dict,
-    EvalReport: lambda report: report.as_dict(),
+    EvalReport: plain.eval_dict,
 }
 _CSV: dict[type, Callable[[Any], str]] = {
     TenderSuggestions: sheets.tender_csv,

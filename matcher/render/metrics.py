@@ -1,6 +1,6 @@
 """The evaluation's report for people: a summary line, rich tables of the means, markdown with intervals.
 
-Its JSON is the report's own ``as_dict()``.
+Its JSON is :func:`matcher.render.plain.eval_dict`.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from matcher.eval.evaluation import EvalReport
+    from matcher.results import EvalReport
 
 _EVAL_COLUMNS = (
     ("recall@1", "R@1"),
@@ -43,12 +43,12 @@ def eval_markdown(report: EvalReport) -> str:
             cells = getattr(m, subset)
             lines.append(f"| {m.name} | " + " | ".join(_cell(cells[k]) for k, _ in _EVAL_COLUMNS) + " |")
         lines.append("")
-    comparisons = report.comparisons()
+    comparisons = report.comparisons
     if comparisons:
         lines += ["### learned ranker minus each method, warm tenders, paired bootstrap", "",
                   "| method | Δ R@10 | Δ MRR@10 |", "|---|---|---|"]  # fmt: skip
         for other, diff in comparisons.items():
-            cells_ = [_cell((d["mean"], d["low"], d["high"])) for d in (diff["recall@10"], diff["mrr@10"])]
+            cells_ = [_cell(diff["recall@10"]), _cell(diff["mrr@10"])]
             lines.append(f"| {other} | {cells_[0]} | {cells_[1]} |")
         lines.append("")
     return "\n".join(lines)

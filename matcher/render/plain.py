@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from matcher.results import (
     BuildReport,
+    EvalReport,
     ImportReport,
     IndexStatus,
     IngestReport,
@@ -24,7 +25,7 @@ from matcher.results import (
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from matcher.results import Team
+    from matcher.results import Interval, Team
 
 
 def dump_json(data: Any) -> str:
@@ -180,3 +181,35 @@ def train_dict(report: TrainReport) -> dict[str, Any]:
         "pairs": report.pairs, "window": {"from": report.window[0], "until": report.window[1]},
         "coefficients": dict(report.coefficients),
     }  # fmt: skip
+
+
+def _interval(value: Interval) -> dict[str, float]:
+    return dict(zip(("mean", "low", "high"), value))
+
+
+def eval_dict(report: EvalReport) -> dict[str, Any]:
+    """What `matcher eval --format json` prints: the split, every method's means and intervals, the
+    learned ranker's paired differences."""
+    return {
+        "cutoff": report.cutoff.isoformat(),
+        "train_awards": report.train_awards,
+        "pool": report.pool,
+        "queries": report.queries,
+        "warm_queries": report.warm_queries,
+        "warm_share": report.warm_share,
+        "undated_awards": report.undated,
+        "model": report.model,
+        "bootstrap": report.bootstrap,
+        "methods": [
+            {
+                "name": m.name,
+                "warm": {k: _interval(v) for k, v in m.warm.items()},
+                "all": {k: _interval(v) for k, v in m.all.items()},
+                "seconds": round(m.seconds, 2),
+            }
+            for m in report.methods
+        ],
+        "learned_minus_other_warm": {
+            other: {metric: _interval(v) for metric, v in diff.items()} for other, diff in report.comparisons.items()
+        },
+    }

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -34,6 +32,7 @@ from matcher.rank.need import Need
 from matcher.rank.parts import Scored, explain_parts
 from matcher.rank.pool import Pool
 from matcher.schema import Participant
+from matcher.store.files import atomic_write_text
 
 MODEL_FORMAT = 1
 CANDIDATES = 200  # per source (dense, BM25), as when serving
@@ -85,10 +84,7 @@ class LearnedRanker:
             "intercept": self.intercept,
             "manifest": self.manifest,
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False))
 
     @classmethod
     def load(cls, path: Path, features: Sequence[str] = FEATURES) -> LearnedRanker:

@@ -63,8 +63,19 @@ def main() -> None:
         backends=_models_table({"PyTorch": report, "int8 ONNX": int8}),
     )
     target = ROOT / "docs" / "evaluation.md"
+    text += _kept_sections(target)
     target.write_text(text, encoding="utf-8")
     print(f"wrote {target} ({seconds:.1f} s)", file=sys.stderr)
+
+
+def _kept_sections(target: Path) -> str:
+    """Sections other scripts write into this file between their markers (the judged set's), kept as they are."""
+    old = target.read_text(encoding="utf-8") if target.exists() else ""
+    begin, end = "<!-- judged-set:begin -->", "<!-- judged-set:end -->"
+    if begin not in old or end not in old:
+        return ""
+    start = old.rfind("\n## ", 0, old.index(begin))  # from the section's heading
+    return "\n" + old[start if start >= 0 else old.index(begin) : old.index(end) + len(end)].strip("\n") + "\n"
 
 
 TEMPLATE = """# Evaluation: does `matcher` suggest the firm that actually won?
@@ -74,6 +85,8 @@ codes, one awarded supplier each; `../shared/data/secop-works/`). Profiles are b
 awards dated before **2023-01-01**; every contracting process of 2023 is a query, and its
 awarded supplier is the right answer. Every method ranks the same pool (all suppliers with an
 award before the cut-off) for the same tenders; ties are broken by one fixed random order.
+Recall@k, MRR@10 and nDCG@10 agree with trec_eval's (through ir-measures) to 1e-9 on random
+rankings (`tests/test_evaluation.py`).
 
 Reproduce (rewrites this file; {rejects} records could not be read):
 

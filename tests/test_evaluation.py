@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from matcher.eval.evaluation import METHODS, evaluate
-from matcher.eval.metrics import bootstrap_interval, query_metrics, ranks_of_winners
+from matcher.eval.metrics import METRICS, bootstrap_interval, query_metrics, ranks_of_winners
 from matcher.eval.split import split_history
 from matcher.inputs.history import contracts_from_tables
 from matcher.inputs.ocds import read_ocds
@@ -115,3 +115,29 @@ def test_cutoff_outside_the_history_is_a_clear_error(contracts):
         evaluate(contracts, date(2030, 1, 1), HashingEmbedder().encode)
     with pytest.raises(InputError, match="later --cutoff"):
         evaluate(contracts, date(2000, 1, 1), HashingEmbedder().encode)
+
+
+def test_the_metrics_agree_with_ir_measures_on_random_rankings():
+    """recall@k, MRR@10 and nDCG@10 as trec_eval computes them (ir-measures over pytrec_eval), on
+    random pools where some relevant items are outside the pool (winners without history)."""
+    ir_measures = pytest.importorskip("ir_measures")
+    from ir_measures import RR, R, nDCG
+
+    rng = np.random.default_rng(7)
+    qrels, run, ours = [], [], {m: [] for m in METRICS}
+    for q in range(200):
+        pool = 40
+        scores = rng.permutation(pool).astype(float)  # distinct: trec_eval and we agree on ties elsewhere
+        winners = sorted(rng.choice(pool, size=int(rng.integers(1, 4)), replace=False).tolist())
+        missing = int(rng.integers(0, 2))  # relevant, but never ranked (outside the pool)
+        qid = f"q{q}"
+        qrels += [ir_measures.Qrel(qid, f"d{w}", 1) for w in winners]
+        qrels += [ir_measures.Qrel(qid, f"gone{i}", 1) for i in range(missing)]
+        run += [ir_measures.ScoredDoc(qid, f"d{d}", float(scores[d])) for d in range(pool)]
+        ranks = ranks_of_winners(scores, winners, tiebreak=np.arange(pool))
+        for m, v in query_metrics(ranks, len(winners) + missing).items():
+            ours[m].append(v)
+    measures = {"recall@1": R @ 1, "recall@5": R @ 5, "recall@10": R @ 10, "mrr@10": RR @ 10, "ndcg@10": nDCG @ 10}
+    theirs = ir_measures.calc_aggregate(list(measures.values()), qrels, run)
+    for name, measure in measures.items():
+        assert np.mean(ours[name]) == pytest.approx(theirs[measure], abs=1e-9), name

@@ -150,16 +150,21 @@ def evaluate(lots: Sequence[JudgedLot], ask: Callable[[Tender], LotSuggestions])
     return results
 
 
-def run_current_system(lots: Sequence[JudgedLot]) -> tuple[list[LotResult], str]:
-    """The results of the README's default path on the sample, and the model that served them."""
+def run_current_system(lots: Sequence[JudgedLot], workspace: Path | None = None) -> tuple[list[LotResult], str]:
+    """The results of the README's default path on the sample (or of another workspace holding the
+    sample's members, e.g. one built with another model), and the model that served them."""
     from matcher.build import ensure_sample_workspace
     from matcher.search import suggest
+    from matcher.store.workspace import Workspace
 
-    workspace = ensure_sample_workspace(notify=lambda message: print(message, file=sys.stderr))
+    if workspace is None:
+        served = ensure_sample_workspace(notify=lambda message: print(message, file=sys.stderr))
+    else:
+        served = Workspace(workspace)
     models = set()
 
     def ask(tender: Tender) -> LotSuggestions:
-        result = suggest(workspace, tender, top_k=TOP_K)
+        result = suggest(served, tender, top_k=TOP_K)
         models.add(result.model)
         return result.lots[0]
 
@@ -257,11 +262,14 @@ def write_between_markers(path: Path, body: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-write", action="store_true", help="print the table without rewriting docs/evaluation.md")
+    parser.add_argument(
+        "--workspace", type=Path, help="a workspace of the sample's members to measure instead (implies --no-write)"
+    )
     args = parser.parse_args(argv)
-    results, model = run_current_system(load_judged_set())
+    results, model = run_current_system(load_judged_set(), args.workspace)
     body = report(results, model)
     print(body)
-    if not args.no_write:
+    if not args.no_write and args.workspace is None:
         write_between_markers(DOCS, body)
         print(f"wrote the judged-set section of {DOCS}", file=sys.stderr)
     return 0

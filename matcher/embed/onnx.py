@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -85,6 +84,8 @@ class OnnxEmbedder(Embedder):
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> OnnxEmbedder:
         """The embedder of a :meth:`spec`, its files written to a temporary folder."""
+        import tempfile  # only Ray actors rebuild from a spec: not imported by every command
+
         folder = Path(tempfile.mkdtemp(prefix="matcher-onnx-"))
         for name, data in spec["files"].items():
             (folder / Path(name).name).write_bytes(data)

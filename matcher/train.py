@@ -1,6 +1,7 @@
-"""The library verb `train`: fit the learned ranker on a workspace's award history and save it.
+"""The library verb `train`: fit a learned ranker on a workspace's award history and save it.
 
-The ranker is saved as ``<workspace>/models/ranker.json`` (plain JSON), which `suggest` then uses.
+The ranker is saved as ``<workspace>/models/ranker.json`` (plain JSON; a LightGBM ranker keeps its
+model in LightGBM's text format inside it), which `suggest` then uses.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ from matcher.embed.embedders import load_embedder
 from matcher.errors import InputError
 from matcher.inputs.history import contracts_from_tables, history_language
 from matcher.inputs.ocds import read_history, read_ocds
-from matcher.rank.learned import LearnedRanker
-from matcher.rank.learned import train as fit_history
+from matcher.rank.trained import DEFAULT_KIND, RankerKind, TrainedRanker, train_ranker
 from matcher.store.workspace import Workspace
 
 
@@ -25,13 +25,16 @@ def train(
     files: Sequence[str | os.PathLike[str]] = (),
     *,
     until: date | None = None,
+    kind: RankerKind = DEFAULT_KIND,
     progress: Callable[[str], None] | None = None,
     embed_progress: Callable[[int, int], None] | None = None,
-) -> tuple[LearnedRanker, Path]:
+) -> tuple[TrainedRanker, Path]:
     """Train on OCDS files (or the workspace's imported history) and save `<workspace>/models/ranker.json`.
 
     Uses the model of the workspace's index when it has one, so that training and serving see
     the same dense scores; awards dated on or after `until` (default: none) are left out.
+    `kind` is "linear" (pairwise logistic regression) or "lightgbm" (LightGBM lambdarank); the
+    default is the one that won on the project's split (docs/evaluation.md).
     """
     tables = read_ocds(files) if files else read_history(workspace)
     if tables is None:
@@ -44,7 +47,8 @@ def train(
     if last is None:
         raise InputError("no dated awards in the history: nothing to train on")
     end = until or date.fromordinal(last.toordinal() + 1)
-    ranker = fit_history(contracts, end, cache.encoder(embed_progress), history_language(tables.tenders), progress)
+    language = history_language(tables.tenders)
+    ranker = train_ranker(kind, contracts, end, cache.encoder(embed_progress), language, progress)
     ranker.manifest["embedding_model"] = cache.embedder.name
     path = workspace.ranker_path
     ranker.save(path)

@@ -22,6 +22,7 @@ from matcher.inputs.history import contracts_from_tables
 from matcher.inputs.ocds import read_ocds
 from matcher.rank.features import FEATURES
 from matcher.rank.hand import HandWeighted
+from matcher.rank.lambdarank import train as train_lambdarank
 from matcher.rank.learned import BASELINE, LearnedRanker, train
 from matcher.rank.need import SUGGEST_WEIGHTS, Need
 from matcher.rank.parts import Scored
@@ -84,18 +85,38 @@ def trained() -> LearnedRanker:
     return train(contracts_from_tables(tables.tenders, tables.awards), date(2023, 1, 1), HashingEmbedder().encode)
 
 
+# few rounds and small leaves: the tiny history has two usable tenders, and tests stay fast
+SMALL_LIGHTGBM = {"num_boost_round": 20, "num_leaves": 4, "min_data_in_leaf": 1}
+
+
+@pytest.fixture(scope="module")
+def trained_lightgbm():
+    tables = read_ocds([HISTORY])
+    contracts = contracts_from_tables(tables.tenders, tables.awards)
+    return train_lambdarank(contracts, date(2023, 1, 1), HashingEmbedder().encode, params=SMALL_LIGHTGBM)
+
+
 @dataclass(frozen=True)
 class Case:
     ranker: Ranker
     worded: frozenset[str]  # the parts this ranker explains in words
 
 
-@pytest.fixture(params=["hand-weighted", "learned (known coefficients)", "learned (trained on tests/data/history)"])
+@pytest.fixture(
+    params=[
+        "hand-weighted",
+        "learned (known coefficients)",
+        "learned (trained on tests/data/history)",
+        "LightGBM (trained on tests/data/history)",
+    ]
+)
 def case(request) -> Case:
     if request.param == "hand-weighted":
         return Case(HandWeighted(), frozenset(HAND_WORDS))
     if request.param == "learned (known coefficients)":
         return Case(_known_learned(), frozenset(LEARNED_WORDS))
+    if request.param == "LightGBM (trained on tests/data/history)":
+        return Case(request.getfixturevalue("trained_lightgbm"), frozenset(LEARNED_WORDS))
     return Case(request.getfixturevalue("trained"), frozenset(LEARNED_WORDS))
 
 

@@ -88,17 +88,12 @@ class LearnedRanker:
 
     @classmethod
     def load(cls, path: Path, features: Sequence[str] = FEATURES) -> LearnedRanker:
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputError(f"{path}: no trained ranker there; run `matcher train`") from None
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise IndexCorrupt(f"{path}: not a ranker file (invalid JSON); retrain with `matcher train`") from None
-        if (
-            not isinstance(data, dict)
-            or data.get("format") != MODEL_FORMAT
-            or data.get("kind") != "logistic-regression"
-        ):
+        return cls.from_data(read_model_file(path), path, features)
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any], path: Path, features: Sequence[str] = FEATURES) -> LearnedRanker:
+        """The ranker of a parsed ranker file (see :func:`read_model_file`)."""
+        if data.get("kind") != "logistic-regression":
             raise IndexCorrupt(f"{path}: unknown ranker format; retrain with `matcher train`")
         if list(data.get("features", [])) != list(features):
             raise ModelMismatch(
@@ -110,6 +105,19 @@ class LearnedRanker:
         if any(a.shape != (len(features),) for a in arrays) or not all(np.isfinite(a).all() for a in arrays):
             raise IndexCorrupt(f"{path}: coefficients do not match the feature list; retrain with `matcher train`")
         return cls(tuple(features), mean, scale, coef, float(data["intercept"]), data.get("manifest", {}))
+
+
+def read_model_file(path: Path) -> dict[str, Any]:
+    """The parsed JSON of a ranker file of this format, of either kind; says how to fix a missing or bad one."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no trained ranker there; run `matcher train`") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise IndexCorrupt(f"{path}: not a ranker file (invalid JSON); retrain with `matcher train`") from None
+    if not isinstance(data, dict) or data.get("format") != MODEL_FORMAT:
+        raise IndexCorrupt(f"{path}: unknown ranker format; retrain with `matcher train`")
+    return data
 
 
 # --- training ----------------------------------------------------------------------------

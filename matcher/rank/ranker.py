@@ -1,8 +1,9 @@
 """The ranker interface, and :func:`rank`: the best candidates of a request, explained, best first.
 
 Implementations: :class:`matcher.rank.hand.HandWeighted` (the weighted sum of score parts, the
-default) and :class:`matcher.rank.learned.LearnedRanker` (a linear model over the features of
-:mod:`matcher.rank.features`). Every implementation passes tests/test_ranker_contract.py.
+default), :class:`matcher.rank.learned.LearnedRanker` (a linear model over the features of
+:mod:`matcher.rank.features`) and :class:`matcher.rank.lambdarank.LambdaRankRanker` (LightGBM
+lambdarank over the same features). Every implementation passes tests/test_ranker_contract.py.
 """
 
 from __future__ import annotations

@@ -193,15 +193,15 @@ RankerChoice = Literal["auto", "hand", "learned"]
 
 
 def _load_ranker(workspace: Workspace, choice: RankerChoice) -> Ranker:
-    """The workspace's trained ranker (`matcher train`) where there is one, else the hand-weighted one."""
-    from matcher.rank.learned import LearnedRanker
+    """The workspace's trained ranker (`matcher train`: linear or LightGBM) where there is one, else hand weights."""
+    from matcher.rank.trained import load_ranker
 
     path = workspace.ranker_path
     if choice == "hand" or (choice == "auto" and not path.exists()):
         return HandWeighted()
     if not path.exists():
         raise InputError(f"no trained ranker in {workspace.root}; run `matcher train` or use --ranker hand")
-    return LearnedRanker.load(path)
+    return load_ranker(path)
 
 
 def _tender_need(tender: Tender) -> Need:

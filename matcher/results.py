@@ -297,8 +297,8 @@ class MethodResult:
 class EvalReport:
     """What `matcher eval` measured: the time split, and every method's metrics on the tenders after it.
 
-    `comparisons` holds the learned ranker minus each other method on warm tenders (recall@10 and
-    MRR@10), with paired bootstrap intervals; empty when the learned ranker was not run.
+    `comparisons` holds, for each learned ranker that was run (linear, LightGBM), that ranker minus
+    each other method on warm tenders (recall@10 and MRR@10), with paired bootstrap intervals.
     """
 
     cutoff: date
@@ -310,7 +310,7 @@ class EvalReport:
     methods: tuple[MethodResult, ...]
     model: str
     bootstrap: int
-    comparisons: Mapping[str, Mapping[str, Interval]] = field(default_factory=dict)
+    comparisons: Mapping[str, Mapping[str, Mapping[str, Interval]]] = field(default_factory=dict)
 
     @property
     def warm_share(self) -> float:

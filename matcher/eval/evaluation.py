@@ -147,12 +147,8 @@ def suggest(ctx: Context) -> np.ndarray:
     return out
 
 
-def learned(ctx: Context) -> np.ndarray:
-    """The learned ranker, trained on the history before the cut-off (time respected within it)."""
-    from matcher.rank.learned import train
-
-    ranker = train(ctx.split.history, ctx.split.cutoff, ctx.encode, ctx.language)
-    ctx._objects["ranker"] = ranker
+def ranker_scores(ctx: Context, ranker: Any) -> np.ndarray:
+    """A trained ranker's score of every pool firm for every query, over the dense and BM25 scores of the pool."""
     rows = np.arange(len(ctx.pool))
     sims, lexical = dense_max(ctx), bm25(ctx)
     out = np.empty(sims.shape, dtype=np.float64)
@@ -160,6 +156,24 @@ def learned(ctx: Context) -> np.ndarray:
         need = Need(codes=q.codes, value=q.value, buyer=q.buyer)
         out[i] = ranker.score(need, ctx.pool, rows, sims[i], lexical[i], q.date.year)[0]
     return out
+
+
+def learned(ctx: Context) -> np.ndarray:
+    """The learned ranker, trained on the history before the cut-off (time respected within it)."""
+    from matcher.rank.trained import train_ranker
+
+    ranker = train_ranker("linear", ctx.split.history, ctx.split.cutoff, ctx.encode, ctx.language)
+    ctx._objects["ranker"] = ranker
+    return ranker_scores(ctx, ranker)
+
+
+def lightgbm_ranker(ctx: Context) -> np.ndarray:
+    """The LightGBM lambdarank ranker, trained on the same time-respecting examples as the linear one."""
+    from matcher.rank.trained import train_ranker
+
+    ranker = train_ranker("lightgbm", ctx.split.history, ctx.split.cutoff, ctx.encode, ctx.language)
+    ctx._objects["lightgbm"] = ranker
+    return ranker_scores(ctx, ranker)
 
 
 METHODS: dict[str, Callable[[Context], np.ndarray]] = {
@@ -171,30 +185,32 @@ METHODS: dict[str, Callable[[Context], np.ndarray]] = {
     "dense: max over profile and contracts": dense_max,
     "suggest (hybrid)": suggest,
     "learned ranker": learned,
+    "learned ranker (LightGBM)": lightgbm_ranker,
 }
+# the methods whose gain over every other method the report shows as paired differences
+COMPARED = ("learned ranker", "learned ranker (LightGBM)")
 
 
 # --- the report --------------------------------------------------------------------------
 
 
 def _comparisons(
-    results: list[MethodResult],
-    per_warm: dict[str, dict[str, np.ndarray]],
-    bootstrap: int,
-    method: str = "learned ranker",
-) -> dict[str, dict[str, Interval]]:
-    """Paired differences of `method` against every other method, warm tenders, R@10 and MRR@10:
-    both rankings are judged on the same resampled tenders, so the interval is much narrower than
-    comparing two separate intervals."""
-    if method not in per_warm:
-        return {}
+    results: list[MethodResult], per_warm: dict[str, dict[str, np.ndarray]], bootstrap: int
+) -> dict[str, dict[str, dict[str, Interval]]]:
+    """Paired differences of each learned ranker against every other method, warm tenders, R@10 and
+    MRR@10: both rankings are judged on the same resampled tenders, so the interval is much narrower
+    than comparing two separate intervals."""
     return {
-        m.name: {
-            metric: bootstrap_interval(per_warm[method][metric] - per_warm[m.name][metric], bootstrap)
-            for metric in ("recall@10", "mrr@10")
+        method: {
+            m.name: {
+                metric: bootstrap_interval(per_warm[method][metric] - per_warm[m.name][metric], bootstrap)
+                for metric in ("recall@10", "mrr@10")
+            }
+            for m in results
+            if m.name != method
         }
-        for m in results
-        if m.name != method
+        for method in COMPARED
+        if method in per_warm
     }
 
 
@@ -291,15 +307,8 @@ def evaluate_files(
     Example:
         >>> report, _ = evaluate_files(["releases.jsonl"], date(2023, 1, 1))  # doctest: +SKIP
     """
-    from pathlib import Path
-
-    from matcher.embed.base import check_backend
-    from matcher.embed.cache import EmbeddingCache, default_cache_dir
-    from matcher.embed.embedders import load_embedder
-    from matcher.embed.onnx import resolve_backend
     from matcher.inputs.history import contracts_from_tables, history_language
     from matcher.inputs.ocds import read_ocds
-    from matcher.inputs.sample import sample_texts
 
     if methods:
         unknown = [m for m in methods if m not in METHODS]
@@ -309,12 +318,25 @@ def evaluate_files(
             raise InputError(f"unknown method(s) {', '.join(unknown)}; choose from: {', '.join(METHODS)}")
     tables = read_ocds(paths)
     contracts = contracts_from_tables(tables.tenders, tables.awards)
-    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    embedder = resolve_backend(folder.parent, load_embedder(model), check_backend(backend), parity_texts=sample_texts)
-    cache = EmbeddingCache(embedder, folder)
+    cache = embedding_cache(model, backend, cache_dir)
     report = evaluate(
         contracts, cutoff, cache.encoder(embed_progress), methods=methods, language=history_language(tables.tenders),
         bootstrap=bootstrap, seed=seed,
         model=cache.embedder.name, progress=progress,
     )  # fmt: skip
     return report, tables.rejects
+
+
+def embedding_cache(model: str | None = None, backend: str = "auto", cache_dir: Any = None) -> Any:
+    """The cached embedder the evaluation uses: `index build`'s backend choice, cached by (model, text hash)."""
+    from pathlib import Path
+
+    from matcher.embed.base import check_backend
+    from matcher.embed.cache import EmbeddingCache, default_cache_dir
+    from matcher.embed.embedders import load_embedder
+    from matcher.embed.onnx import resolve_backend
+    from matcher.inputs.sample import sample_texts
+
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    embedder = resolve_backend(folder.parent, load_embedder(model), check_backend(backend), parity_texts=sample_texts)
+    return EmbeddingCache(embedder, folder)

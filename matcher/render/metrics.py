@@ -43,9 +43,8 @@ def eval_markdown(report: EvalReport) -> str:
             cells = getattr(m, subset)
             lines.append(f"| {m.name} | " + " | ".join(_cell(cells[k]) for k, _ in _EVAL_COLUMNS) + " |")
         lines.append("")
-    comparisons = report.comparisons
-    if comparisons:
-        lines += ["### learned ranker minus each method, warm tenders, paired bootstrap", "",
+    for method, comparisons in report.comparisons.items():
+        lines += [f"### {method} minus each method, warm tenders, paired bootstrap", "",
                   "| method | Δ R@10 | Δ MRR@10 |", "|---|---|---|"]  # fmt: skip
         for other, diff in comparisons.items():
             cells_ = [_cell(diff["recall@10"]), _cell(diff["mrr@10"])]

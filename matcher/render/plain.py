@@ -209,7 +209,8 @@ def eval_dict(report: EvalReport) -> dict[str, Any]:
             }
             for m in report.methods
         ],
-        "learned_minus_other_warm": {
-            other: {metric: _interval(v) for metric, v in diff.items()} for other, diff in report.comparisons.items()
+        "minus_other_warm": {
+            method: {other: {metric: _interval(v) for metric, v in diff.items()} for other, diff in against.items()}
+            for method, against in report.comparisons.items()
         },
     }

@@ -133,12 +133,15 @@ def _next_quarter(day: date) -> date:
 
 @dataclass
 class TrainingSet:
+    """Examples grouped by query: rows of features, whether each candidate won, and where they came from."""
+
     x: np.ndarray
     y: np.ndarray
     sizes: list[int]  # candidates per query, in order: the rows of x grouped by query
     queries: int
     windows: int
     skipped: int  # queries whose winner was not among the candidates (or had no history)
+    window_of: list[int] = field(default_factory=list)  # the quarter (1, 2, ...) of each query in `sizes`
 
 
 def training_set(
@@ -154,6 +157,7 @@ def training_set(
         raise InputError(f"no awards dated before {until} to train on")
     xs, ys = [], []
     sizes: list[int] = []
+    window_of: list[int] = []
     queries = skipped = windows = 0
     for history, batch in _quarters(dated, until):
         windows += 1
@@ -167,9 +171,10 @@ def training_set(
             xs.append(example[0])
             ys.append(example[1])
             sizes.append(len(example[1]))
+            window_of.append(windows)
     if not xs:
         raise InputError(f"no tender before {until} had a winner with earlier history: nothing to learn from")
-    return TrainingSet(np.vstack(xs), np.concatenate(ys), sizes, queries, windows, skipped)
+    return TrainingSet(np.vstack(xs), np.concatenate(ys), sizes, queries, windows, skipped, window_of)
 
 
 def _quarters(dated: Sequence[Contract], until: date) -> Iterator[tuple[list[Contract], dict[str, list[Contract]]]]:
@@ -290,3 +295,14 @@ def train(
     data = training_set(contracts, until, vectors, language, progress)
     first = min(c.date for c in contracts if c.date is not None)
     return fit(data, window=(first, until))
+
+
+def last_quarters(data: TrainingSet, quarters: int) -> TrainingSet:
+    """The queries of the last `quarters` quarters, each still seen with all history before it (learning curves)."""
+    first = data.windows - quarters + 1
+    ends = np.cumsum(data.sizes)
+    keep = [i for i, w in enumerate(data.window_of) if w >= first]
+    rows = np.concatenate([np.arange(ends[i] - data.sizes[i], ends[i]) for i in keep]) if keep else np.zeros(0, int)
+    sizes = [data.sizes[i] for i in keep]
+    return TrainingSet(data.x[rows], data.y[rows], sizes, len(keep), min(quarters, data.windows), 0,
+                       [data.window_of[i] for i in keep])  # fmt: skip

@@ -114,3 +114,10 @@ def test_a_workspace_trained_with_lightgbm_is_served_by_suggest(tmp_path):
     assert {"baseline", "bm25_rel", "dense"} <= {p.name for p in top.parts}
     assert sum(p.contribution for p in top.parts) == pytest.approx(top.score, abs=2e-3)
     assert Matcher(Workspace(ws)).ranker.name == ranker.name == "learned (LightGBM)"
+
+
+def test_train_help_names_the_default_kind():
+    from matcher.rank.trained import DEFAULT_KIND
+    from tests.test_cli import run
+
+    assert f"default: {DEFAULT_KIND}" in " ".join(run("train", "--help").stdout.split())

@@ -68,14 +68,13 @@ def main() -> None:
     print(f"wrote {target} ({seconds:.1f} s)", file=sys.stderr)
 
 
+KEPT = "<!-- kept: the sections below are written by hand or by other scripts; evaluation_report.py keeps them -->"
+
+
 def _kept_sections(target: Path) -> str:
-    """Sections other scripts write into this file between their markers (the judged set's), kept as they are."""
+    """Everything after the KEPT marker (the gradient-boosted ranker, the judged set), as it is."""
     old = target.read_text(encoding="utf-8") if target.exists() else ""
-    begin, end = "<!-- judged-set:begin -->", "<!-- judged-set:end -->"
-    if begin not in old or end not in old:
-        return ""
-    start = old.rfind("\n## ", 0, old.index(begin))  # from the section's heading
-    return "\n" + old[start if start >= 0 else old.index(begin) : old.index(end) + len(end)].strip("\n") + "\n"
+    return "\n" + old[old.index(KEPT) :].rstrip("\n") + "\n" if KEPT in old else ""
 
 
 TEMPLATE = """# Evaluation: does `matcher` suggest the firm that actually won?

@@ -126,7 +126,7 @@ def current_settings(workspace: Workspace) -> BuildSettings:
     backend = manifest.get("model", {}).get("backend")
     requested = manifest.get("index", {}).get("requested", "auto")
     return BuildSettings(
-        model=workspace.index_model(),
+        model=manifest.get("model", {}).get("name"),
         backend=backend if backend in ("torch", "onnx", "onnx-int8") else "auto",
         index_type=requested if requested in INDEX_KINDS else "auto",
         profile_only=bool(manifest.get("profile_only", False)),

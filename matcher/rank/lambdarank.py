@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from matcher.errors import IndexCorrupt, InputError, ModelMismatch
+from matcher.errors import IndexCorrupt, InputError
 from matcher.inputs.history import Contract
 from matcher.rank.features import FEATURE_WORDS, FEATURES, feature_matrix
-from matcher.rank.learned import BASELINE, MODEL_FORMAT, TrainingSet, read_model_file, training_set
+from matcher.rank.learned import BASELINE, MODEL_FORMAT, TrainingSet, check_features, training_set
 from matcher.rank.need import Need
 from matcher.rank.parts import Scored, explain_parts
 from matcher.rank.pool import Pool
@@ -127,21 +127,13 @@ class LambdaRankRanker:
         atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False))
 
     @classmethod
-    def load(cls, path: Path, features: Sequence[str] = FEATURES) -> LambdaRankRanker:
-        return cls.from_data(read_model_file(path), path, features)
-
-    @classmethod
     def from_data(cls, data: Mapping[str, Any], path: Path, features: Sequence[str] = FEATURES) -> LambdaRankRanker:
         """The ranker of a parsed ranker file (see :func:`matcher.rank.learned.read_model_file`)."""
         import lightgbm
 
         if data.get("kind") != KIND or not isinstance(data.get("lightgbm_model"), str):
             raise IndexCorrupt(f"{path}: not a LightGBM ranker file; retrain with `matcher train --kind lightgbm`")
-        if list(data.get("features", [])) != list(features):
-            raise ModelMismatch(
-                f"{path} was trained on features {data.get('features')} but this matcher computes "
-                f"{list(features)}; retrain with `matcher train --kind lightgbm`"
-            )
+        check_features(data, path, features, "`matcher train --kind lightgbm`")
         try:
             booster = lightgbm.Booster(model_str=data["lightgbm_model"])
         except lightgbm.basic.LightGBMError as e:

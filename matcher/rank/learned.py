@@ -95,16 +95,21 @@ class LearnedRanker:
         """The ranker of a parsed ranker file (see :func:`read_model_file`)."""
         if data.get("kind") != "logistic-regression":
             raise IndexCorrupt(f"{path}: unknown ranker format; retrain with `matcher train`")
-        if list(data.get("features", [])) != list(features):
-            raise ModelMismatch(
-                f"{path} was trained on features {data.get('features')} but this matcher computes "
-                f"{list(features)}; retrain with `matcher train`"
-            )
+        check_features(data, path, features, "`matcher train`")
         mean, scale, coef = (np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "coef"))
         arrays = (mean, scale, coef)
         if any(a.shape != (len(features),) for a in arrays) or not all(np.isfinite(a).all() for a in arrays):
             raise IndexCorrupt(f"{path}: coefficients do not match the feature list; retrain with `matcher train`")
         return cls(tuple(features), mean, scale, coef, float(data["intercept"]), data.get("manifest", {}))
+
+
+def check_features(data: Mapping[str, Any], path: Path, features: Sequence[str], retrain: str) -> None:
+    """A ranker file must have been trained on the features this matcher computes, in this order."""
+    if list(data.get("features", [])) != list(features):
+        raise ModelMismatch(
+            f"{path} was trained on features {data.get('features')} but this matcher computes "
+            f"{list(features)}; retrain with {retrain}"
+        )
 
 
 def read_model_file(path: Path) -> dict[str, Any]:

@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Matcher", "RankerChoice", "consortium", "similar", "suggest"]
 
+WorkspaceLike = Workspace | str | os.PathLike[str]
+RankerChoice = Literal["auto", "hand", "learned"]
+
 
 class Matcher:
     """A workspace's current index, opened once, answering suggest, similar and consortium queries.
@@ -57,9 +60,10 @@ class Matcher:
         self.candidates = CandidateRetriever(self.opened, self.pool)
 
     @classmethod
-    def open(cls, workspace: Workspace | str | os.PathLike[str], model: str | None = None) -> Matcher:
+    def open(cls, workspace: WorkspaceLike, model: str | None = None, *, ranker: RankerChoice = "auto") -> Matcher:
+        """The current index of a workspace (or of the folder at a path)."""
         ws = workspace if isinstance(workspace, Workspace) else Workspace(Path(workspace))
-        return cls(ws, model)
+        return cls(ws, model, ranker=ranker)
 
     @property
     def version(self) -> Path:
@@ -189,9 +193,6 @@ class Matcher:
         return SimilarResult(participant_id, text, tuple(results), self.model_name, self.version.name)
 
 
-RankerChoice = Literal["auto", "hand", "learned"]
-
-
 def _load_ranker(workspace: Workspace, choice: RankerChoice) -> Ranker:
     """The workspace's trained ranker (`matcher train`: linear or LightGBM) where there is one, else hand weights."""
     from matcher.rank.trained import load_ranker
@@ -214,13 +215,6 @@ def _tender_need(tender: Tender) -> Need:
     return Need(codes, (region,) if region else (), certs, value, tender.buyer)
 
 
-WorkspaceLike = Workspace | str | os.PathLike[str]
-
-
-def _open(workspace: WorkspaceLike, model: str | None, ranker: RankerChoice = "auto") -> Matcher:
-    return Matcher(workspace if isinstance(workspace, Workspace) else Workspace(Path(workspace)), model, ranker=ranker)
-
-
 def suggest(
     workspace: WorkspaceLike,
     tender: Tender | str | os.PathLike[str],
@@ -234,7 +228,7 @@ def suggest(
     Example:
         >>> suggest("my-cluster", "tender.yaml", top_k=3).lots[0].suggestions[0].name  # doctest: +SKIP
     """
-    return _open(workspace, model, ranker).suggest(tender, top_k)
+    return Matcher.open(workspace, model, ranker=ranker).suggest(tender, top_k)
 
 
 def similar(
@@ -246,7 +240,7 @@ def similar(
     model: str | None = None,
 ) -> SimilarResult:
     """Members most like a participant or a text (see :meth:`Matcher.similar`)."""
-    return _open(workspace, model).similar(participant_id, text, top_k)
+    return Matcher.open(workspace, model).similar(participant_id, text, top_k)
 
 
 def consortium(
@@ -261,4 +255,6 @@ def consortium(
 ) -> Teams:
     """Teams that together cover a tender's lots (see :meth:`Matcher.consortium`); ``.top(k)``
     cuts the rankings they were built from, to show beside them."""
-    return _open(workspace, model, ranker).consortium(tender, constraints, teams=teams, candidates=candidates)
+    return Matcher.open(workspace, model, ranker=ranker).consortium(
+        tender, constraints, teams=teams, candidates=candidates
+    )

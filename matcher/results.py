@@ -45,6 +45,11 @@ class Suggestion:
     score: float
     parts: tuple[ScorePart, ...]
     lots: tuple[str, ...] = ()  # for a whole-tender ranking: lots where it is in the top k
+    # The calibrated fit (matcher.rank.calibration: the share of past tenders in which a firm
+    # scoring this much won) and its band: "strong", "possible" or "weak". None: the ranker
+    # serving has no calibration.
+    fit: float | None = None
+    band: str | None = None
 
     def part(self, name: str) -> ScorePart | None:
         return next((p for p in self.parts if p.name == name), None)
@@ -57,6 +62,30 @@ class LotSuggestions:
     lot_id: str
     title: str
     suggestions: tuple[Suggestion, ...]
+
+    @property
+    def best_band(self) -> str | None:
+        """The band of the first suggestion (None: nothing suggested, or no calibration)."""
+        return self.suggestions[0].band if self.suggestions else None
+
+    @property
+    def no_good_match(self) -> bool:
+        """True when even the best member is a weak fit: the cluster has no good match for this lot."""
+        return self.best_band == "weak" or (not self.suggestions and self.lot_id != "*")
+
+    def gap_note(self) -> str | None:
+        """The warning every output shows for a lot without a good match, else None.
+
+        e.g. 'no member is a good match for "Railway signalling" (best fit 0.03, weak); closest: A, B'.
+        """
+        if not self.no_good_match:
+            return None
+        if not self.suggestions:
+            return f'no member matches "{self.title}"'
+        best = self.suggestions[0]
+        closest = ", ".join(s.name for s in self.suggestions[:3])
+        fit = f"best fit {best.fit:.2f}, weak" if best.fit is not None else "weak"
+        return f'no member is a good match for "{self.title}" ({fit}); closest: {closest}'
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """Grid search for the weights of the suggest ranking on one history split (how SUGGEST_WEIGHTS were chosen).
 
-Scores every warm 2023 SECOP tender with each combination of the semantic, lexical, buyer,
-codes and size weights, and prints the best by nDCG@10. The search uses the same split the
-evaluation reports, so its best figures are optimistic; pick a setting in the flat region
-near the top rather than the single best.
+Scores every warm SECOP tender of the tuning year with each combination of the semantic,
+lexical, buyer, codes and size weights, and prints the best by nDCG@10. The default cut-off
+(2022-01-01: awards of 2019-2021 build the pool, tenders of 2022 are the queries) lies a year
+before the evaluation's (2023-01-01), so that weights are chosen on 2022 and reported on 2023;
+pick a setting in the flat region near the top rather than the single best.
 
 Run: .venv/bin/python scripts/tune_weights.py [releases.jsonl] [cutoff]
 """
@@ -25,7 +26,7 @@ from matcher.eval.split import split_history
 from matcher.inputs.history import contracts_from_tables
 from matcher.inputs.ocds import read_ocds
 from matcher.rank.hand import score_parts
-from matcher.rank.need import Need
+from matcher.rank.need import SUGGEST_WEIGHTS, Need
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT.parent / "shared" / "data" / "secop-works" / "releases-2019-2023.jsonl"
@@ -35,14 +36,14 @@ GRID = ([0.1, 0.2, 0.3], [0.2, 0.3, 0.4, 0.5], [0.1, 0.2, 0.3, 0.4], [0.0, 0.05,
 
 def main() -> None:
     source = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT
-    cutoff = date.fromisoformat(sys.argv[2]) if len(sys.argv) > 2 else date(2023, 1, 1)
+    cutoff = date.fromisoformat(sys.argv[2]) if len(sys.argv) > 2 else date(2022, 1, 1)
     tables = read_ocds([source])
     split = split_history(contracts_from_tables(tables.tenders, tables.awards), cutoff)
     cache = EmbeddingCache(load_embedder(None))
     language = tables.tenders["language"].drop_nulls().mode().to_list()[0]
     ctx = ev.Context(split, [split.records[s].participant() for s in split.pool], cache.encode, language)
     rows = np.arange(len(ctx.pool))
-    dense, lexical = ev.dense_max(ctx), ev.bm25(ctx)
+    dense, lexical = ev.rescale_similarity(ctx.model, ev.dense_max(ctx)), ev.bm25_shares(ctx)
     values = {p: np.zeros(dense.shape) for p in PARTS}
     for i, q in enumerate(split.queries):
         _, parts = score_parts(Need(codes=q.codes, value=q.value, buyer=q.buyer), ctx.pool, rows, dense[i], lexical[i])
@@ -61,6 +62,9 @@ def main() -> None:
     for weights in itertools.product(*GRID):
         results.append((judge(sum(w * values[p] for w, p in zip(weights, PARTS))), weights))
     results.sort(key=lambda r: -r[0][0])
+    current = tuple(SUGGEST_WEIGHTS[p] for p in PARTS)
+    ndcg, mrr, r10 = judge(sum(w * values[p] for w, p in zip(current, PARTS)))
+    print(f"SUGGEST_WEIGHTS: nDCG@10 {ndcg:.3f}  MRR@10 {mrr:.3f}  R@10 {r10:.3f}  {current}")
     print("nDCG@10  MRR@10  R@10   weights (" + ", ".join(PARTS) + ")")
     for (ndcg, mrr, r10), weights in results[:15]:
         print(f"{ndcg:.3f}    {mrr:.3f}   {r10:.3f}  {weights}")

@@ -60,7 +60,7 @@ def index_build(
     ws, _ = resolve_workspace(workspace)
     with _lock(ws, "index build", wait), _ProgressBar("Embedding") as update:
         settings = BuildSettings(
-            model=model, backend=backend, index_type=index_type, profile_only=profile_only, keep=keep
+            model=model or "auto", backend=backend, index_type=index_type, profile_only=profile_only, keep=keep
         )
         manifest = build_index(ws, settings, progress=update, notify=_note)
         built = ws.current_version()  # under the lock: the version this build published

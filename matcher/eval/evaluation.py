@@ -107,6 +107,14 @@ def bm25(ctx: Context) -> np.ndarray:
     )
 
 
+def bm25_shares(ctx: Context) -> np.ndarray:
+    """BM25 as the rankers read it: each firm's score as a share of what the query's words can score."""
+    return ctx.cached(
+        "bm25_shares",
+        lambda: np.stack([ctx.lexical.shares(q.text) for q in ctx.split.queries]).astype(np.float64),
+    )
+
+
 def dense_profile(ctx: Context) -> np.ndarray:
     """One vector per firm: its profile text (name, codes, most recent contracts) alone."""
     vectors, owners = ctx.firm_vectors()
@@ -139,7 +147,7 @@ def suggest(ctx: Context) -> np.ndarray:
     """The ranking of `matcher suggest`: the same score_parts over the same dense and BM25 scores."""
     pool = ctx.pool
     rows = np.arange(len(pool))
-    sims, lexical = rescale_similarity(ctx.model, dense_max(ctx)), bm25(ctx)
+    sims, lexical = rescale_similarity(ctx.model, dense_max(ctx)), bm25_shares(ctx)
     out = np.empty(sims.shape, dtype=np.float64)
     for i, q in enumerate(ctx.split.queries):
         need = Need(codes=q.codes, value=q.value, buyer=q.buyer, weights=dict(ctx.weights))
@@ -150,7 +158,7 @@ def suggest(ctx: Context) -> np.ndarray:
 def ranker_scores(ctx: Context, ranker: Any) -> np.ndarray:
     """A trained ranker's score of every pool firm for every query, over the dense and BM25 scores of the pool."""
     rows = np.arange(len(ctx.pool))
-    sims, lexical = dense_max(ctx), bm25(ctx)
+    sims, lexical = dense_max(ctx), bm25_shares(ctx)
     out = np.empty(sims.shape, dtype=np.float64)
     for i, q in enumerate(ctx.split.queries):
         need = Need(codes=q.codes, value=q.value, buyer=q.buyer)

@@ -127,14 +127,34 @@ class LexicalIndex:
         return index
 
     def scores(self, query: str, language: str | None = None) -> np.ndarray:
+        """Every document's BM25 score for the query (raw: its size depends on the query and the corpus)."""
+        ids = self._term_ids(query, language)
+        return self._sum_postings(ids) if ids else np.zeros(self.n, dtype=np.float32)
+
+    def shares(self, query: str, language: str | None = None) -> np.ndarray:
+        """Every document's BM25 score as a share of what the query's words can score, in [0, 1].
+
+        The scale is fixed by the query and the corpus, never by the candidates: a term can add at
+        most its best document's score for it, so 1.0 is a document that matches every word of the
+        request as well as any document does, and a weak best match stays weak. Words no
+        document uses cannot be matched by any and are left out of the attainable total.
+        """
+        ids = self._term_ids(query, language)
+        if not ids:
+            return np.zeros(self.n, dtype=np.float32)
+        matrix = self._retriever.scores
+        data, indptr = matrix["data"], matrix["indptr"]
+        attainable = sum(float(data[int(indptr[t]) : int(indptr[t + 1])].max(initial=0.0)) for t in ids)
+        raw = self._sum_postings(ids)
+        return (raw / attainable).astype(np.float32) if attainable > 0 else np.zeros(self.n, dtype=np.float32)
+
+    def _term_ids(self, query: str, language: str | None) -> list[int]:
+        """The vocabulary ids of the query's terms (repeats kept, unknown words left out)."""
         terms = tokens(query, language or self.default_language)
         if not terms or self.n == 0:
-            return np.zeros(self.n, dtype=np.float32)
+            return []
         vocabulary = self._retriever.vocab_dict
-        known = [t for t in terms if t in vocabulary]
-        if not known:
-            return np.zeros(self.n, dtype=np.float32)
-        return self._sum_postings([vocabulary[t] for t in known])
+        return [vocabulary[t] for t in terms if t in vocabulary]
 
     def _sum_postings(self, token_ids: list[int]) -> np.ndarray:
         """Each document's BM25 score: the sum of its precomputed term scores over the query's terms

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 
@@ -61,6 +62,38 @@ def build_vector_index(vectors: np.ndarray, ids: np.ndarray, kind: IndexKind = "
     """
     chosen = choose_kind(len(vectors), kind)
     return next(c for c in _IMPLEMENTATIONS if c.kind == chosen).build(vectors, ids, seed=seed)
+
+
+# A language with fewer vectors than this is centred by the mean of all vectors instead.
+MIN_LANGUAGE_VECTORS = 20
+
+
+def center_by_language(vectors: np.ndarray, languages: Sequence[str]) -> tuple[np.ndarray, dict[str, int]]:
+    """Each vector minus the mean vector of its language, normalised again.
+
+    A multilingual model places texts of one language nearer each other than the meaning alone
+    would: a Russian request's cosines to every Russian profile sit above those to English
+    profiles of the same work. Removing each language's mean removes that shared offset (Libovický
+    et al., "On the language neutrality of pre-trained multilingual representations", 2020), so a
+    request ranks firms by what they do, whatever language they write in. Returns the vectors and
+    the number of vectors centred by each language's own mean ("*": by the mean of all).
+    """
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if not len(vectors):
+        return vectors, {}
+    labels = np.asarray(languages, dtype=object)
+    overall = vectors.mean(axis=0)
+    out = vectors - overall
+    counts: dict[str, int] = {}
+    for language in sorted(set(labels.tolist())):
+        mask = labels == language
+        if mask.sum() >= MIN_LANGUAGE_VECTORS:
+            out[mask] = vectors[mask] - vectors[mask].mean(axis=0)
+            counts[str(language)] = int(mask.sum())
+        else:
+            counts["*"] = counts.get("*", 0) + int(mask.sum())
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return (out / np.maximum(norms, 1e-12)).astype(np.float32), counts
 
 
 def _threads(query: bool = False) -> None:

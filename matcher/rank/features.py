@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from matcher.rank.hand import lexical_values
 from matcher.rank.need import Need
 from matcher.rank.parts import (
     PartWords,
-    bm25_words,
+    bm25_share_words,
     buyer_words,
     certification_words,
     codes_words,
@@ -24,13 +25,12 @@ from matcher.rank.pool import Pool
 
 FEATURES: tuple[str, ...] = (
     "dense",  # best cosine of the firm's vectors (profile or a past contract)
-    "bm25",  # log(1 + BM25)
-    "bm25_rel",  # BM25 over the best candidate's
+    "bm25",  # BM25 as a share of what the request's words can score (LexicalIndex.shares)
     "codes",  # mean over requested codes of the best code match (tree levels)
     "codes_exact",  # share of requested codes the firm covers exactly
     "buyer_count",  # log(1 + past contracts for this buyer)
     "buyer_share",  # share of the firm's contracts that were for this buyer
-    "buyer_gated",  # repeat business for this buyer (n/(n+1)) times bm25_rel: for this kind of work
+    "buyer_gated",  # repeat business for this buyer (n/(n+1)) times the lexical part: for this kind of work
     "volume",  # log(1 + past contracts)
     "recency",  # years since its latest contract (10 when unknown)
     "value_fit",  # closeness of the value to the firm's typical contract value
@@ -42,7 +42,7 @@ RECENCY_CAP = 10.0
 # The features whose reasons read as words (shared with the hand-weighted parts); the others show their value.
 FEATURE_WORDS: dict[str, PartWords] = {
     "dense": cosine_words,
-    "bm25_rel": bm25_words,
+    "bm25": bm25_share_words,
     "codes": codes_words,
     "codes_exact": codes_words,
     "buyer_count": buyer_words,
@@ -56,10 +56,13 @@ FEATURE_WORDS: dict[str, PartWords] = {
 def feature_matrix(
     need: Need, pool: Pool, rows: np.ndarray, dense: np.ndarray, lexical: np.ndarray | None, year: int | None
 ) -> np.ndarray:
-    """A (len(rows), len(FEATURES)) matrix in the order of FEATURES."""
+    """A (len(rows), len(FEATURES)) matrix in the order of FEATURES.
+
+    ``lexical`` is each row's BM25 share (:meth:`matcher.index.bm25.LexicalIndex.shares`): no
+    feature is divided by the best candidate's, so a feature means the same on every request.
+    """
     n = len(rows)
     lex = np.zeros(n) if lexical is None else np.asarray(lexical, dtype=np.float64)
-    top = float(lex.max()) if n and lex.max() > 0 else 1.0
     codes = pool.codes.mean_best(need.codes, rows) if need.codes else np.zeros(n)
     exact = np.mean([pool.codes.best(c, rows) >= 1.0 for c in need.codes], axis=0) if need.codes else np.zeros(n)
     count = pool.buyer_counts(need.buyer)[rows] if need.buyer else np.zeros(n)
@@ -78,13 +81,12 @@ def feature_matrix(
     certs = pool.certification_share(need.certifications, rows) if need.certifications else np.ones(n)
     columns = [
         np.asarray(dense, dtype=np.float64),
-        np.log1p(lex),
-        lex / top,
+        lex,
         codes,
         exact,
         np.log1p(count),
         count / np.maximum(volume, 1.0),
-        count / (count + 1.0) * (lex / top),
+        count / (count + 1.0) * lexical_values(lex),
         np.log1p(volume),
         np.clip(recency, 0.0, RECENCY_CAP),
         value_fit,

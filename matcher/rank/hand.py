@@ -2,8 +2,8 @@
 
 The weights are the need's own (:data:`matcher.rank.need.SUGGEST_WEIGHTS` unless it says
 otherwise). A part the request says nothing about (no region, no required certifications, no
-value) is left out and the other weights are rescaled, so that scores stay comparable within
-one request and the contributions always add up to the score.
+value) takes a neutral value with its weight, so that a total means the same on every lot and
+tender, and the contributions always add up to the score.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import numpy as np
 
 from matcher.rank.need import Need, buyer_key
 from matcher.rank.parts import (
+    NEUTRAL,
     PartWords,
     Scored,
     bm25_words,
@@ -41,9 +42,18 @@ WORDS: dict[str, PartWords] = {
 }
 
 
-def active_weights(need: Need, lexical: bool = False) -> dict[str, float]:
-    """The weights of the parts that apply to this request, rescaled to sum to 1."""
-    applies = {
+# The lexical part is the firm's BM25 as a share of what the request's words can score
+# (:meth:`matcher.index.bm25.LexicalIndex.shares`); a firm matching this share or more scores 1.
+LEXICAL_FULL = 0.5
+# What a part is worth when the request gives nothing to compare with (no codes, no region, no
+# value): neutral, the same for every firm, so the total keeps one scale whichever parts apply.
+# Without a buyer nobody has repeat business with it: 0.
+NOT_ASKED: dict[str, float] = {"buyer": 0.0}
+
+
+def applies(need: Need, lexical: bool = False) -> dict[str, bool]:
+    """Which parts the request gives something to compare with."""
+    return {
         "semantic": True,
         "lexical": lexical,
         "buyer": bool(buyer_key(need.buyer)),
@@ -52,9 +62,25 @@ def active_weights(need: Need, lexical: bool = False) -> dict[str, float]:
         "certifications": bool(need.certifications),
         "size": need.value is not None and need.value > 0,
     }
-    weights = {k: w for k, w in need.weights.items() if applies.get(k, False)}
+
+
+def active_weights(need: Need, lexical: bool = False) -> dict[str, float]:
+    """The weights of the request's parts, as they are: every part of the need's weights counts.
+
+    A part the request says nothing about keeps its weight and takes its neutral value (see
+    :data:`NOT_ASKED`), so that a total means the same on a lot with codes and one without; the
+    weights of SUGGEST_WEIGHTS sum to 1, so totals lie in [0, 1]. Only the lexical part, where a
+    request has no text to match, is left out (its weight goes to the others in proportion).
+    """
+    weights = {k: w for k, w in need.weights.items() if k != "lexical" or lexical}
     total = sum(weights.values())
-    return {k: w / total for k, w in weights.items()}
+    scale = sum(need.weights.values()) / total if total else 1.0
+    return {k: w * scale for k, w in weights.items()}
+
+
+def lexical_values(shares: np.ndarray) -> np.ndarray:
+    """The lexical part from BM25 shares: linear up to LEXICAL_FULL, then 1."""
+    return np.clip(np.asarray(shares, dtype=np.float64) / LEXICAL_FULL, 0.0, 1.0)
 
 
 def score_parts(
@@ -63,33 +89,39 @@ def score_parts(
     """Total score and each part's values for the given rows of the pool (vectorised).
 
     Args:
-        dense: cosine of each row to the request's text.
-        lexical: BM25 score of each row for the request's text, or None where there is none;
-            scaled so that the best candidate has 1.
+        dense: similarity of each row to the request's text, on the model's calibrated 0..1
+            range (:func:`matcher.embed.embedders.rescale_similarity`).
+        lexical: each row's BM25 share for the request's text (``LexicalIndex.shares``), or None
+            where there is none. Never divided by the best candidate's: a weak best stays weak.
     """
     weights = active_weights(need, lexical is not None)
+    asked = applies(need, lexical is not None)
+    n = len(rows)
     values: dict[str, np.ndarray] = {"semantic": np.clip(np.asarray(dense, dtype=np.float64), 0.0, 1.0)}
     if "lexical" in weights:
         assert lexical is not None
-        top = float(np.max(lexical)) if len(lexical) else 0.0
-        values["lexical"] = np.asarray(lexical, dtype=np.float64) / top if top > 0 else np.zeros(len(rows))
-    if "codes" in weights:
+        values["lexical"] = lexical_values(lexical)
+    for name in weights:
+        if name != "semantic" and name != "lexical" and not asked.get(name, False):
+            values[name] = np.full(n, NOT_ASKED.get(name, NEUTRAL))
+    if asked["codes"] and "codes" in weights:
         values["codes"] = pool.codes.mean_best(need.codes, rows)
-    if "buyer" in weights:
+    if asked["buyer"] and "buyer" in weights:
         values["buyer"] = np.asarray(buyer_value(pool.buyer_counts(need.buyer)[rows]), dtype=np.float64)
         if "lexical" in values:
             # Repeat business counts in proportion to how well the firm's work matches this lot
             # in words (code labels in English and Russian bridge the languages), so that a
             # buyer's usual contractor does not rise in every lot of a multi-lot tender.
             values["buyer"] = values["buyer"] * values["lexical"]
-    if "region" in weights:
+    if asked["region"] and "region" in weights:
         values["region"] = pool.region_values(need.regions, rows)
-    if "certifications" in weights:
+    if asked["certifications"] and "certifications" in weights:
         values["certifications"] = pool.certification_share(need.certifications, rows)
-    if "size" in weights:
+    if asked["size"] and "size" in weights:
         assert need.value is not None
         values["size"] = size_values(need.value, pool.capacity[rows])
-    total = sum(values[k] * weights[k] for k in values)
+    values = {k: values[k] for k in weights}
+    total = sum(values[k] * weights[k] for k in values) if values else np.zeros(n)
     return np.asarray(total, dtype=np.float64), values
 
 

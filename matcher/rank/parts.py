@@ -147,11 +147,15 @@ def cosine_words(need: Need, firm: Participant, value: float) -> str:
 
 
 def bm25_words(need: Need, firm: Participant, value: float) -> str:
-    return f"BM25 {value:.2f} of the best match's"
+    return f"BM25 match {value:.2f} (1 = half of what the request's words can score, or more)"
+
+
+def bm25_share_words(need: Need, firm: Participant, value: float) -> str:
+    return f"matches {value:.0%} of what the request's words can score (BM25)"
 
 
 def buyer_words(need: Need, firm: Participant, value: float) -> str:
-    return buyer_part(need, firm)[1]
+    return buyer_part(need, firm)[1] if buyer_key(need.buyer) else "no buyer given"
 
 
 def codes_words(need: Need, firm: Participant, value: float) -> str:

@@ -13,6 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
+from matcher.rank.calibration import Calibration, band
 from matcher.rank.hand import HandWeighted
 from matcher.rank.need import Need
 from matcher.rank.parts import Scored
@@ -66,6 +67,7 @@ def rank(
     lexical: np.ndarray | None = None,
     ranker: Ranker | None = None,
     year: int | None = None,
+    calibration: Calibration | None = None,
 ) -> list[Suggestion]:
     """Score the candidate rows of the pool against the need; the best top_k, explained, best first.
 
@@ -77,6 +79,7 @@ def rank(
         lexical: BM25 score of each candidate for the request's text (optional), same order.
         ranker: HandWeighted (the default) or a trained LearnedRanker.
         year: the year the request is for (recency features of a learned ranker).
+        calibration: the ranker's calibration: each suggestion then carries its fit and band.
 
     Example:
         >>> rank(Need(codes=("45221111-3",)), Pool(firms), range(len(firms)), cosines, top_k=5)  # doctest: +SKIP
@@ -87,10 +90,15 @@ def rank(
     ranker = ranker if ranker is not None else HandWeighted()
     scored = ranker.score(need, pool, rows, np.asarray(dense), lexical, year)
     order = np.lexsort((pool.id_rank[rows], -np.round(scored.total, 12)))[:top_k]
-    return [_suggestion(i + 1, pool.participants[rows[k]], int(k), need, ranker, scored) for i, k in enumerate(order)]
+    return [
+        _suggestion(i + 1, pool.participants[rows[k]], int(k), need, ranker, scored, calibration)
+        for i, k in enumerate(order)
+    ]
 
 
-def _suggestion(position: int, firm: Participant, k: int, need: Need, ranker: Ranker, scored: Scored) -> Suggestion:
+def _suggestion(
+    position: int, firm: Participant, k: int, need: Need, ranker: Ranker, scored: Scored, calibration: Calibration | None
+) -> Suggestion:
     """The k-th scored candidate as a suggestion at `position`, each part explained in words."""
     mine = {name: float(v[k]) for name, v in scored.values.items()}
     words = ranker.explain(need, firm, mine)
@@ -104,4 +112,9 @@ def _suggestion(position: int, firm: Participant, k: int, need: Need, ranker: Ra
         )
         for name in scored.values
     )
-    return Suggestion(position, firm.id, firm.name, firm.kind, round(float(scored.total[k]), 4), parts)
+    total = float(scored.total[k])
+    fit = None if calibration is None else round(float(calibration.fit(total)), 4)
+    return Suggestion(
+        position, firm.id, firm.name, firm.kind, round(total, 4), parts,
+        fit=fit, band=None if fit is None else band(fit),
+    )  # fmt: skip

@@ -34,6 +34,7 @@ from matcher.store.workspace import Workspace
 from matcher.taxonomy import load_taxonomy
 
 if TYPE_CHECKING:
+    from matcher.rank.calibration import Calibration
     from matcher.rank.consortium import TeamConstraints
 
 __all__ = ["Matcher", "RankerChoice", "consortium", "similar", "suggest"]
@@ -55,6 +56,7 @@ class Matcher:
     ):
         self.workspace = workspace
         self.ranker = _load_ranker(workspace, ranker)
+        self.calibration = _load_calibration(workspace, self.ranker)
         self.opened = IndexVersion.open_current(workspace, model, verify=verify)
         self.pool = Pool(self.opened.participants)
         self.candidates = CandidateRetriever(self.opened, self.pool)
@@ -93,12 +95,16 @@ class Matcher:
         year: int | None = None,
         language: str | None = None,
     ) -> list[Suggestion]:
-        lexical = self.opened.lexical.scores(text, language) if text else None
+        lexical = self.opened.lexical.shares(text, language) if text else None
         rows, dense = self.candidates(query, need, top_k, exclude or set(), lexical)
-        dense = rescale_similarity(self.model_name, dense)
+        dense = rescale_similarity(self.model_name, dense, centered=self.opened.centered)
         # the trained ranker answers suggest; similar (and a request without text) keeps the hand weights
-        ranker = self.ranker if lexical is not None and need.weights == SUGGEST_WEIGHTS else HandWeighted()
-        return rank(need, self.pool, rows, dense, top_k, None if lexical is None else lexical[rows], ranker, year)
+        suggest = lexical is not None and need.weights == SUGGEST_WEIGHTS
+        ranker = self.ranker if suggest else HandWeighted()
+        calibration = self.calibration if suggest else None  # fitted on suggest's scores only
+        return rank(
+            need, self.pool, rows, dense, top_k, None if lexical is None else lexical[rows], ranker, year, calibration
+        )
 
     # --- queries --------------------------------------------------------------------
 
@@ -191,6 +197,20 @@ class Matcher:
             query = self.opened.embed([" ".join(text.split())])
             results = self._rank(Need(weights=dict(SIMILAR_WEIGHTS)), query, top_k)
         return SimilarResult(participant_id, text, tuple(results), self.model_name, self.version.name)
+
+
+def _load_calibration(workspace: Workspace, ranker: Ranker) -> Calibration | None:
+    """The fit of the serving ranker's scores: the bundled one for the hand weights, the one
+    `matcher train` wrote beside a trained ranker (None where there is none: no fit is shown)."""
+    from matcher.rank.calibration import bundled_calibration, read_calibration
+
+    if isinstance(ranker, HandWeighted):
+        return bundled_calibration()
+    path = workspace.calibration_path
+    if not path.exists():
+        return None
+    calibration = read_calibration(path)
+    return calibration if calibration.ranker == ranker.name else None
 
 
 def _load_ranker(workspace: Workspace, choice: RankerChoice) -> Ranker:

@@ -72,6 +72,8 @@ class IndexVersion:
             )
         self.first = np.searchsorted(self.owner, np.arange(len(self.participants) + 1))  # each member's vectors
         self.rows = {p.id: i for i, p in enumerate(self.participants)}
+        # a multilingual model's vectors were centred by language at build time (matcher.build)
+        self.centered = bool((self.manifest.get("similarity") or {}).get("centered_by_language"))
         self._embedder: Embedder | None = None
         self._lexical: LexicalIndex | None = None
 

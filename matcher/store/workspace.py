@@ -189,6 +189,11 @@ class Workspace:
         """Where `matcher train` saves the learned ranker, and `suggest` looks for it."""
         return self.root / "models" / "ranker.json"
 
+    @property
+    def calibration_path(self) -> Path:
+        """Where `matcher train` saves the fit of the trained ranker's scores (beside the ranker)."""
+        return self.root / "models" / "calibration.json"
+
     def index_model(self) -> str | None:
         """The model the current index was built with (None when there is no index): refresh
         and training keep using it."""

@@ -15,7 +15,7 @@ import numpy as np
 from matcher.embed import ENGINES, Backend, Embedder, Engine
 from matcher.embed.base import check_backend
 from matcher.embed.cache import EmbeddingCache
-from matcher.embed.embedders import DEFAULT_MODEL, load_embedder
+from matcher.embed.embedders import load_embedder
 from matcher.embed.onnx import resolve_backend
 from matcher.errors import IndexCorrupt, IndexMissing, InputError, MatcherError
 from matcher.faults import crash_point

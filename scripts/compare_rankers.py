@@ -27,7 +27,6 @@ from matcher.inputs.history import contracts_from_tables
 from matcher.inputs.ocds import read_ocds
 from matcher.rank.features import feature_matrix
 from matcher.rank.learned import fit, training_set
-from matcher.rank.need import Need
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT.parent / "shared" / "data" / "secop-works" / "releases-2019-2023.jsonl"
@@ -46,10 +45,10 @@ def main() -> None:
     print(f"training set: {len(data.y)} candidates, {int(data.y.sum())} winners, ", end="")
     print(f"{usable} of {data.queries} tenders usable ({seconds:.1f} s)")
     rows = np.arange(len(ctx.pool))
-    dense, lexical = ev.dense_max(ctx), ev.bm25(ctx)
+    dense, lexical = ev.dense_max(ctx), ev.bm25_shares(ctx)
     queries = [
         feature_matrix(
-            Need(codes=q.codes, value=q.value, buyer=q.buyer), ctx.pool, rows, dense[i], lexical[i], q.date.year
+            ev.query_need(ctx, i), ctx.pool, rows, dense[i], lexical[i], q.date.year
         )
         for i, q in enumerate(split.queries)
     ]

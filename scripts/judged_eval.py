@@ -12,8 +12,12 @@ Reported: nDCG@10 (gains 2 and 1, log2 discount, normalised by the ideal ranking
 members) and P@5 (relevant = grade 1 or 2), by group and per lot, and for the lots no member can
 do well, the score of the first suggestion.
 
-Run: .venv/bin/python scripts/judged_eval.py            (prints the table and rewrites the section)
-     .venv/bin/python scripts/judged_eval.py --no-write (prints it only)
+Both judged sets are measured: the tuning set (sample-lots.yaml, which the ranking's design was
+looked at against) and the held-out set (sample-lots-holdout.yaml, written before the changes of
+issue 13 were run on it, and used to report only).
+
+Run: .venv/bin/python scripts/judged_eval.py            (prints the tables and rewrites the sections)
+     .venv/bin/python scripts/judged_eval.py --no-write (prints them only)
 """
 
 from __future__ import annotations
@@ -36,7 +40,9 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[1]
 JUDGED = ROOT / "tests" / "data" / "judged" / "sample-lots.yaml"
 DOCS = ROOT / "docs" / "evaluation.md"
+HOLDOUT = JUDGED.with_name("sample-lots-holdout.yaml")
 BEGIN, END = "<!-- judged-set:begin -->", "<!-- judged-set:end -->"
+HOLDOUT_BEGIN, HOLDOUT_END = "<!-- judged-holdout:begin -->", "<!-- judged-holdout:end -->"
 NDCG_K, P_K, TOP_K = 10, 5, 10
 LANGUAGES = {"ru": "Russian", "en": "English"}
 
@@ -65,6 +71,8 @@ class LotResult:
     ranked: tuple[tuple[str, str, float], ...]  # (member id, name, score), best first
     ndcg: float
     precision: float
+    warned: bool = False  # the lot's output says "no good match"
+    best_fit: str = ""  # the first suggestion's fit and band, e.g. "0.43 possible"
 
     @property
     def top_score(self) -> float:
@@ -143,10 +151,18 @@ def evaluate(lots: Sequence[JudgedLot], ask: Callable[[Tender], LotSuggestions])
     """Each lot's ranking from `ask` and its metrics."""
     results = []
     for lot in lots:
-        suggestions = ask(lot_tender(lot)).suggestions
+        answer = ask(lot_tender(lot))
+        suggestions = answer.suggestions
         ranked = tuple((s.participant_id, s.name, s.score) for s in suggestions)
         ids = [m for m, _, _ in ranked]
-        results.append(LotResult(lot, ranked, ndcg_at_k(ids, lot.judgements), precision_at_k(ids, lot.judgements)))
+        first = suggestions[0] if suggestions else None
+        fit = f"{first.fit:.2f} {first.band}" if first is not None and first.fit is not None else "–"
+        results.append(
+            LotResult(
+                lot, ranked, ndcg_at_k(ids, lot.judgements), precision_at_k(ids, lot.judgements),
+                answer.no_good_match, fit,
+            )
+        )  # fmt: skip
     return results
 
 
@@ -221,12 +237,16 @@ def report(results: Sequence[LotResult], model: str) -> str:
         'Lots no member can do well, and the score of the first suggestion (what a "no good match" '
         "warning would have to tell apart from the lots above):",
         "",
-        f"| lot | language | first suggestion (grade) | its score | nDCG@{NDCG_K} on the grade-1 members |",
-        "|---|---|---|---:|---:|",
+        "| lot | language | first suggestion (grade) | its score | its fit | warned "
+        f"| nDCG@{NDCG_K} on the grade-1 members |",
+        "|---|---|---|---:|---|---|---:|",
     ]
     for r in none:
         first = f"{r.ranked[0][1]} ({r.lot.judgements.get(r.ranked[0][0], 0)})" if r.ranked else "–"
-        out.append(f"| {r.lot.id} | {r.lot.language} | {first} | {r.top_score:.3f} | {r.ndcg:.3f} |")
+        warned = "yes" if r.warned else "no"
+        out.append(
+            f"| {r.lot.id} | {r.lot.language} | {first} | {r.top_score:.3f} | {r.best_fit} | {warned} | {r.ndcg:.3f} |"
+        )
     if tops and none:
         highest = max(r.top_score for r in none)
         out += [
@@ -236,6 +256,11 @@ def report(results: Sequence[LotResult], model: str) -> str:
             f"at or below {highest:.3f}, the highest first score of a lot without a match: "
             f"{sum(t <= highest for t in tops)} of them.",
         ]
+    out += [
+        "",
+        f'The "no good match" warning (best fit weak) is shown on {sum(r.warned for r in none)} of the '
+        f"{len(none)} lots without a good match and on {sum(r.warned for r in good)} of the {len(good)} lots with one.",
+    ]
     out += [
         "",
         "Per lot, worst nDCG first (the first three suggestions with their grades; 0 = not judged relevant):",
@@ -249,29 +274,30 @@ def report(results: Sequence[LotResult], model: str) -> str:
     return "\n".join(out)
 
 
-def write_between_markers(path: Path, body: str) -> None:
-    """Replace what lies between the judged-set markers of `path` with `body`."""
+def write_between_markers(path: Path, body: str, begin: str = BEGIN, end: str = END) -> None:
+    """Replace what lies between the markers `begin` and `end` of `path` with `body`."""
     text = path.read_text(encoding="utf-8")
-    if BEGIN not in text or END not in text or text.index(BEGIN) > text.index(END):
-        raise SystemExit(f"{path}: no '{BEGIN}' ... '{END}' pair; add the two lines where the table should go")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    path.write_text(f"{head}{BEGIN}\n{body}\n{END}{tail}", encoding="utf-8")
+    if begin not in text or end not in text or text.index(begin) > text.index(end):
+        raise SystemExit(f"{path}: no '{begin}' ... '{end}' pair; add the two lines where the table should go")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(f"{head}{begin}\n{body}\n{end}{tail}", encoding="utf-8")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--no-write", action="store_true", help="print the table without rewriting docs/evaluation.md")
+    parser.add_argument("--no-write", action="store_true", help="print the tables without rewriting docs/evaluation.md")
     parser.add_argument(
         "--workspace", type=Path, help="a workspace of the sample's members to measure instead (implies --no-write)"
     )
     args = parser.parse_args(argv)
-    results, model = run_current_system(load_judged_set(), args.workspace)
-    body = report(results, model)
-    print(body)
-    if not args.no_write and args.workspace is None:
-        write_between_markers(DOCS, body)
-        print(f"wrote the judged-set section of {DOCS}", file=sys.stderr)
+    for path, begin, end in ((JUDGED, BEGIN, END), (HOLDOUT, HOLDOUT_BEGIN, HOLDOUT_END)):
+        results, model = run_current_system(load_judged_set(path), args.workspace)
+        body = report(results, model)
+        print(f"## {path.name}\n\n{body}\n")
+        if not args.no_write and args.workspace is None:
+            write_between_markers(DOCS, body, begin, end)
+            print(f"wrote the {path.name} section of {DOCS}", file=sys.stderr)
     return 0
 
 

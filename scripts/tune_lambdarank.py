@@ -18,14 +18,14 @@ from datetime import date
 
 import numpy as np
 
-from matcher.eval.evaluation import Context, _judge, bm25, dense_max, embedding_cache
+from matcher.eval import evaluation as ev
+from matcher.eval.evaluation import Context, _judge, dense_max, embedding_cache
 from matcher.eval.split import split_history
 from matcher.inputs.history import contracts_from_tables, history_language
 from matcher.inputs.ocds import read_ocds
 from matcher.rank.features import feature_matrix
 from matcher.rank.lambdarank import fit
 from matcher.rank.learned import training_set
-from matcher.rank.need import Need
 
 VALIDATION = date(2022, 1, 1)  # train before it, validate on the year from it
 TEST = date(2023, 1, 1)  # nothing from here on is read
@@ -68,10 +68,10 @@ def main(path: str) -> None:
 def _features(ctx: Context) -> list[np.ndarray]:
     """Every validation query's feature matrix over the whole pool, as the evaluation scores it."""
     rows = np.arange(len(ctx.pool))
-    sims, lexical = dense_max(ctx), bm25(ctx)
+    sims, lexical = dense_max(ctx), ev.bm25_shares(ctx)
     return [
         feature_matrix(
-            Need(codes=q.codes, value=q.value, buyer=q.buyer), ctx.pool, rows, sims[i], lexical[i], q.date.year
+            ev.query_need(ctx, i), ctx.pool, rows, sims[i], lexical[i], q.date.year
         )
         for i, q in enumerate(ctx.split.queries)
     ]

@@ -43,7 +43,8 @@ def fake(monkeypatch):
 
 @pytest.fixture(scope="session")
 def sample_workspace(tmp_path_factory) -> Workspace:
-    """The bundled sample cluster, ingested and indexed once with the real model."""
+    """The bundled sample cluster, ingested and indexed once with the real model the default
+    (`--model auto`) picks for it: multilingual-e5-small, as 44 of its 109 members write Russian."""
     folder = tmp_path_factory.mktemp("sample")
     source = folder / "participants.csv"
     shutil.copyfile(SAMPLE / "participants.csv", source)
@@ -51,6 +52,20 @@ def sample_workspace(tmp_path_factory) -> Workspace:
     report = ingest([source], ws)
     assert not report.rejects, [str(r) for r in report.rejects]
     build_index(ws)
+    return ws
+
+
+@pytest.fixture(scope="session")
+def minilm_sample_workspace(tmp_path_factory) -> Workspace:
+    """The bundled sample indexed with the English MiniLM (int8 ONNX), as `--model minilm` builds it."""
+    from matcher.build import BuildSettings
+
+    folder = tmp_path_factory.mktemp("sample-minilm")
+    source = folder / "participants.csv"
+    shutil.copyfile(SAMPLE / "participants.csv", source)
+    ws = Workspace(folder / "ws")
+    ingest([source], ws)
+    build_index(ws, BuildSettings(model=None))
     return ws
 
 

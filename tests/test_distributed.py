@@ -78,7 +78,7 @@ def test_a_ray_build_writes_the_local_engines_vectors_with_the_onnx_backend(ray_
     for engine in ("local", "ray"):
         ws = Workspace(tmp_path / engine)
         ingest([source], ws)
-        manifest = build_index(ws, BuildSettings(engine=engine, backend="onnx-int8"))
+        manifest = build_index(ws, BuildSettings(model=None, engine=engine, backend="onnx-int8"))
         assert manifest["engine"] == engine and manifest["model"]["backend"] == "onnx-int8"
         assert manifest["embedded"] == manifest["vectors"]  # nothing came from a cache
         vectors[engine] = np.load(ws.current_version() / "vectors.npy")

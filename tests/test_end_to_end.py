@@ -136,8 +136,8 @@ def test_a_russian_tender_finds_the_russian_described_bridge_builders_first(samp
 def test_an_index_is_never_queried_with_the_other_embedder(sample_workspace):
     from matcher.errors import ModelMismatch
 
-    with pytest.raises(ModelMismatch, match="built with model 'all-MiniLM-L6-v2'"):
-        Matcher.open(sample_workspace, model="e5")
+    with pytest.raises(ModelMismatch, match="built with model 'multilingual-e5-small'"):
+        Matcher.open(sample_workspace, model="minilm")
 
 
 def test_an_english_lot_finds_a_member_that_writes_in_russian_when_the_codes_agree(sample_matcher, members):

@@ -34,6 +34,13 @@ def _script():
 
 judged_eval = _script()
 LOTS = judged_eval.load_judged_set()
+# each judged set and the number of lots it was planned to have
+SETS = {judged_eval.JUDGED: (24, 30), judged_eval.HOLDOUT: (14, 18)}
+
+
+@pytest.fixture(params=list(SETS), ids=lambda path: path.stem)
+def judged(request):
+    return request.param, judged_eval.load_judged_set(request.param)
 with SAMPLE.open(encoding="utf-8", newline="") as f:
     MEMBERS = {row["id"]: row for row in csv.DictReader(f)}
 
@@ -41,49 +48,57 @@ with SAMPLE.open(encoding="utf-8", newline="") as f:
 # ------------------------------------------------------------------ the judged set
 
 
-def test_every_judged_member_is_in_the_sample() -> None:
-    unknown = {(lot.id, m) for lot in LOTS for m in lot.judgements if m not in MEMBERS}
+def test_every_judged_member_is_in_the_sample(judged) -> None:
+    path, lots = judged
+    unknown = {(lot.id, m) for lot in lots for m in lot.judgements if m not in MEMBERS}
     assert not unknown
 
 
-def test_grades_are_1_or_2() -> None:
-    bad = {(lot.id, m, g) for lot in LOTS for m, g in lot.judgements.items() if g not in (1, 2) or isinstance(g, bool)}
+def test_grades_are_1_or_2(judged) -> None:
+    path, lots = judged
+    bad = {(lot.id, m, g) for lot in lots for m, g in lot.judgements.items() if g not in (1, 2) or isinstance(g, bool)}
     assert not bad
 
 
-def test_lot_ids_are_unique_and_the_set_has_the_planned_size() -> None:
-    assert len({lot.id for lot in LOTS}) == len(LOTS)
-    assert 24 <= len(LOTS) <= 30
+def test_lot_ids_are_unique_and_the_set_has_the_planned_size(judged) -> None:
+    path, lots = judged
+    assert len({lot.id for lot in lots}) == len(lots)
+    low, high = SETS[path]
+    assert low <= len(lots) <= high
 
 
-def test_every_lot_has_a_main_contractor_unless_it_has_no_good_match() -> None:
-    for lot in LOTS:
+def test_every_lot_has_a_main_contractor_unless_it_has_no_good_match(judged) -> None:
+    path, lots = judged
+    for lot in lots:
         assert lot.judgements, f"{lot.id}: no judged member"
         best = max(lot.judgements.values())
         assert best == (1 if lot.no_good_match else 2), lot.id
 
 
-def test_both_languages_both_cross_lingual_values_and_a_few_lots_without_a_match() -> None:
-    languages = [lot.language for lot in LOTS]
+def test_both_languages_both_cross_lingual_values_and_a_few_lots_without_a_match(judged) -> None:
+    path, lots = judged
+    languages = [lot.language for lot in lots]
     assert set(languages) == {"ru", "en"}
     assert abs(languages.count("ru") - languages.count("en")) <= 2  # half in each
-    good = [lot for lot in LOTS if not lot.no_good_match]
+    good = [lot for lot in lots if not lot.no_good_match]
     for language in ("ru", "en"):
         assert {lot.cross_lingual for lot in good if lot.language == language} == {True, False}, language
-    assert 2 <= sum(lot.no_good_match for lot in LOTS) <= 3
-    assert any(lot.synonyms for lot in LOTS)
-    assert any(not lot.codes for lot in LOTS) and any(lot.codes for lot in LOTS)  # text alone must work on some
+    assert 2 <= sum(lot.no_good_match for lot in lots) <= 3
+    assert any(lot.synonyms for lot in lots)
+    assert any(not lot.codes for lot in lots) and any(lot.codes for lot in lots)  # text alone must work on some
 
 
-def test_cross_lingual_says_whether_most_main_contractors_write_the_other_language() -> None:
-    for lot in LOTS:
+def test_cross_lingual_says_whether_most_main_contractors_write_the_other_language(judged) -> None:
+    path, lots = judged
+    for lot in lots:
         main = [m for m, g in lot.judgements.items() if g == 2]
         other = sum(MEMBERS[m]["language"] != lot.language for m in main)
         assert lot.cross_lingual == (2 * other > len(main)), lot.id
 
 
-def test_every_lot_reads_as_a_one_lot_tender() -> None:
-    for lot in LOTS:
+def test_every_lot_reads_as_a_one_lot_tender(judged) -> None:
+    path, lots = judged
+    for lot in lots:
         tender = judged_eval.lot_tender(lot)
         assert len(tender.lots) == 1 and tender.language == lot.language
         assert tender.lots[0].codes == lot.codes  # valid CPV codes with their check digits
@@ -195,3 +210,9 @@ def test_report_groups_and_markers(tmp_path: Path) -> None:
     doc.write_text("# no markers\n")
     with pytest.raises(SystemExit, match="add the two lines"):
         judged_eval.write_between_markers(doc, body)
+
+
+def test_the_held_out_set_shares_no_lot_with_the_tuning_set() -> None:
+    holdout = judged_eval.load_judged_set(judged_eval.HOLDOUT)
+    assert not {lot.id for lot in holdout} & {lot.id for lot in LOTS}
+    assert not {lot.title for lot in holdout} & {lot.title for lot in LOTS}

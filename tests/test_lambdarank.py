@@ -111,7 +111,7 @@ def test_a_workspace_trained_with_lightgbm_is_served_by_suggest(tmp_path):
     tender.write_text("id: T\ntitle: Bridge deck repair\nbuyer: National Roads Agency\nlots: []\n", encoding="utf-8")
     result = suggest(ws, str(tender), top_k=3)
     top = result.lots[0].suggestions[0]
-    assert {"baseline", "bm25_rel", "dense"} <= {p.name for p in top.parts}
+    assert {"baseline", "bm25", "dense"} <= {p.name for p in top.parts}
     assert sum(p.contribution for p in top.parts) == pytest.approx(top.score, abs=2e-3)
     assert Matcher(Workspace(ws)).ranker.name == ranker.name == "learned (LightGBM)"
 

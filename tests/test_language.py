@@ -66,11 +66,13 @@ def test_a_saved_index_scores_exactly_as_the_one_built(tmp_path):
         np.testing.assert_array_equal(loaded.scores(query, lang), built.scores(query, lang))
 
 
-def test_auto_model_is_multilingual_when_most_profiles_are_not_english():
+def test_auto_model_is_multilingual_unless_all_profiles_are_english():
     russian = [Participant(id=str(i), name="x", description="Строительство мостов") for i in range(3)]
-    english = [Participant(id=str(i), name="x", description="Bridge construction") for i in range(3, 5)]
-    assert choose_model(russian + english) == "multilingual-e5-small"
-    assert choose_model(russian[:1] + english) is None
+    english = [Participant(id=str(i), name="x", description="Bridge construction") for i in range(3, 33)]
+    assert choose_model(russian + english) == "multilingual-e5-small"  # 3 of 33 write Russian
+    assert choose_model(russian[:2] + english) == "multilingual-e5-small"
+    assert choose_model(russian[:1] + english) is None  # 1 of 31: a misdetected profile does not switch
+    assert choose_model(english) is None
     assert (
         choose_model([Participant(id="a", name="x", description="Bridges", language="ru")]) == "multilingual-e5-small"
     )

@@ -88,7 +88,8 @@ def test_learned_ranker_explains_features_in_the_parts_words_and_scales_scores_b
     need = Need(codes=("UNSPSC:72141000",), value=2e8, buyer="Roads")
     values = {f: 0.5 for f in FEATURES} | {"baseline": 1.0}
     words = ranker.explain(need, firm, values)
-    assert words["dense"] == "cosine 0.50" and words["bm25_rel"] == "BM25 0.50 of the best match's"
+    assert words["dense"] == "cosine 0.50"
+    assert words["bm25"] == "matches 50% of what the request's words can score (BM25)"
     assert words["buyer_count"] == "1 past contract for Roads" and words["codes_exact"].startswith("1/1 codes")
     assert words["value_fit"] == words["size"] == "value 200 m is 2.0x its largest (100 m)"
     assert words["recency"] == "0.5" and words["baseline"] == "1"  # no words: the value

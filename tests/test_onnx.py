@@ -78,13 +78,15 @@ def test_a_model_layout_the_exporter_does_not_know_is_refused(tmp_path):
         onnxrt._check_exportable(tmp_path)
 
 
-def test_suggest_and_similar_never_import_torch_with_an_onnx_index(sample_workspace):
-    manifest = sample_workspace.read_manifest(sample_workspace.current_version())
-    assert manifest["model"]["backend"] == "onnx-int8"
+@pytest.mark.parametrize("which", ["minilm_sample_workspace", "sample_workspace"])
+def test_suggest_and_similar_never_import_torch_with_an_onnx_or_e5_index(which, request):
+    workspace = request.getfixturevalue(which)
+    manifest = workspace.read_manifest(workspace.current_version())
+    assert manifest["model"]["backend"] == ("onnx-int8" if which == "minilm_sample_workspace" else "native")
     code = (
         "import sys\n"
         "from matcher import Matcher\n"
-        f"m = Matcher.open({str(sample_workspace.root)!r})\n"
+        f"m = Matcher.open({str(workspace.root)!r})\n"
         f"r = m.suggest({str(ROOT / 'data/sample/tenders/bridge-reconstruction.yaml')!r}, top_k=3)\n"
         "s = m.similar(text='tunnel boring')\n"
         "assert r.lots[0].suggestions and s.suggestions\n"

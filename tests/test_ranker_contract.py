@@ -55,20 +55,20 @@ FIRMS = [
     _firm("E6"),
 ]  # fmt: skip
 DENSE = np.array([0.82, 0.74, 0.51, 0.46, 0.12, 0.30])
-LEXICAL = np.array([9.0, 7.5, 3.0, 2.0, 0.0, 0.5])
+LEXICAL = np.array([9.0, 7.5, 3.0, 2.0, 0.0, 0.5]) / 18  # BM25 shares (LexicalIndex.shares): B1 matches half
 FULL = Need((BRIDGE,), ("RU-SPE",), ("SRO construction", "ISO 9001"), 3e9, BUYER)
 EMPTY = Need()  # asks for nothing but text: every part that needs a request says so
 
 # A ranker that weighs a part "in words" must explain it in words, not as a bare number.
 HAND_WORDS = set(SUGGEST_WEIGHTS)
-LEARNED_WORDS = {"dense", "bm25_rel", "codes", "codes_exact", "buyer_count", "value_fit", "size", "region",
+LEARNED_WORDS = {"dense", "bm25", "codes", "codes_exact", "buyer_count", "value_fit", "size", "region",
                  "certifications"}  # fmt: skip
 BARE_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 
 def _known_learned() -> LearnedRanker:
     """A learned ranker with coefficients chosen by hand: text, codes and the buyer count for, distance against."""
-    coef = {"dense": 1.2, "bm25_rel": 0.9, "codes": 0.7, "codes_exact": 0.3, "buyer_count": 0.8, "buyer_gated": 0.5,
+    coef = {"dense": 1.2, "bm25": 0.9, "codes": 0.7, "codes_exact": 0.3, "buyer_count": 0.8, "buyer_gated": 0.5,
             "recency": -0.2, "value_fit": 0.2, "size": 0.1, "region": 0.2, "certifications": 0.3}  # fmt: skip
     return LearnedRanker(
         FEATURES,

@@ -32,14 +32,22 @@ def test_contributions_add_up_to_the_score_and_weights_to_one():
     [s] = rank(BRIDGE, [f], np.array([0.6]), top_k=5)
     assert sum(p.weight for p in s.parts) == pytest.approx(1.0, abs=1e-3)
     assert sum(p.contribution for p in s.parts) == pytest.approx(s.score, abs=1e-3)
-    assert {p.name for p in s.parts} == {"semantic", "codes", "certifications", "region", "size"}
+    # every part keeps its weight; without text there is no lexical part (its weight is shared out)
+    assert {p.name for p in s.parts} == {"semantic", "buyer", "codes", "certifications", "region", "size"}
+    assert s.part("buyer").value == 0.0 and s.part("buyer").detail == "no buyer given"
 
 
-def test_parts_a_request_does_not_ask_for_are_dropped_and_weights_rescaled():
-    w = active_weights(Need(codes=("45221111-3",)))
-    assert set(w) == {"semantic", "codes"}
-    assert w["semantic"] / w["codes"] == pytest.approx(SUGGEST_WEIGHTS["semantic"] / SUGGEST_WEIGHTS["codes"])
-    assert set(active_weights(Need(weights=dict(SIMILAR_WEIGHTS)))) == {"semantic"}
+def test_parts_a_request_does_not_ask_for_keep_their_weight_with_a_neutral_value():
+    w = active_weights(Need(codes=("45221111-3",)), lexical=True)
+    assert w == SUGGEST_WEIGHTS  # nothing rescaled: a total means the same on every request
+    assert set(active_weights(Need(weights=dict(SIMILAR_WEIGHTS)))) == set(SIMILAR_WEIGHTS)
+    bare = firm("x", ["45221111-3"])
+    [s] = rank_pool(Need(codes=("45221111-3",)), Pool([bare]), np.arange(1), np.array([0.0]), 1, lexical=np.zeros(1))
+    parts = {p.name: p for p in s.parts}
+    assert parts["region"].value == 0.5 and parts["region"].detail == "no region asked"
+    assert parts["size"].value == 0.5 and parts["certifications"].value == 0.5 and parts["buyer"].value == 0.0
+    # the same firm scores the same on a request that asks for a region it serves or not
+    assert s.score == pytest.approx(SUGGEST_WEIGHTS["codes"] + 0.5 * (0.06 + 0.08 + 0.03), abs=1e-4)
 
 
 def test_each_part_values_what_it_says():
@@ -79,7 +87,7 @@ def test_top_k_and_deterministic_tie_break():
 
 def test_negative_cosine_is_clipped_to_zero():
     [s] = rank(Need(), [firm("x")], np.array([-0.2]), 1)
-    assert s.part("semantic").value == 0.0 and s.score == 0.0
+    assert s.part("semantic").value == 0.0 and s.part("semantic").contribution == 0.0
 
 
 def test_vectorised_code_scores_equal_the_per_pair_oracle():
@@ -106,10 +114,13 @@ def test_buyer_and_lexical_parts():
     once = firm("O", projects=[Project("a", buyer="City Roads")])
     never = firm("N", projects=[Project("a", buyer="Other")])
     need = Need(buyer="CITY ROADS")
-    lexical = np.array([4.0, 2.0, 4.0])  # BM25 of N, O, R; scaled so that the best is 1
+    lexical = np.array([0.5, 0.25, 0.5])  # BM25 shares of N, O, R: half of what the words can score is full marks
     ranked = rank_pool(need, Pool([never, once, repeat]), np.arange(3), np.array([0.5, 0.5, 0.5]), 3, lexical=lexical)
     by_id = {s.participant_id: s for s in ranked}
     assert by_id["N"].part("lexical").value == 1.0 and by_id["O"].part("lexical").value == 0.5
+    # never divided by the best candidate: the same shares halved give half the lexical part
+    halved = rank_pool(need, Pool([never, once, repeat]), np.arange(3), np.array([0.5] * 3), 3, lexical=lexical / 2)
+    assert {s.participant_id: s.part("lexical").value for s in halved}["N"] == 0.5
     # repeat business (2 contracts: 2/3) counts in proportion to the lexical match
     assert by_id["R"].part("buyer").value == pytest.approx(2 / 3, abs=1e-4)
     assert by_id["O"].part("buyer").value == pytest.approx(0.5 * 0.5, abs=1e-4)
@@ -117,7 +128,7 @@ def test_buyer_and_lexical_parts():
     assert by_id["R"].part("buyer").detail == "2 past contracts for CITY ROADS, weighed by its BM25 match 1.00"
     assert by_id["N"].part("buyer").detail == "no past contracts for CITY ROADS"  # nothing to weigh
     assert [s.participant_id for s in ranked] == ["R", "N", "O"]
-    assert {p.name for p in ranked[0].parts} == {"semantic", "lexical", "buyer"}
+    assert {p.name for p in ranked[0].parts} == set(SUGGEST_WEIGHTS)
 
 
 def test_without_lexical_scores_the_buyer_part_is_not_gated():

@@ -77,7 +77,8 @@ def error(response, status: int, field: str | None = None, *fragments: str) -> d
 def test_health_names_the_served_index(client, sample_matcher):
     body = client.get("/health").json()
     assert body == {
-        "status": "ok", "model": "all-MiniLM-L6-v2", "index_version": sample_matcher.version.name, "participants": 109,
+        "status": "ok", "model": "multilingual-e5-small", "index_version": sample_matcher.version.name,
+        "participants": 109,
     }  # fmt: skip
 
 

@@ -109,10 +109,26 @@ def bm25(ctx: Context) -> np.ndarray:
 
 def bm25_shares(ctx: Context) -> np.ndarray:
     """BM25 as the rankers read it: each firm's score as a share of what the query's words can score."""
-    return ctx.cached(
-        "bm25_shares",
-        lambda: np.stack([ctx.lexical.shares(q.text) for q in ctx.split.queries]).astype(np.float64),
-    )
+
+    def make() -> np.ndarray:
+        matches = [ctx.lexical.match(q.text) for q in ctx.split.queries]
+        ctx._objects["bm25_totals"] = np.array([total for _, total in matches], dtype=np.float64)
+        return np.stack([shares for shares, _ in matches]).astype(np.float64)
+
+    return ctx.cached("bm25_shares", make)
+
+
+def query_need(ctx: Context, i: int, weights: dict[str, float] | None = None) -> Need:
+    """The i-th query as a ranker sees it (its BM25 attainable total from :func:`bm25_shares`)."""
+    bm25_shares(ctx)
+    totals = ctx._objects.get("bm25_totals")
+    if totals is None:  # the shares came from the cache: the totals are recomputed (cheap, no embedding)
+        totals = np.array([ctx.lexical.match(q.text)[1] for q in ctx.split.queries], dtype=np.float64)
+        ctx._objects["bm25_totals"] = totals
+    q = ctx.split.queries[i]
+    need = Need(codes=q.codes, value=q.value, buyer=q.buyer, lexical_total=float(totals[i]))
+    return need if weights is None else Need(need.codes, need.regions, need.certifications, need.value, need.buyer,
+                                             dict(weights), need.lexical_total)  # fmt: skip
 
 
 def dense_profile(ctx: Context) -> np.ndarray:
@@ -149,8 +165,8 @@ def suggest(ctx: Context) -> np.ndarray:
     rows = np.arange(len(pool))
     sims, lexical = rescale_similarity(ctx.model, dense_max(ctx)), bm25_shares(ctx)
     out = np.empty(sims.shape, dtype=np.float64)
-    for i, q in enumerate(ctx.split.queries):
-        need = Need(codes=q.codes, value=q.value, buyer=q.buyer, weights=dict(ctx.weights))
+    for i in range(len(ctx.split.queries)):
+        need = query_need(ctx, i, ctx.weights)
         out[i], _ = score_parts(need, pool, rows, sims[i], lexical[i])
     return out
 
@@ -161,7 +177,7 @@ def ranker_scores(ctx: Context, ranker: Any) -> np.ndarray:
     sims, lexical = dense_max(ctx), bm25_shares(ctx)
     out = np.empty(sims.shape, dtype=np.float64)
     for i, q in enumerate(ctx.split.queries):
-        need = Need(codes=q.codes, value=q.value, buyer=q.buyer)
+        need = query_need(ctx, i)
         out[i] = ranker.score(need, ctx.pool, rows, sims[i], lexical[i], q.date.year)[0]
     return out
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from matcher.index.lexicon import Translations, translations
 from matcher.language import detect
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
@@ -132,21 +133,65 @@ class LexicalIndex:
         return self._sum_postings(ids) if ids else np.zeros(self.n, dtype=np.float32)
 
     def shares(self, query: str, language: str | None = None) -> np.ndarray:
+        """Every document's BM25 score as a share of what the query's words can score (see :meth:`match`)."""
+        return self.match(query, language)[0]
+
+    def match(self, query: str, language: str | None = None) -> tuple[np.ndarray, float]:
         """Every document's BM25 score as a share of what the query's words can score, in [0, 1].
 
         The scale is fixed by the query and the corpus, never by the candidates: a term can add at
         most its best document's score for it, so 1.0 is a document that matches every word of the
         request as well as any document does, and a weak best match stays weak. Words no
         document uses cannot be matched by any and are left out of the attainable total.
+
+        A Russian or English query's words also match through their translations into the other
+        language (:mod:`matcher.index.lexicon`, learned from the CPV labels): a word scores a
+        document by its own BM25 there or by its translations' (weighted by their probability),
+        whichever is higher, so that a Russian lot finds a member that describes the work in English.
+
+        Returns:
+            the shares, and the attainable total they are shares of (a share × it is the BM25 score).
         """
-        ids = self._term_ids(query, language)
-        if not ids:
-            return np.zeros(self.n, dtype=np.float32)
-        matrix = self._retriever.scores
-        data, indptr = matrix["data"], matrix["indptr"]
-        attainable = sum(float(data[int(indptr[t]) : int(indptr[t + 1])].max(initial=0.0)) for t in ids)
-        raw = self._sum_postings(ids)
-        return (raw / attainable).astype(np.float32) if attainable > 0 else np.zeros(self.n, dtype=np.float32)
+        language = language or self.default_language
+        lexicon = translations(language)
+        if not lexicon:
+            ids = self._term_ids(query, language)
+            if not ids:
+                return np.zeros(self.n, dtype=np.float32), 0.0
+            matrix = self._retriever.scores
+            data, indptr = matrix["data"], matrix["indptr"]
+            attainable = sum(float(data[int(indptr[t]) : int(indptr[t + 1])].max(initial=0.0)) for t in ids)
+            raw = self._sum_postings(ids)
+            if attainable <= 0:
+                return np.zeros(self.n, dtype=np.float32), 0.0
+            return (raw / attainable).astype(np.float32), attainable
+        return self._translated_shares(tokens(query, language), lexicon)
+
+    def _translated_shares(self, terms: list[str], lexicon: Translations) -> tuple[np.ndarray, float]:
+        vocabulary = self._retriever.vocab_dict
+        total = np.zeros(self.n, dtype=np.float64)
+        attainable = 0.0
+        per_term: dict[str, np.ndarray | None] = {}
+        for term in terms:  # repeated words count again, as in scores()
+            if term not in per_term:
+                own = self._sum_postings([vocabulary[term]]) if term in vocabulary else None
+                translated = None
+                for target, p in lexicon.get(term, ()):
+                    if target in vocabulary:
+                        part = p * self._sum_postings([vocabulary[target]]).astype(np.float64)
+                        translated = part if translated is None else translated + part
+                if own is None:
+                    per_term[term] = translated
+                else:
+                    own64 = own.astype(np.float64)
+                    per_term[term] = own64 if translated is None else np.maximum(own64, translated)
+            best = per_term[term]
+            if best is not None and best.max() > 0:
+                total += best
+                attainable += float(best.max())
+        if attainable <= 0:
+            return np.zeros(self.n, dtype=np.float32), 0.0
+        return (total / attainable).astype(np.float32), attainable
 
     def _term_ids(self, query: str, language: str | None) -> list[int]:
         """The vocabulary ids of the query's terms (repeats kept, unknown words left out)."""

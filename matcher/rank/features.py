@@ -26,10 +26,12 @@ from matcher.rank.pool import Pool
 FEATURES: tuple[str, ...] = (
     "dense",  # best cosine of the firm's vectors (profile or a past contract)
     "bm25",  # BM25 as a share of what the request's words can score (LexicalIndex.shares)
+    "bm25_log",  # log(1 + BM25): the score itself, through a fixed map (Need.lexical_total x the share)
     "codes",  # mean over requested codes of the best code match (tree levels)
     "codes_exact",  # share of requested codes the firm covers exactly
     "buyer_count",  # log(1 + past contracts for this buyer)
     "buyer_share",  # share of the firm's contracts that were for this buyer
+    "buyer_place",  # the buyer's name words (its territory) found among the firm's past buyers' names
     "buyer_gated",  # repeat business for this buyer (n/(n+1)) times the lexical part: for this kind of work
     "volume",  # log(1 + past contracts)
     "recency",  # years since its latest contract (10 when unknown)
@@ -82,10 +84,12 @@ def feature_matrix(
     columns = [
         np.asarray(dense, dtype=np.float64),
         lex,
+        np.log1p(lex * (need.lexical_total or 0.0)),
         codes,
         exact,
         np.log1p(count),
         count / np.maximum(volume, 1.0),
+        pool.buyer_place(need.buyer, rows) if need.buyer else np.zeros(n),
         count / (count + 1.0) * lexical_values(lex),
         np.log1p(volume),
         np.clip(recency, 0.0, RECENCY_CAP),

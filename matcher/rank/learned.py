@@ -230,8 +230,8 @@ class _Window:
                 yield None
                 continue
             dense_all = np.maximum.reduceat(self.contract_vectors @ qv, self.starts)
-            lexical_all = self.lexical.shares(first.text)
-            need = Need(codes=first.codes, value=first.value, buyer=first.buyer_name)
+            lexical_all, total = self.lexical.match(first.text)
+            need = Need(codes=first.codes, value=first.value, buyer=first.buyer_name, lexical_total=total)
             top = np.argpartition(-dense_all, min(CANDIDATES, len(dense_all) - 1))[:CANDIDATES]
             rows = np.array(sorted(set(top.tolist()) | self.pool.extra_candidates(need, lexical_all, CANDIDATES)))
             label = np.isin(rows, list(winners))

@@ -34,6 +34,9 @@ class Need:
     value: float | None = None
     buyer: str | None = None
     weights: dict[str, float] = field(default_factory=lambda: dict(SUGGEST_WEIGHTS))
+    # what the request's words can score in BM25 (LexicalIndex.match): a BM25 share times it is
+    # the BM25 score, which a learned ranker reads through a fixed map (log1p); None: unknown
+    lexical_total: float | None = None
 
 
 def buyer_key(name: str | None) -> str:

@@ -84,6 +84,15 @@ class CodeMatrix:
         return np.mean([self.best(w, rows) for w in wanted], axis=0)
 
 
+def _name_words(name: str | None) -> set[str]:
+    """The words of a name that can tell places apart: folded, three letters or more."""
+    import re
+
+    from matcher.index.bm25 import fold
+
+    return {w for w in re.findall(r"\w{3,}", fold(name or "")) if not w.isdigit()}
+
+
 def top_k_rows(values: np.ndarray, k: int) -> np.ndarray:
     """Positions of the k largest values, largest first, ties by position (as a stable sort gives),
     without sorting all of them: a partition first, so a million scores cost milliseconds."""
@@ -118,6 +127,7 @@ class Pool:
                     counts = self._buyers.setdefault(key, {})
                     counts[row] = counts.get(row, 0) + 1
         self._blocks: dict[tuple[str, str], np.ndarray] | None = None
+        self._buyer_words: tuple[dict[str, np.ndarray], int] | None = None
         self._no_region = np.array([not p.regions for p in self.participants], dtype=bool)
         self._serves: dict[str, np.ndarray] = {}
         self._holds: dict[str, np.ndarray] = {}
@@ -193,6 +203,39 @@ class Pool:
         if lexical is not None and len(lexical):
             out |= {int(r) for r in top_k_rows(lexical, k) if lexical[r] > 0}
         return out
+
+    def buyer_place(self, buyer: str | None, rows: np.ndarray) -> np.ndarray:
+        """For the given rows, how much of the buyer's name the names of the firm's past buyers share,
+        weighted by how rare each word is among buyer names (0..1): "Alcaldía de Cota" and
+        "Gobernación de Cundinamarca, municipio de Cota" share "cota". Names carry the buyer's
+        territory, and firms mostly work near where they have worked."""
+        words = _name_words(buyer)
+        if not words:
+            return np.zeros(len(rows))
+        if self._buyer_words is None:
+            self._index_buyer_words()
+        assert self._buyer_words is not None
+        index, names = self._buyer_words
+        weights = {w: float(np.log((names + 1) / (len(index[w]) if w in index else 0.5))) for w in words}
+        total = sum(weights.values())
+        out = np.zeros(len(self.participants))
+        for word, weight in weights.items():
+            if word in index:
+                out[index[word]] += weight
+        return out[rows] / total if total > 0 else np.zeros(len(rows))
+
+    def _index_buyer_words(self) -> None:
+        """Each word of a past buyer's name -> the rows of the firms that worked for such a buyer."""
+        lists: dict[str, set[int]] = {}
+        names: set[str] = set()
+        for row, p in enumerate(self.participants):
+            for project in p.projects:
+                key = buyer_key(project.buyer)
+                if key:
+                    names.add(key)
+                    for word in _name_words(key):
+                        lists.setdefault(word, set()).add(row)
+        self._buyer_words = ({w: np.array(sorted(r), dtype=np.int64) for w, r in lists.items()}, len(names))
 
     def buyer_counts(self, buyer: str | None) -> np.ndarray:
         """For every firm, how many of its past projects were for this buyer."""

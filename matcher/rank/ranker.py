@@ -97,8 +97,9 @@ def rank(
 
 
 def _suggestion(
-    position: int, firm: Participant, k: int, need: Need, ranker: Ranker, scored: Scored, calibration: Calibration | None
-) -> Suggestion:
+    position: int, firm: Participant, k: int, need: Need, ranker: Ranker, scored: Scored,
+    calibration: Calibration | None,
+) -> Suggestion:  # fmt: skip
     """The k-th scored candidate as a suggestion at `position`, each part explained in words."""
     mine = {name: float(v[k]) for name, v in scored.values.items()}
     words = ranker.explain(need, firm, mine)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -95,7 +96,10 @@ class Matcher:
         year: int | None = None,
         language: str | None = None,
     ) -> list[Suggestion]:
-        lexical = self.opened.lexical.shares(text, language) if text else None
+        lexical = None
+        if text:
+            lexical, total = self.opened.lexical.match(text, language)
+            need = replace(need, lexical_total=total)
         rows, dense = self.candidates(query, need, top_k, exclude or set(), lexical)
         dense = rescale_similarity(self.model_name, dense, centered=self.opened.centered)
         # the trained ranker answers suggest; similar (and a request without text) keeps the hand weights

@@ -343,6 +343,13 @@ def test_suggest_with_consortium_shows_rankings_then_teams(sample_workspace):
     data = json.loads(result.stdout)
     assert len(data["lots"]) == 6 and all(len(lot["suggestions"]) == 2 for lot in data["lots"])
     assert data["teams"] and data["teams"][0]["method"] == "cp-sat"
+    for lot in data["lots"]:  # the hand-weighted ranking is calibrated: every suggestion has a fit and band
+        assert all(0 <= s["fit"] <= 1 and s["band"] in {"strong", "possible", "weak"} for s in lot["suggestions"])
+        assert lot["no_good_match"] == (lot["suggestions"][0]["band"] == "weak")
+        assert (lot["warning"] is not None) == lot["no_good_match"]
+    table = run("suggest", bridge, "-w", str(sample_workspace.root), "--consortium", "-k", "2")
+    words = " ".join(table.stdout.split())  # the footnote wraps at the terminal's width
+    assert "Fit" in words and "shared out" not in words and "a part the lot does not ask about is neutral" in words
 
 
 def test_consortium_with_an_impossible_requirement_is_a_one_line_error(sample_workspace):

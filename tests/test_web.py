@@ -433,6 +433,66 @@ def test_downloads_are_the_cli_csv_and_an_xlsx_with_the_same_rows(client, sample
     assert pl.read_excel(path, sheet_name="Teams").height == len(teams)
 
 
+# --- the fit and the warning, on hand-made results (tests.test_render) -----------------------
+
+
+@pytest.fixture
+def weak_lot_served(app, monkeypatch):
+    """The service answers every tender with the hand-made result: lot 1 weak, lot 2 strong."""
+    from matcher.results import Teams
+    from tests.test_render import RESULT
+
+    service = app.state.service
+    monkeypatch.setattr(service, "suggest", lambda *args, **kwargs: RESULT)
+    monkeypatch.setattr(service, "consortium", lambda *args, **kwargs: Teams(RESULT, (), {}, with_rankings=True))
+
+
+@pytest.mark.parametrize("path", ["/suggest", "/consortium"])
+def test_the_api_carries_the_fit_band_and_the_warning(client, weak_lot_served, path):
+    from tests.test_render import RAIL_WARNING
+
+    response = client.post(path, content=BRIDGE.read_bytes(), headers={"Content-Type": "application/yaml"})
+    assert response.status_code == 200, response.text
+    weak, strong = response.json()["lots"]
+    assert weak["no_good_match"] is True and weak["warning"] == RAIL_WARNING
+    assert strong["no_good_match"] is False and strong["warning"] is None
+    assert [(s["fit"], s["band"]) for s in weak["suggestions"]] == [(0.03, "weak"), (0.02, "weak")]
+    assert [(s["fit"], s["band"]) for s in strong["suggestions"]] == [(0.81, "strong"), (0.43, "possible")]
+
+
+def test_the_spec_documents_the_fit_and_the_warning(client):
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert {"fit", "band"} <= set(schemas["SuggestionOut"]["properties"])
+    assert {"no_good_match", "warning"} <= set(schemas["LotOut"]["properties"])
+
+
+def test_the_page_shows_the_fit_and_warns_above_the_weak_lot_only(client, weak_lot_served):
+    from markupsafe import escape
+
+    from tests.test_render import RAIL_WARNING
+
+    page = client.post("/ui/suggest", files={"sample": (None, "bridge-reconstruction.yaml")})
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert html.count('class="gap"') == 1
+    warning = f'<p class="gap" role="alert">⚠ {escape(RAIL_WARNING)}</p>'
+    lot1, lot2 = html.index("Lot 1: Railway signalling"), html.index("Lot 2: Bridge deck repair")
+    assert lot1 < html.index(warning) < html.index('<table class="ranking">', lot1) < lot2
+    assert 'band-weak">0.03 weak</td>' in html and 'band-strong">0.81 strong</td>' in html
+    assert 'band-possible">0.43 possible</td>' in html and ">Fit</th>" in html
+    assert "shared out" not in html and "a part the lot does not ask about is neutral" in html
+
+
+def test_the_downloads_carry_the_band_and_the_warning(client, weak_lot_served):
+    from tests.test_render import RAIL_WARNING
+
+    rows = list(csv.DictReader(io.StringIO(_export(client, "rankings.csv").text)))
+    assert [(r["lot_id"], r["band"], r["lot_warning"]) for r in rows] == [
+        ("1", "weak", RAIL_WARNING), ("1", "weak", RAIL_WARNING), ("2", "strong", ""), ("2", "possible", ""),
+        ("*", "weak", ""),
+    ]  # fmt: skip
+
+
 # --- the CLI and the web render the same objects the same way ------------------------------
 
 

@@ -9,26 +9,49 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from matcher.results import Suggestion, Team
+from matcher.results import LotSuggestions, Suggestion, Team
 
 PART_ORDER = ("semantic", "lexical", "buyer", "codes", "certifications", "region", "size")
+# What the table's and the page's footnote says a score and a fit are (matcher.rank.calibration).
+FOOTNOTE = (
+    "score = Σ part × weight; a part the lot does not ask about is neutral; "
+    "fit = chance the member can do the lot as main contractor (docs/evaluation.md)"
+)
 
 
 @dataclass(frozen=True)
 class Columns:
     """The part columns of a ranking: the hand-weighted parts it has, with their weights, or
-    (for a learned ranker, whose parts are its features) none, with ``learned`` set."""
+    (for a learned ranker, whose parts are its features) none, with ``learned`` set; ``fit``:
+    whether the ranking has a calibrated fit to show (not for `similar`, nor a ranker without
+    a calibration)."""
 
     learned: bool
     parts: tuple[str, ...]
     weights: dict[str, float]
+    fit: bool = False
 
 
 def columns(suggestions: Sequence[Suggestion]) -> Columns:
     learned = any(p.name not in PART_ORDER for s in suggestions for p in s.parts)
     present = () if learned else tuple(p for p in PART_ORDER if any(s.part(p) for s in suggestions))
     weights = {p.name: p.weight for s in suggestions[:1] for p in s.parts}
-    return Columns(learned, present, weights)
+    return Columns(learned, present, weights, any(s.fit is not None for s in suggestions))
+
+
+def fit_text(s: Suggestion) -> str:
+    """The fit and its band for a cell, e.g. "0.43 possible"; "" without a calibration."""
+    if s.fit is None:
+        return ""
+    return f"{s.fit:.2f} {s.band}" if s.band else f"{s.fit:.2f}"
+
+
+def lot_warning(lot: LotSuggestions) -> str | None:
+    """The warning a ranking shows under its lot: the lot's gap note. The whole-tender ranking
+    ("*") names lead candidates, not a lot's contractor, so it warns only when it is empty."""
+    if lot.lot_id == "*" and lot.suggestions:
+        return None
+    return lot.gap_note()
 
 
 def short_reasons(s: Suggestion) -> str:

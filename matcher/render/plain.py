@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
+from matcher.render.parts import lot_warning
 from matcher.results import (
     BuildReport,
     EvalReport,
@@ -51,6 +52,8 @@ def suggestion_dict(s: Suggestion) -> dict[str, Any]:
         "name": s.name,
         "kind": s.kind,
         "score": s.score,
+        "fit": s.fit,  # None: no calibration (similar, or a ranker without one)
+        "band": s.band,
         "parts": {p.name: _part_dict(p) for p in s.parts},
     }
     if s.lots:
@@ -76,6 +79,7 @@ def tender_dict(result: TenderSuggestions) -> dict[str, Any]:
                 "lot_id": lr.lot_id, "title": lr.title,
                 "codes": list(lot.codes), "value": lot.value, "certifications": list(lot.certifications),
                 "suggestions": [suggestion_dict(s) for s in lr.suggestions],
+                "no_good_match": lr.no_good_match, "warning": lot_warning(lr),
             }
             for lr, lot in zip(result.lots, result.tender.lots)
         ],

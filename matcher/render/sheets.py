@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from matcher.render.parts import PART_ORDER
+from matcher.render.parts import PART_ORDER, lot_warning
 from matcher.results import SimilarResult, Suggestion, Teams, TenderSuggestions
 from matcher.store.files import safe_csv_cell
 
@@ -31,6 +31,7 @@ def _flat(s: Suggestion) -> dict[str, Any]:
     row: dict[str, Any] = {
         "rank": s.rank, "participant_id": s.participant_id, "name": s.name, "kind": s.kind or "",
         "score": s.score, "lots": ";".join(s.lots),
+        "fit": "" if s.fit is None else s.fit, "band": s.band or "",
     }  # fmt: skip
     for p in s.parts:
         row[p.name] = p.value
@@ -47,14 +48,21 @@ def _part_columns(suggestions: Iterable[Suggestion] = ()) -> list[str]:
 
 
 def tender_csv(result: TenderSuggestions) -> str:
-    """One row per (lot, member), the whole tender's ranking last (lot_id "*")."""
+    """One row per (lot, member), the whole tender's ranking last (lot_id "*"); the fit, its band
+    and the lot's warning (its gap note, on each of its rows; a lot without any member has one
+    row that says so) come after the parts, so that the older columns keep their places."""
     rows = []
     for lr in (*result.lots, result.overall):
+        warning = lot_warning(lr) or ""
+        if not lr.suggestions and warning:  # a lot nobody matches still gets its row, saying so
+            rows.append({"tender_id": result.tender.id, "lot_id": lr.lot_id, "lot_title": lr.title,
+                         "lot_warning": warning})  # fmt: skip
         for s in lr.suggestions:
-            rows.append({"tender_id": result.tender.id, "lot_id": lr.lot_id, "lot_title": lr.title, **_flat(s)})
+            rows.append({"tender_id": result.tender.id, "lot_id": lr.lot_id, "lot_title": lr.title, **_flat(s),
+                         "lot_warning": warning})  # fmt: skip
     head = ["tender_id", "lot_id", "lot_title", "rank", "participant_id", "name", "kind", "score", "lots"]
     every = [s for lr in (*result.lots, result.overall) for s in lr.suggestions]
-    return _csv(rows, head + _part_columns(every))
+    return _csv(rows, head + _part_columns(every) + ["fit", "band", "lot_warning"])
 
 
 def similar_csv(result: SimilarResult) -> str:

@@ -9,13 +9,20 @@ from collections.abc import Iterable
 from typing import Any
 
 from matcher.rank.parts import human_amount
-from matcher.render.parts import columns, largest, short_reasons, team_title
-from matcher.results import SimilarResult, Suggestion, Teams, TenderSuggestions
+from matcher.render.parts import FOOTNOTE, columns, fit_text, largest, lot_warning, short_reasons, team_title
+from matcher.results import LotSuggestions, SimilarResult, Suggestion, Teams, TenderSuggestions
 
 _SHORT = {
     "semantic": "Sem", "lexical": "BM25", "buyer": "Buyer", "codes": "Codes",
     "certifications": "Certs", "region": "Region", "size": "Size",
 }  # fmt: skip
+_BAND_STYLE = {"strong": "green", "possible": "yellow", "weak": "red"}
+
+
+def _fit_cell(s: Suggestion) -> str:
+    style = _BAND_STYLE.get(s.band or "")
+    text = fit_text(s)
+    return f"[{style}]{text}[/{style}]" if style and text else text
 
 
 def _table(title: str, suggestions: Iterable[Suggestion], show_lots: bool = False):
@@ -28,6 +35,8 @@ def _table(title: str, suggestions: Iterable[Suggestion], show_lots: bool = Fals
     table.add_column("#", justify="right")
     table.add_column("Member", max_width=30)
     table.add_column("Score", justify="right")
+    if cols.fit:
+        table.add_column("Fit", justify="right", no_wrap=True)
     for p in cols.parts:
         table.add_column(f"{_SHORT[p]}\n×{cols.weights.get(p, 0):.2f}", justify="right")
     if cols.learned:
@@ -41,6 +50,8 @@ def _table(title: str, suggestions: Iterable[Suggestion], show_lots: bool = Fals
             f"{escape(s.name)}\n[dim]{escape(s.participant_id)}{' · ' + escape(s.kind) if s.kind else ''}[/dim]",
             f"[bold]{s.score:.3f}[/bold]",
         ]
+        if cols.fit:
+            cells.append(_fit_cell(s))
         for p in cols.parts:
             part = s.part(p)
             cells.append("" if part is None else f"{part.value:.2f}")
@@ -51,6 +62,14 @@ def _table(title: str, suggestions: Iterable[Suggestion], show_lots: bool = Fals
         cells.append(escape(short_reasons(s)))
         table.add_row(*cells)
     return table
+
+
+def _print_warning(lot: LotSuggestions, console: Any) -> None:
+    from rich.markup import escape
+
+    note = lot_warning(lot)
+    if note is not None:
+        console.print(f"[bold red]⚠ {escape(note)}[/bold red]")
 
 
 def print_tender(result: TenderSuggestions, console: Any) -> None:
@@ -69,11 +88,12 @@ def print_tender(result: TenderSuggestions, console: Any) -> None:
             head += f"  ({' · '.join(x for x in extra if x)})"
         console.print()
         console.print(_table(escape(head), lr.suggestions))
+        _print_warning(lr, console)
     console.print()
     console.print(_table("Whole tender: lead candidates (Lots = lots where the member is in the top list)",
                          result.overall.suggestions, show_lots=True))  # fmt: skip
-    console.print(f"[dim]model {result.model} · index {result.index_version} · "
-                  "score = Σ part × weight; weights of parts a lot does not ask for are shared out[/dim]")  # fmt: skip
+    _print_warning(result.overall, console)
+    console.print(f"[dim]model {result.model} · index {result.index_version} · {FOOTNOTE}[/dim]")
 
 
 def print_similar(result: SimilarResult, console: Any) -> None:

@@ -39,6 +39,11 @@ class SuggestionOut(BaseModel):
     name: str
     kind: str | None
     score: float
+    fit: float | None = Field(
+        None, description="calibrated chance that the member can do the lot as main contractor; "
+        "null: no calibration (similar, or a ranker without one)",
+    )  # fmt: skip
+    band: Literal["strong", "possible", "weak"] | None = Field(None, description="the fit's band")
     parts: dict[str, ScorePartOut] = Field(description="semantic, lexical, buyer, codes, certifications, region, size")
     why: str = Field(description="the reasons in short, as the CLI table's Why column")
     lots: list[str] = Field(default_factory=list, description="whole-tender ranking: lots where it is in the top list")
@@ -61,6 +66,8 @@ class LotOut(BaseModel):
     value: float | None
     certifications: list[str]
     suggestions: list[SuggestionOut]
+    no_good_match: bool = Field(description="even the best member is a weak fit, or no member matches")
+    warning: str | None = Field(description="what the page and the CLI say when no_good_match, else null")
 
 
 class SuggestOut(BaseModel):

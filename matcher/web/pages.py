@@ -19,7 +19,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from matcher.errors import InputError, MatcherError
-from matcher.render.parts import PART_ORDER, columns, largest, short_reasons, team_title
+from matcher.render.parts import (
+    FOOTNOTE,
+    PART_ORDER,
+    columns,
+    fit_text,
+    largest,
+    lot_warning,
+    short_reasons,
+    team_title,
+)
 from matcher.results import Suggestion, Teams
 from matcher.schema import Tender
 from matcher.web.errors import public_message, status_for
@@ -57,6 +66,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.globals["part_label"] = PART_LABEL
+    env.globals["footnote"] = FOOTNOTE
     return env
 
 
@@ -95,11 +105,11 @@ def table_view(suggestions: Iterable[Suggestion]) -> dict[str, Any]:
             for p in s.parts if p.contribution > 0
         ]  # fmt: skip
         rows.append({
-            "s": s, "cells": cells, "stack": stack, "why": short_reasons(s),
+            "s": s, "cells": cells, "stack": stack, "why": short_reasons(s), "fit": fit_text(s),
             "breakdown": largest(s) if cols.learned else [],
         })  # fmt: skip
     shown = [{"name": n, "weight": cols.weights.get(n, 0.0)} for n in cols.parts]
-    return {"columns": shown, "rows": rows, "learned": cols.learned}
+    return {"columns": shown, "rows": rows, "learned": cols.learned, "fit": cols.fit}
 
 
 def teams_view(found: Teams) -> list[dict[str, Any]]:
@@ -232,9 +242,10 @@ async def suggest_page(request: Request) -> HTMLResponse:
         return _page(request, status_for(exc), error=_message(request, exc))
     result = found.suggestions
     lots: list[dict[str, Any]] = [
-        {"lot": lot, "table": table_view(lr.suggestions)} for lr, lot in zip(result.lots, result.tender.lots)
+        {"lot": lot, "table": table_view(lr.suggestions), "warning": lot_warning(lr)}
+        for lr, lot in zip(result.lots, result.tender.lots)
     ]
-    overall = table_view(result.overall.suggestions)
+    overall = {**table_view(result.overall.suggestions), "warning": lot_warning(result.overall)}
     tables = [item["table"] for item in lots] + [overall]
     shown = {c["name"] for t in tables for c in t["columns"]}
     legend = {"learned": overall["learned"], "columns": [{"name": n} for n in PART_ORDER if n in shown]}

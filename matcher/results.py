@@ -45,9 +45,9 @@ class Suggestion:
     score: float
     parts: tuple[ScorePart, ...]
     lots: tuple[str, ...] = ()  # for a whole-tender ranking: lots where it is in the top k
-    # The calibrated fit (matcher.rank.calibration: the share of past tenders in which a firm
-    # scoring this much won) and its band: "strong", "possible" or "weak". None: the ranker
-    # serving has no calibration.
+    # The calibrated fit (matcher.rank.calibration: the chance that the member can do the lot as
+    # main contractor) and its band: "strong", "possible" or "weak". None: the ranker serving has
+    # no calibration (and `similar`, whose scores are not calibrated).
     fit: float | None = None
     band: str | None = None
 

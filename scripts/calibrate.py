@@ -84,8 +84,13 @@ def judged_examples(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def reliability(
-    calibration: Calibration, scores: np.ndarray, won: np.ndarray, query: np.ndarray,
-    what: str = "win rate", queries: str = "tenders", enough: int = MIN_QUERIES,
+    calibration: Calibration,
+    scores: np.ndarray,
+    won: np.ndarray,
+    query: np.ndarray,
+    what: str = "win rate",
+    queries: str = "tenders",
+    enough: int = MIN_QUERIES,
 ) -> list[str]:
     """The markdown rows: predicted fit by decile vs the observed rate."""
     fits = np.asarray(calibration.fit(scores))

@@ -47,9 +47,7 @@ def main() -> None:
     rows = np.arange(len(ctx.pool))
     dense, lexical = ev.dense_max(ctx), ev.bm25_shares(ctx)
     queries = [
-        feature_matrix(
-            ev.query_need(ctx, i), ctx.pool, rows, dense[i], lexical[i], q.date.year
-        )
+        feature_matrix(ev.query_need(ctx, i), ctx.pool, rows, dense[i], lexical[i], q.date.year)
         for i, q in enumerate(split.queries)
     ]
     position = {s: i for i, s in enumerate(split.pool)}

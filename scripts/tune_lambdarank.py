@@ -70,9 +70,7 @@ def _features(ctx: Context) -> list[np.ndarray]:
     rows = np.arange(len(ctx.pool))
     sims, lexical = dense_max(ctx), ev.bm25_shares(ctx)
     return [
-        feature_matrix(
-            ev.query_need(ctx, i), ctx.pool, rows, sims[i], lexical[i], q.date.year
-        )
+        feature_matrix(ev.query_need(ctx, i), ctx.pool, rows, sims[i], lexical[i], q.date.year)
         for i, q in enumerate(ctx.split.queries)
     ]
 

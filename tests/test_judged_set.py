@@ -41,6 +41,8 @@ SETS = {judged_eval.JUDGED: (24, 30), judged_eval.HOLDOUT: (14, 18)}
 @pytest.fixture(params=list(SETS), ids=lambda path: path.stem)
 def judged(request):
     return request.param, judged_eval.load_judged_set(request.param)
+
+
 with SAMPLE.open(encoding="utf-8", newline="") as f:
     MEMBERS = {row["id"]: row for row in csv.DictReader(f)}
 

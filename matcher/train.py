@@ -1,7 +1,8 @@
 """The library verb `train`: fit a learned ranker on a workspace's award history and save it.
 
 The ranker is saved as ``<workspace>/models/ranker.json`` (plain JSON; a LightGBM ranker keeps its
-model in LightGBM's text format inside it), which `suggest` then uses.
+model in LightGBM's text format inside it), which `suggest` then uses, and the fit of its scores,
+calibrated on the history's last quarters, as ``<workspace>/models/calibration.json``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from matcher.embed.embedders import load_embedder
 from matcher.errors import InputError
 from matcher.inputs.history import contracts_from_tables, history_language
 from matcher.inputs.ocds import read_history, read_ocds
-from matcher.rank.trained import DEFAULT_KIND, RankerKind, TrainedRanker, train_ranker
+from matcher.rank.trained import DEFAULT_KIND, RankerKind, TrainedRanker, train_calibrated
 from matcher.store.workspace import Workspace
 
 
@@ -48,8 +49,13 @@ def train(
         raise InputError("no dated awards in the history: nothing to train on")
     end = until or date.fromordinal(last.toordinal() + 1)
     language = history_language(tables.tenders)
-    ranker = train_ranker(kind, contracts, end, cache.encoder(embed_progress), language, progress)
+    ranker, calibration = train_calibrated(kind, contracts, end, cache.encoder(embed_progress), language, progress)
     ranker.manifest["embedding_model"] = cache.embedder.name
+    ranker.manifest["calibrated"] = calibration.fitted_on if calibration is not None else None
     path = workspace.ranker_path
+    if calibration is not None:
+        calibration.save(workspace.calibration_path)
+    else:  # a fit of an earlier ranker must not be read as this one's
+        workspace.calibration_path.unlink(missing_ok=True)
     ranker.save(path)
     return ranker, path

@@ -311,6 +311,15 @@ def test_train_then_suggest_uses_the_learned_ranker_and_hand_on_request(tmp_path
     assert "Largest contributions" in table.stdout
     hand = json.loads(run("suggest", str(tender), "-w", ws, "-f", "json", "--ranker", "hand").stdout)
     assert "baseline" not in hand["lots"][0]["suggestions"][0]["parts"]
+    # the trained ranker's fit comes from its own held-out quarters, or there is none (never the hand one's)
+    calibration = tmp_path / "ws" / "models" / "calibration.json"
+    fits = [s["fit"] for s in learned["lots"][0]["suggestions"]]
+    if calibration.exists():
+        saved = json.loads(calibration.read_text())
+        assert saved["ranker"] == "learned" and saved["fits"] == sorted(saved["fits"])
+        assert all(0.0 <= f <= 1.0 for f in fits) and fits == sorted(fits, reverse=True)
+    else:
+        assert fits == [None] * len(fits)
 
 
 def test_train_without_history_is_a_one_line_error(tmp_path):

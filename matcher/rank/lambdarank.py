@@ -101,6 +101,10 @@ class LambdaRankRanker:
     def explain(self, need: Need, firm: Participant, values: Mapping[str, float]) -> dict[str, str]:
         return explain_parts(need, firm, values, FEATURE_WORDS)
 
+    def totals(self, x: np.ndarray) -> np.ndarray:
+        """The scores of rows of features (in the order of FEATURES), as :meth:`score` gives them."""
+        return np.asarray(self.booster.predict(x, num_threads=thread_count())) if len(x) else np.zeros(0)
+
     def unit_score(self, score: float) -> float:
         """The logistic of the score: lambdarank models σ(s_i − s_j) as the chance that i beats j, so this is
         the chance of beating a candidate that scores 0. A monotone 0..1 scale, not a calibrated probability."""

@@ -67,6 +67,10 @@ class LearnedRanker:
     def explain(self, need: Need, firm: Participant, values: Mapping[str, float]) -> dict[str, str]:
         return explain_parts(need, firm, values, FEATURE_WORDS)
 
+    def totals(self, x: np.ndarray) -> np.ndarray:
+        """The scores of rows of features (in the order of FEATURES), as :meth:`score` gives them."""
+        return np.asarray(self.intercept + (((x - self.mean) / self.scale) * self.coef).sum(axis=1))
+
     def unit_score(self, score: float) -> float:
         """The logistic of the score: the model's odds that this candidate beats another."""
         return 1.0 / (1.0 + math.exp(-score))
@@ -304,9 +308,14 @@ def train(
 
 def last_quarters(data: TrainingSet, quarters: int) -> TrainingSet:
     """The queries of the last `quarters` quarters, each still seen with all history before it (learning curves)."""
-    first = data.windows - quarters + 1
+    return quarters_between(data, data.windows - quarters + 1, data.windows)
+
+
+def quarters_between(data: TrainingSet, first: int, last: int) -> TrainingSet:
+    """The queries of quarters `first`..`last` (1-based, both included), each still seen with all history before it."""
     ends = np.cumsum(data.sizes)
-    keep = [i for i, w in enumerate(data.window_of) if w >= first]
+    keep = [i for i, w in enumerate(data.window_of) if first <= w <= last]
+    quarters = max(0, min(last, data.windows) - first + 1)
     rows = np.concatenate([np.arange(ends[i] - data.sizes[i], ends[i]) for i in keep]) if keep else np.zeros(0, int)
     sizes = [data.sizes[i] for i in keep]
     return TrainingSet(data.x[rows], data.y[rows], sizes, len(keep), min(quarters, data.windows), 0,

@@ -46,13 +46,16 @@ MIN_LOTS = 5  # the same for the judged set's lots
 
 
 def examples(tables: object, cutoff: date, encode: object, language: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(score, won, query) of the PER_QUERY best-scored firms of every warm tender after `cutoff`."""
+    """(score, won, query) of the PER_QUERY best-scored firms of every warm tender of the year after `cutoff`."""
     split = split_history(contracts_from_tables(tables.tenders, tables.awards), cutoff)  # type: ignore[attr-defined]
     ctx = ev.Context(split, [split.records[s].participant() for s in split.pool], encode, language, DEFAULT_MODEL)
-    totals = ev.suggest(ctx)
+    return _top_examples(ctx, ev.suggest(ctx), date(cutoff.year + 1, 1, 1))
+
+
+def _top_examples(ctx: ev.Context, totals: np.ndarray, year_end: date) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    split = ctx.split
     position = {s: i for i, s in enumerate(split.pool)}
     scores, won, query = [], [], []
-    year_end = date(cutoff.year + 1, 1, 1)
     for i, q in enumerate(split.queries):
         winners = {position[w] for w in q.winners if w in position}
         if not winners or q.date is None or q.date >= year_end:
@@ -177,6 +180,31 @@ def main() -> None:
         f"{float((sample_fits < POSSIBLE).mean()):.0%} of the pairs would read weak, grade-2 members included. "
         "That is why the shipped fit is the judged one.",
     ]
+    # 3. the trained (linear) ranker's own fit, from `matcher train`: calibrated on the last quarters
+    # of the history before 2023, checked on the warm tenders of 2023
+    from matcher.inputs.history import contracts_from_tables as contracts_of
+    from matcher.rank.trained import CALIBRATION_QUARTERS, train_calibrated
+
+    contracts = contracts_of(tables.tenders, tables.awards)
+    cutoff = date(2023, 1, 1)
+    ranker, learned_fit = train_calibrated("linear", contracts, cutoff, cache.encode, language)
+    if learned_fit is not None:
+        split = split_history(contracts, cutoff)
+        ctx = ev.Context(split, [split.records[s].participant() for s in split.pool], cache.encode, language,
+                         DEFAULT_MODEL)  # fmt: skip
+        totals = ev.ranker_scores(ctx, ranker)
+        lx, ly, lq = _top_examples(ctx, totals, date(2024, 1, 1))
+        lines += [
+            "",
+            "**A trained ranker's fit** (`matcher train` writes it beside the ranker): the linear ranker trained "
+            f"on the awards before 2023, its fit calibrated on the last {CALIBRATION_QUARTERS} quarters of that "
+            "history (scored by a ranker trained on the quarters before them), checked on the warm tenders of "
+            f"2023 ({len(set(lq.tolist()))} tenders, their {PER_QUERY} best-scored firms each):",
+            "",
+            *reliability(learned_fit, lx, ly, lq),
+            "",
+            *band_rows(learned_fit, lx, ly, "win rate"),
+        ]
     text = "\n".join(lines)
     print(text)
     if args.no_write:

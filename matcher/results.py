@@ -169,6 +169,58 @@ class Teams:
         return replace(self, suggestions=self.suggestions.top(k), with_rankings=True)
 
 
+GapStatus = Literal["gap", "single", "covered"]  # no member strong, exactly one (a dependency), two or more
+NO_CODES = "no codes"  # the capability of a lot without codes (each such lot is one of its own)
+
+
+@dataclass(frozen=True)
+class AskingLot:
+    """A lot that asks for a capability, with the gap note its ranking gives (None: it has a good match)."""
+
+    tender_id: str
+    lot_id: str
+    title: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Capability:
+    """One capability (a CPV group, e.g. "452") that lots ask for, and how well the cluster covers it.
+
+    ``strong`` counts the distinct members that are a strong fit for at least one of its lots,
+    ``possible`` those that are a possible fit for one and strong for none (both among each lot's
+    top k). ``best_*`` is the member with the highest fit in any of its lots. ``label`` is in the
+    asking lots' language (Russian when most of them are in Russian), ``label_en`` in English.
+    """
+
+    code: str  # the CPV group's 3 digits, another scheme's code as given, or "no codes"
+    label: str
+    label_en: str
+    lots: tuple[AskingLot, ...]
+    strong: int
+    possible: int
+    best_id: str | None
+    best_name: str | None
+    best_fit: float | None
+    best_band: str | None
+    status: GapStatus
+
+
+@dataclass(frozen=True)
+class GapsReport:
+    """What `gaps` found over one or more tenders: every capability asked for, gaps first, and every lot."""
+
+    capabilities: tuple[Capability, ...]  # gaps, then single, then covered; within, most lots asking first
+    lots: tuple[AskingLot, ...]  # every lot of every tender, in order, with its gap note
+    tenders: tuple[str, ...]  # tender ids
+    top_k: int  # members ranked per lot: strong and possible are counted among them
+    model: str
+    index_version: str
+
+    def count(self, status: GapStatus) -> int:
+        return sum(c.status == status for c in self.capabilities)
+
+
 # --- what the writing verbs did ------------------------------------------------------------
 # Rejects are the readers' own records (a participant row, an OCDS release); each one's str()
 # is one line naming the file, where in it, and why.

@@ -32,9 +32,10 @@ COMMANDS = [
     ["eval"],
     ["train"],
     ["consortium"],
+    ["gaps"],
 ]
 FORMATS = {  # what each command's --format offers
-    "suggest": "table|json|csv", "similar": "table|json|csv", "consortium": "table|json|csv",
+    "suggest": "table|json|csv", "similar": "table|json|csv", "consortium": "table|json|csv", "gaps": "table|json|csv",
     "eval": "table|json|markdown",
 }  # fmt: skip
 

@@ -1,4 +1,4 @@
-"""Commands on members and tenders: ingest, suggest, consortium, similar."""
+"""Commands on members and tenders: ingest, suggest, consortium, similar, gaps."""
 
 from __future__ import annotations
 
@@ -155,3 +155,35 @@ def similar(
     if participant_id is None and text is None:
         raise InputError('give a participant id or --text "..." to describe a firm')
     _show(similar_members(_query_workspace(workspace), participant_id, text=text, top_k=top_k, model=model), output)
+
+
+@app.command()
+def gaps(
+    tenders: Annotated[list[Path], typer.Argument(help="Tender files (.yaml, .yml, .json or OCDS), one or more.")],
+    top_k: Annotated[
+        int,
+        typer.Option(
+            "--top-k", "-k", min=1, max=1000, help="Members ranked per lot; strong ones are counted among them."
+        ),
+    ] = 10,
+    output: FormatOpt = OutputFormat.table,
+    workspace: WorkspaceOpt = None,
+    model: ModelOpt = None,
+    ranker: Annotated[
+        RankerOpt, typer.Option("--ranker", help="auto: the trained ranker where `matcher train` made one.")
+    ] = RankerOpt.auto,
+) -> None:
+    """Say which capabilities the tenders ask for that no member covers well, or only one does.
+
+    Ranks members for every lot, then groups the lots by capability (CPV group: the first 3
+    digits of each code) and counts the members that are a strong fit (fit >= 0.50) or a
+    possible one (>= 0.20) for at least one of its lots: gap (no strong member), single (one:
+    the cluster depends on it) or covered (two or more); gaps first.
+
+    Example: matcher gaps tenders/*.yaml -w my-cluster
+    """
+    from matcher.gaps import gaps as find_gaps
+    from matcher.inputs.tenders import read_tender
+
+    parsed = [read_tender(t) for t in tenders]  # a bad tender fails before anything is built or loaded
+    _show(find_gaps(_query_workspace(workspace), parsed, top_k, model=model, ranker=ranker.value), output)

@@ -11,6 +11,7 @@ Modules:
     text       rankings and teams as rich tables
     summaries  the lines the writing commands print, and the rejects on stderr
     metrics    the evaluation's tables and markdown
+    gaps       where a cluster has gaps: the table and summary, JSON and CSV
     parts      the score parts' order, columns and short reasons, shared by every format
 
 Example:
@@ -25,7 +26,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from matcher.errors import InputError
-from matcher.render import metrics, plain, sheets, summaries, text
+from matcher.render import gaps, metrics, plain, sheets, summaries, text
 from matcher.render.metrics import eval_markdown, eval_summary
 from matcher.render.parts import PART_ORDER, short_reasons
 from matcher.render.plain import dump_json, similar_dict, suggestion_dict, team_dicts, teams_dict, tender_dict
@@ -33,6 +34,7 @@ from matcher.render.sheets import similar_csv, teams_csv, tender_csv, xlsx_bytes
 from matcher.results import (
     BuildReport,
     EvalReport,
+    GapsReport,
     ImportReport,
     IndexStatus,
     IngestReport,
@@ -60,6 +62,7 @@ _TABLE: dict[type, Callable[[Any, Any], None]] = {
     RollbackReport: summaries.print_rollback,
     TrainReport: summaries.print_train,
     EvalReport: metrics.print_eval,
+    GapsReport: gaps.print_gaps,
 }
 _JSON: dict[type, Callable[[Any], Any]] = {
     TenderSuggestions: plain.tender_dict,
@@ -73,11 +76,13 @@ _JSON: dict[type, Callable[[Any], Any]] = {
     RollbackReport: plain.rollback_dict,
     TrainReport: plain.train_dict,
     EvalReport: plain.eval_dict,
+    GapsReport: gaps.gaps_dict,
 }
 _CSV: dict[type, Callable[[Any], str]] = {
     TenderSuggestions: sheets.tender_csv,
     SimilarResult: sheets.similar_csv,
     Teams: sheets.teams_csv,
+    GapsReport: gaps.gaps_csv,
 }
 _MARKDOWN: dict[type, Callable[[Any], str]] = {
     EvalReport: lambda report: eval_summary(report) + "\n\n" + eval_markdown(report) + "\n",

@@ -109,16 +109,20 @@ Reproduce (rewrites this file; {rejects} records could not be read):
   vectors, and the *max over profile and contracts* (one vector per distinct past contract
   plus the profile; a firm scores its best one).
 - **learned ranker**: pairwise logistic regression over the features of `matcher.rank.features`
-  (dense, BM25 raw and relative, code overlap and exact share, buyer count, share and
-  buyer × BM25, volume, recency, value fit, size, region, certifications), trained on the
+  (dense, BM25 as a share of what the tender's words can score and log(1 + BM25), code
+  overlap and exact share, buyer count and share, the buyer's territory (its name's words among
+  the firm's past buyers' names), buyer × BM25, volume, recency, value fit, size, region,
+  certifications; none divided by the best candidate's), trained on the
   awards before the cut-off with time respected: each tender of a quarter is a query over a
   pool built only from the awards before that quarter, with candidates from the same rule
   that serves queries (dense top 200, BM25 top 200, code block, the buyer's past suppliers).
   `matcher train` makes it for a workspace; `suggest` then uses it there.
 - **suggest (hybrid)**: the hand-weighted ranking, `matcher suggest`'s fallback where no
   ranker was trained, the same `score_parts` code:
-  weights {weights} (parts a request does not ask for are left out and the rest rescaled;
-  SECOP has no certifications or regions).
+  weights {weights}, chosen on the tenders of 2022 (`scripts/tune_weights.py`, pool of
+  2019-2021) and so not tuned on the 2023 tenders reported here; the lexical part is the
+  firm's BM25 as a share of what the tender's words can score, and a part a request does not
+  ask about (SECOP has no certifications or regions) keeps its weight with a neutral value.
 
 ## What it shows, and what was changed because of it
 

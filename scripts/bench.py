@@ -77,7 +77,8 @@ def throughput(texts: list[str], workdir: Path, rounds: int = 2) -> dict:
 def cli_time(rounds: int = 3) -> dict:
     from matcher.build import ensure_sample_workspace
 
-    ensure_sample_workspace()
+    workspace = ensure_sample_workspace()
+    model = workspace.read_manifest(workspace.current_version())["model"]
     matcher = [str(Path(sys.executable).with_name("matcher")), "suggest", str(TENDERS[0]), "--top-k", "5"]
     bare = [sys.executable, "-c", "import sentence_transformers"]
     times: dict[str, list[float]] = {"suggest": [], "import": []}
@@ -86,7 +87,9 @@ def cli_time(rounds: int = 3) -> dict:
             start = time.perf_counter()
             subprocess.run(command, check=True, capture_output=True)
             times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
+    return {name: statistics.median(values) for name, values in times.items()} | {
+        "model": f"{model['name']}, {model.get('backend', 'torch')}"
+    }
 
 
 # --- 3. sizes ---------------------------------------------------------------------------
@@ -321,7 +324,8 @@ def write_report(path: Path, results: dict) -> None:
             "",
             "| command | seconds |",
             "|---|---:|",
-            f"| `matcher suggest {TENDERS[0].relative_to(ROOT)} --top-k 5` (sample, ONNX) | {cli['suggest']:.2f} |",
+            f"| `matcher suggest {TENDERS[0].relative_to(ROOT)} --top-k 5` (sample: {cli.get('model', 'ONNX')}) "
+            f"| {cli['suggest']:.2f} |",
             f'| `python -c "import sentence_transformers"` | {cli["import"]:.2f} |',
             "",
             f"Target: suggest < half of the bare import: {ratio:.2f} of it — {verdict(ratio < 0.5)}.",

@@ -145,3 +145,19 @@ def test_an_english_lot_finds_a_member_that_writes_in_russian_when_the_codes_agr
     top = [s.participant_id for s in sample_matcher.suggest(tender, top_k=3).lots[lot(tender, "1")].suggestions]
     russian_bridge = set(members.filter((pl.col("kind") == "bridge builder") & (pl.col("language") == "ru"))["id"])
     assert set(top) & russian_bridge, top  # its English and Russian code labels bridge the languages
+
+
+def test_the_russian_metro_depot_tender_finds_the_english_specialists_and_says_what_no_member_does(sample_matcher):
+    """The case that opened issue 13, as an OCDS release: a Russian tender over members who describe the
+    work in English; the signalling lot is work no member of the sample does."""
+    tender = read_tender(SAMPLE / "tenders" / "metro-depot-ru.ocds.json")
+    result = sample_matcher.suggest(tender, top_k=5)
+    by_lot = {x.lot_id: x for x in result.lots}
+    track, power, signalling = by_lot["1"], by_lot["2"], by_lot["3"]
+    assert track.suggestions[0].participant_id == "RU-INN-7821489497"  # Petrovsky: builds metro depots and urban track
+    assert power.suggestions[0].participant_id == "RU-INN-7824617852"  # Traction Power Systems: contact rail of depots
+    assert track.suggestions[0].band == power.suggestions[0].band == "strong"
+    assert signalling.no_good_match and "closest:" in (signalling.gap_note() or "")
+    assert not track.no_good_match and not power.no_good_match
+    # one scale: the strong matches outscore the best a lot nobody can do gets
+    assert min(track.suggestions[0].score, power.suggestions[0].score) > signalling.suggestions[0].score

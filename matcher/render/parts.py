@@ -54,6 +54,10 @@ def lot_warning(lot: LotSuggestions) -> str | None:
     return lot.gap_note()
 
 
+# The words of a part the request does not ask about (neutral for every member): not a reason.
+NOT_ASKED = frozenset({"no codes asked", "no region asked", "none required", "no value given", "no buyer given"})
+
+
 def short_reasons(s: Suggestion) -> str:
     """The reasons in short, for a table cell; JSON and CSV carry the full text of each part."""
     bits = []
@@ -61,11 +65,11 @@ def short_reasons(s: Suggestion) -> str:
     if buyer and buyer.value > 0:
         bits.append(buyer.detail.split(" for ")[0] + " for this buyer")
     codes = s.part("codes")
-    if codes and codes.detail:
+    if codes and codes.detail and codes.detail not in NOT_ASKED:
         bits.append(codes.detail.split("; ")[0])  # the count and levels, and the best code
     for name in ("certifications", "region", "size"):
         part = s.part(name)
-        if part and part.value < 1.0:
+        if part and part.value < 1.0 and part.detail not in NOT_ASKED:
             bits.append(part.detail)
     return "; ".join(bits) or "text similarity only"
 

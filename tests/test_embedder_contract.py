@@ -226,6 +226,7 @@ def test_the_spec_rebuilds_the_embedder_in_another_process(embedder, case, tmp_p
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where an ONNX spec's files are written
     rebuilt = embedder_from_spec(embedder.spec())
     check_rebuilt(embedder, rebuilt, batch_of(embedder, "passage"), batch_of(embedder, "query"), case.atol)
+    assert not list(tmp_path.glob("matcher-onnx-*"))  # an export's files are gone once it is loaded
 
 
 def test_a_paraphrase_is_closer_than_an_unrelated_text_and_a_query_finds_its_passages(embedder, case):

@@ -84,12 +84,18 @@ class OnnxEmbedder(Embedder):
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> OnnxEmbedder:
         """The embedder of a :meth:`spec`, its files written to a temporary folder."""
+        import shutil
         import tempfile  # only Ray actors rebuild from a spec: not imported by every command
 
         folder = Path(tempfile.mkdtemp(prefix="matcher-onnx-"))
-        for name, data in spec["files"].items():
-            (folder / Path(name).name).write_bytes(data)
-        return cls(folder, spec["variant"])
+        try:
+            for name, data in spec["files"].items():
+                (folder / Path(name).name).write_bytes(data)
+            embedder = cls(folder, spec["variant"])
+            embedder._load()  # the session and tokenizer hold everything: the ~60 MB of files can go
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return embedder
 
     def _load(self) -> None:
         if self._session is not None:

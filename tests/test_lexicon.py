@@ -68,3 +68,21 @@ def test_shares_are_fixed_by_the_request_not_by_the_candidates():
     np.testing.assert_allclose(shares / shares.max(), raw / raw.max(), rtol=1e-5)  # the same order as BM25
     assert LexicalIndex(docs).shares("unheard words", "en").max() == 0.0
     assert shares[0] == pytest.approx(raw[0] / LexicalIndex(docs).match("bridge repair works", "en")[1], rel=1e-5)
+
+
+def test_the_translated_shares_equal_the_per_word_definition():
+    """Sparse sums over postings give what the definition says, word by word over every document."""
+    docs = [[("ремонт моста и путепровода", "ru")], [("bridge repair, deck waterproofing", "en")],
+            [("tunnel and bridge works", "en")], [("строительство тоннеля", "ru")], [("road repair", "en")]]  # fmt: skip
+    index = LexicalIndex(docs)
+    query = "ремонт моста, ремонт тоннеля"
+    lexicon = translations("ru")
+    per_word = []
+    for word in tokens(query, "ru"):
+        own = index.scores(word, "ru") if word else np.zeros(len(docs))
+        translated = sum((p * index.scores(t, "en") for t, p in lexicon.get(word, ())), np.zeros(len(docs)))
+        per_word.append(np.maximum(own, translated))
+    attainable = sum(w.max() for w in per_word if w.max() > 0)
+    shares, total = index.match(query, "ru")
+    assert total == pytest.approx(attainable, rel=1e-5)
+    np.testing.assert_allclose(shares, sum(per_word) / attainable, rtol=1e-5, atol=1e-7)

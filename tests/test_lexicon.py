@@ -72,8 +72,10 @@ def test_shares_are_fixed_by_the_request_not_by_the_candidates():
 
 def test_the_translated_shares_equal_the_per_word_definition():
     """Sparse sums over postings give what the definition says, word by word over every document."""
-    docs = [[("ремонт моста и путепровода", "ru")], [("bridge repair, deck waterproofing", "en")],
-            [("tunnel and bridge works", "en")], [("строительство тоннеля", "ru")], [("road repair", "en")]]  # fmt: skip
+    docs = [
+        [("ремонт моста и путепровода", "ru")], [("bridge repair, deck waterproofing", "en")],
+        [("tunnel and bridge works", "en")], [("строительство тоннеля", "ru")], [("road repair", "en")],
+    ]  # fmt: skip
     index = LexicalIndex(docs)
     query = "ремонт моста, ремонт тоннеля"
     lexicon = translations("ru")

@@ -168,16 +168,20 @@ class Matcher:
         """Teams that together cover a tender's lots, built from each lot's `candidates` best members.
 
         Returns the teams, best first, with the per-lot rankings (of `candidates` members each)
-        they were built from; ``.top(k)`` cuts those to show. The ranker puts its scores on a 0..1
-        scale first (:meth:`Ranker.unit_score`: the logistic for a learned ranker), so that every
+        they were built from; ``.top(k)`` cuts those to show. A member's fit for a lot is its
+        calibrated fit (the chance it can do the lot, as `suggest` shows it), or where the ranker
+        has no calibration its score on a 0..1 scale (:meth:`Ranker.unit_score`), so that every
         lot's fit is on the same scale.
         """
         from matcher.rank.consortium import TeamConstraints, build_consortia
 
         result = self.suggest(tender, top_k=candidates)
-        fit = self.ranker.unit_score
+
+        def fit(s: Suggestion) -> float:  # the suggestion's calibrated fit, as suggest shows it
+            return s.fit if s.fit is not None else self.ranker.unit_score(s.score)
+
         ranked = {
-            lot.lot_id: [(self.participants[self.opened.rows[s.participant_id]], fit(s.score)) for s in lot.suggestions]
+            lot.lot_id: [(self.participants[self.opened.rows[s.participant_id]], fit(s)) for s in lot.suggestions]
             for lot in result.lots
         }
         found = build_consortia(result.tender, ranked, constraints or TeamConstraints(), teams, solver)

@@ -74,18 +74,23 @@ class LotSuggestions:
         return self.best_band == "weak" or (not self.suggestions and self.lot_id != "*")
 
     def gap_note(self) -> str | None:
-        """The warning every output shows for a lot without a good match, else None.
+        """The warning every output shows for a lot the cluster cannot cover well, else None.
 
-        e.g. 'no member is a good match for "Railway signalling" (best fit 0.03, weak); closest: A, B'.
+        A weak best: 'no member is a good match for "Railway signalling" (best fit 0.03, weak);
+        closest: A, B'. A possible best (no member strong, the same rule as `matcher gaps`): 'no
+        member is a strong match for "…" (best fit 0.25, possible); closest: A, B'.
         """
-        if not self.no_good_match:
-            return None
+        if self.lot_id == "*" and self.suggestions:
+            return None  # the whole tender's lead candidates: each lot says it for itself
         if not self.suggestions:
-            return f'no member matches "{self.title}"'
+            return f'no member matches "{self.title}"' if self.lot_id != "*" else None
         best = self.suggestions[0]
+        if best.band not in ("weak", "possible"):
+            return None
         closest = ", ".join(s.name for s in self.suggestions[:3])
-        fit = f"best fit {best.fit:.2f}, weak" if best.fit is not None else "weak"
-        return f'no member is a good match for "{self.title}" ({fit}); closest: {closest}'
+        fit = f"best fit {best.fit:.2f}, {best.band}" if best.fit is not None else best.band
+        quality = "good" if best.band == "weak" else "strong"
+        return f'no member is a {quality} match for "{self.title}" ({fit}); closest: {closest}'
 
 
 @dataclass(frozen=True)

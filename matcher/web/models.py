@@ -67,7 +67,10 @@ class LotOut(BaseModel):
     certifications: list[str]
     suggestions: list[SuggestionOut]
     no_good_match: bool = Field(description="even the best member is a weak fit, or no member matches")
-    warning: str | None = Field(description="what the page and the CLI say when no_good_match, else null")
+    warning: str | None = Field(
+        description="what the page and the CLI say when no member is a strong match (no_good_match: not even a "
+        "possible one), else null"
+    )
 
 
 class SuggestOut(BaseModel):

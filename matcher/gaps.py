@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 __all__ = ["NO_CODES", "capability_of", "gaps", "gaps_from"]
 
 _ORDER: dict[GapStatus, int] = {"gap": 0, "single": 1, "covered": 2}
+# How many leading digits of a CPV code name a capability: its group (3) or its class (4).
+LEVELS: dict[str, int] = {"group": 3, "class": 4}
 
 
 def gaps(
@@ -40,6 +42,7 @@ def gaps(
     *,
     model: str | None = None,
     ranker: RankerChoice = "auto",
+    level: str = "group",
 ) -> GapsReport:
     """The capabilities the tenders ask for, gaps first: how many members cover each one well.
 
@@ -48,6 +51,8 @@ def gaps(
         tenders: Tenders, or paths of tender files (YAML, JSON, OCDS); every file is read before
             the index is opened, so a bad one fails first.
         top_k: members ranked per lot; strong and possible members are counted among them.
+        level: "group" (the CPV group, 3 digits: 452 is most of civil engineering) or "class"
+            (4 digits: 4522 bridges and tunnels, 4523 roads and railways...).
 
     Raises:
         InputError: no tender, or the ranker serving has no calibration (no fit, so no bands).
@@ -62,6 +67,8 @@ def gaps(
         raise InputError("give at least one tender file, e.g. matcher gaps tenders/*.yaml")
     if top_k < 1:
         raise InputError(f"--top-k must be at least 1, got {top_k}")
+    if level not in LEVELS:
+        raise InputError(f"--level {level}: choose group or class")
     parsed = [t if isinstance(t, Tender) else read_tender(t) for t in tenders]
     matcher = Matcher.open(workspace, model, ranker=ranker)
     if matcher.calibration is None:
@@ -69,19 +76,20 @@ def gaps(
             f"the ranker serving {matcher.workspace.root} ({matcher.ranker.name}) has no calibration "
             f"({matcher.workspace.calibration_path}), so fits cannot be banded; use --ranker hand"
         )
-    return gaps_from([matcher.suggest(t, top_k) for t in parsed], top_k)
+    return gaps_from([matcher.suggest(t, top_k) for t in parsed], top_k, level)
 
 
-def capability_of(code: str) -> str:
-    """The capability a code asks for: a CPV code's group (first 3 digits), any other code as it is."""
+def capability_of(code: str, level: str = "group") -> str:
+    """The capability a code asks for: a CPV code's group (first 3 digits) or class (4), any other
+    code as it is."""
     tree = code_tree(code)
-    return tree[1][:3] if tree is not None and tree[0] == "CPV" else code
+    return tree[1][: LEVELS[level]] if tree is not None and tree[0] == "CPV" else code
 
 
 def _label(capability: str, example_code: str, taxonomy: Taxonomy, lang: str) -> str:
-    """The group's own label (the CPV code of the group padded with zeros), else the lot's code's label."""
-    if capability.isdigit() and len(capability) == 3:
-        canonical = taxonomy.cpv_canonical.get(capability + "00000")
+    """The group's or class's own label (its CPV code padded with zeros), else the lot's code's label."""
+    if capability.isdigit() and len(capability) in LEVELS.values():
+        canonical = taxonomy.cpv_canonical.get(capability.ljust(8, "0"))
         if canonical is not None:
             return taxonomy.label(canonical, lang)
     return taxonomy.label(example_code, lang)
@@ -108,7 +116,7 @@ class _Asked:
         self.languages: list[str] = []
 
 
-def gaps_from(results: Sequence[TenderSuggestions], top_k: int = 10) -> GapsReport:
+def gaps_from(results: Sequence[TenderSuggestions], top_k: int = 10, level: str = "group") -> GapsReport:
     """Group the lots of rankings by capability and say how well members cover each one.
 
     A pure function of the rankings (their ``band`` and ``fit``): :func:`gaps` is this over
@@ -124,8 +132,8 @@ def gaps_from(results: Sequence[TenderSuggestions], top_k: int = 10) -> GapsRepo
             asking = AskingLot(result.tender.id, ranking.lot_id, ranking.title, ranking.gap_note())
             every_lot.append(asking)
             language = lot_language(lot, result.tender)
-            keys = dict.fromkeys(capability_of(c) for c in lot.codes)  # a lot counts once per capability
-            examples = {capability_of(c): c for c in reversed(lot.codes)}  # the lot's first code of each
+            keys = dict.fromkeys(capability_of(c, level) for c in lot.codes)  # a lot counts once per capability
+            examples = {capability_of(c, level): c for c in reversed(lot.codes)}  # the lot's first code of each
             if not keys:  # its own row: unrelated lots without codes are not one capability
                 keys = {f"{NO_CODES}\0{result.tender.id}\0{ranking.lot_id}": None}
             for key in keys:

@@ -71,6 +71,17 @@ def test_capabilities_are_cpv_groups_and_other_codes_as_given():
     assert capability_of("OKVED2:42.99") == "OKVED2:42.99"
 
 
+def test_at_the_class_level_the_bridge_and_road_lots_are_two_capabilities():
+    """452 holds both; at CPV classes, 4522 (bridges) and 4523 (roads) say each has one strong member."""
+    assert capability_of("45221111-3", "class") == "4522"
+    assert capability_of("UNSPSC:72141000", "class") == "UNSPSC:72141000"
+    caps = by_code(gaps_from([known_rankings()], level="class"))
+    assert {"4522", "4523", "4511"} <= set(caps) and "452" not in caps
+    assert (caps["4522"].status, caps["4522"].strong, caps["4522"].best_id) == ("single", 1, "A")
+    assert (caps["4523"].status, caps["4523"].strong, caps["4523"].possible) == ("single", 1, 1)  # C strong; A possible
+    assert caps["4522"].label == "Engineering works and construction works"  # the label of CPV 45220000-5
+
+
 def test_statuses_and_counts_have_known_answers():
     report = gaps_from([known_rankings()])
     caps = by_code(report)

@@ -12,6 +12,7 @@ from matcher.cli.options import (
     CandidatesOpt,
     ExcludeOpt,
     FormatOpt,
+    GapLevel,
     MaxPartnersOpt,
     MinSmeOpt,
     ModelOpt,
@@ -172,6 +173,10 @@ def gaps(
     ranker: Annotated[
         RankerOpt, typer.Option("--ranker", help="auto: the trained ranker where `matcher train` made one.")
     ] = RankerOpt.auto,
+    level: Annotated[
+        GapLevel,
+        typer.Option("--level", help="group: CPV group (3 digits, e.g. 452); class: CPV class (4 digits, e.g. 4523)."),
+    ] = GapLevel.group,
 ) -> None:
     """Say which capabilities the tenders ask for that no member covers well, or only one does.
 
@@ -180,10 +185,13 @@ def gaps(
     possible one (>= 0.20) for at least one of its lots: gap (no strong member), single (one:
     the cluster depends on it) or covered (two or more); gaps first.
 
-    Example: matcher gaps tenders/*.yaml -w my-cluster
+    Example: matcher gaps tenders/*.yaml -w my-cluster --level class
     """
     from matcher.gaps import gaps as find_gaps
     from matcher.inputs.tenders import read_tender
 
     parsed = [read_tender(t) for t in tenders]  # a bad tender fails before anything is built or loaded
-    _show(find_gaps(_query_workspace(workspace), parsed, top_k, model=model, ranker=ranker.value), output)
+    _show(
+        find_gaps(_query_workspace(workspace), parsed, top_k, model=model, ranker=ranker.value, level=level.value),
+        output,
+    )

@@ -56,6 +56,13 @@ class RankerOpt(StrEnum):
     learned = "learned"
 
 
+class GapLevel(StrEnum):
+    """How finely `matcher gaps` groups lots: by CPV group (3 digits) or class (4)."""
+
+    group = "group"
+    klass = "class"
+
+
 class EvalFormat(StrEnum):
     """The evaluation: tables of the means, JSON, or markdown with the intervals."""
 

@@ -17,6 +17,7 @@ from matcher.cli.options import (
     MinSmeOpt,
     ModelOpt,
     OutputFormat,
+    RankerChoiceOpt,
     RankerOpt,
     RegionsOpt,
     ReportFormat,
@@ -66,9 +67,7 @@ def suggest(
     output: FormatOpt = OutputFormat.table,
     workspace: WorkspaceOpt = None,
     model: ModelOpt = None,
-    ranker: Annotated[
-        RankerOpt, typer.Option("--ranker", help="auto: the trained ranker where `matcher train` made one.")
-    ] = RankerOpt.auto,
+    ranker: RankerChoiceOpt = RankerOpt.auto,
     consortium: Annotated[bool, typer.Option("--consortium", help="Also propose teams that cover the lots.")] = False,
     teams: TeamsOpt = 3,
     max_partners: MaxPartnersOpt = 5,
@@ -170,9 +169,7 @@ def gaps(
     output: FormatOpt = OutputFormat.table,
     workspace: WorkspaceOpt = None,
     model: ModelOpt = None,
-    ranker: Annotated[
-        RankerOpt, typer.Option("--ranker", help="auto: the trained ranker where `matcher train` made one.")
-    ] = RankerOpt.auto,
+    ranker: RankerChoiceOpt = RankerOpt.auto,
     level: Annotated[
         GapLevel,
         typer.Option("--level", help="group: CPV group (3 digits, e.g. 452); class: CPV class (4 digits, e.g. 4523)."),

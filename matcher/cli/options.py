@@ -113,6 +113,9 @@ RegionsOpt = Annotated[
 ExcludeOpt = Annotated[Optional[list[str]], typer.Option("--exclude", help="Never use this member (repeatable).")]
 RequireOpt = Annotated[Optional[list[str]], typer.Option("--require", help="Every team includes it (repeatable).")]
 CandidatesOpt = Annotated[int, typer.Option("--candidates", min=1, max=200, help="Best members per lot to build from.")]
+RankerChoiceOpt = Annotated[
+    RankerOpt, typer.Option("--ranker", help="auto: the trained ranker where `matcher train` made one.")
+]
 
 
 def team_constraints(max_partners: int, min_sme: float, regions, exclude, require):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -110,25 +110,19 @@ def bm25(ctx: Context) -> np.ndarray:
 def bm25_shares(ctx: Context) -> np.ndarray:
     """BM25 as the rankers read it: each firm's score as a share of what the query's words can score."""
 
-    def make() -> np.ndarray:
+    if "bm25_shares" not in ctx._cache:  # shares and their attainable totals, from one pass
         matches = [ctx.lexical.match(q.text) for q in ctx.split.queries]
-        ctx._objects["bm25_totals"] = np.array([total for _, total in matches], dtype=np.float64)
-        return np.stack([shares for shares, _ in matches]).astype(np.float64)
-
-    return ctx.cached("bm25_shares", make)
+        ctx._cache["bm25_totals"] = np.array([total for _, total in matches], dtype=np.float64)
+        ctx._cache["bm25_shares"] = np.stack([shares for shares, _ in matches]).astype(np.float64)
+    return ctx._cache["bm25_shares"]
 
 
 def query_need(ctx: Context, i: int, weights: dict[str, float] | None = None) -> Need:
     """The i-th query as a ranker sees it (its BM25 attainable total from :func:`bm25_shares`)."""
     bm25_shares(ctx)
-    totals = ctx._objects.get("bm25_totals")
-    if totals is None:  # the shares came from the cache: the totals are recomputed (cheap, no embedding)
-        totals = np.array([ctx.lexical.match(q.text)[1] for q in ctx.split.queries], dtype=np.float64)
-        ctx._objects["bm25_totals"] = totals
     q = ctx.split.queries[i]
-    need = Need(codes=q.codes, value=q.value, buyer=q.buyer, lexical_total=float(totals[i]))
-    return need if weights is None else Need(need.codes, need.regions, need.certifications, need.value, need.buyer,
-                                             dict(weights), need.lexical_total)  # fmt: skip
+    need = Need(codes=q.codes, value=q.value, buyer=q.buyer, lexical_total=float(ctx._cache["bm25_totals"][i]))
+    return need if weights is None else replace(need, weights=dict(weights))
 
 
 def dense_profile(ctx: Context) -> np.ndarray:

@@ -71,10 +71,9 @@ class Calibration:
         )  # fmt: skip
 
     def save(self, path: Path) -> None:
-        from matcher.store.files import atomic_path
+        from matcher.store.files import atomic_write_text
 
-        with atomic_path(path) as tmp:
-            tmp.write_text(self.to_json() + "\n", encoding="utf-8")
+        atomic_write_text(path, self.to_json() + "\n")
 
 
 def read_calibration(path: Path) -> Calibration:

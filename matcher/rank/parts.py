@@ -154,24 +154,32 @@ def bm25_share_words(need: Need, firm: Participant, value: float) -> str:
     return f"matches {value:.0%} of what the request's words can score (BM25)"
 
 
+# What each part says when the request does not ask about it (the same for every member: not a reason).
+NOT_ASKED_BUYER, NOT_ASKED_CODES, NOT_ASKED_REGION = "no buyer given", "no codes asked", "no region asked"
+NOT_ASKED_CERTIFICATIONS, NOT_ASKED_VALUE = "none required", "no value given"
+NOT_ASKED_WORDS = frozenset(
+    {NOT_ASKED_BUYER, NOT_ASKED_CODES, NOT_ASKED_REGION, NOT_ASKED_CERTIFICATIONS, NOT_ASKED_VALUE}
+)
+
+
 def buyer_words(need: Need, firm: Participant, value: float) -> str:
-    return buyer_part(need, firm)[1] if buyer_key(need.buyer) else "no buyer given"
+    return buyer_part(need, firm)[1] if buyer_key(need.buyer) else NOT_ASKED_BUYER
 
 
 def codes_words(need: Need, firm: Participant, value: float) -> str:
-    return codes_part(need, firm, load_taxonomy())[1] if need.codes else "no codes asked"
+    return codes_part(need, firm, load_taxonomy())[1] if need.codes else NOT_ASKED_CODES
 
 
 def region_words(need: Need, firm: Participant, value: float) -> str:
-    return region_part(need, firm)[1] if need.regions else "no region asked"
+    return region_part(need, firm)[1] if need.regions else NOT_ASKED_REGION
 
 
 def certification_words(need: Need, firm: Participant, value: float) -> str:
-    return certifications_part(need, firm)[1] if need.certifications else "none required"
+    return certifications_part(need, firm)[1] if need.certifications else NOT_ASKED_CERTIFICATIONS
 
 
 def size_words(need: Need, firm: Participant, value: float) -> str:
-    return size_part(need, firm)[1] if need.value else "no value given"
+    return size_part(need, firm)[1] if need.value else NOT_ASKED_VALUE
 
 
 def explain_parts(

@@ -7,10 +7,12 @@ candidates besides the dense neighbours (:meth:`Pool.extra_candidates`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
 
+from matcher.index.bm25 import fold
 from matcher.rank.need import Need, buyer_key
 from matcher.rank.parts import NEUTRAL, holds_certification, region_covers
 from matcher.schema import Participant
@@ -84,13 +86,12 @@ class CodeMatrix:
         return np.mean([self.best(w, rows) for w in wanted], axis=0)
 
 
+_NAME_WORD = re.compile(r"\w{3,}")
+
+
 def _name_words(name: str | None) -> set[str]:
     """The words of a name that can tell places apart: folded, three letters or more."""
-    import re
-
-    from matcher.index.bm25 import fold
-
-    return {w for w in re.findall(r"\w{3,}", fold(name or "")) if not w.isdigit()}
+    return {w for w in _NAME_WORD.findall(fold(name or "")) if not w.isdigit()}
 
 
 def top_k_rows(values: np.ndarray, k: int) -> np.ndarray:

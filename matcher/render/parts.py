@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from matcher.rank.parts import NOT_ASKED_WORDS
 from matcher.results import LotSuggestions, Suggestion, Team
 
 PART_ORDER = ("semantic", "lexical", "buyer", "codes", "certifications", "region", "size")
@@ -47,15 +48,9 @@ def fit_text(s: Suggestion) -> str:
 
 
 def lot_warning(lot: LotSuggestions) -> str | None:
-    """The warning a ranking shows under its lot: the lot's gap note. The whole-tender ranking
-    ("*") names lead candidates, not a lot's contractor, so it warns only when it is empty."""
-    if lot.lot_id == "*" and lot.suggestions:
-        return None
+    """The warning a ranking shows under its lot: the lot's gap note (none for the whole-tender
+    ranking, whose lead candidates are not one lot's contractor)."""
     return lot.gap_note()
-
-
-# The words of a part the request does not ask about (neutral for every member): not a reason.
-NOT_ASKED = frozenset({"no codes asked", "no region asked", "none required", "no value given", "no buyer given"})
 
 
 def short_reasons(s: Suggestion) -> str:
@@ -65,11 +60,11 @@ def short_reasons(s: Suggestion) -> str:
     if buyer and buyer.value > 0:
         bits.append(buyer.detail.split(" for ")[0] + " for this buyer")
     codes = s.part("codes")
-    if codes and codes.detail and codes.detail not in NOT_ASKED:
+    if codes and codes.detail and codes.detail not in NOT_ASKED_WORDS:
         bits.append(codes.detail.split("; ")[0])  # the count and levels, and the best code
     for name in ("certifications", "region", "size"):
         part = s.part(name)
-        if part and part.value < 1.0 and part.detail not in NOT_ASKED:
+        if part and part.value < 1.0 and part.detail not in NOT_ASKED_WORDS:
             bits.append(part.detail)
     return "; ".join(bits) or "text similarity only"
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from matcher.embed.base import Embedder, Kind
+from matcher.embed.base import Embedder
 from matcher.embed.embedders import canonical_model, embedder_for_manifest
 from matcher.errors import REBUILD, IndexCorrupt, ModelMismatch, UnknownParticipant, close_matches, did_you_mean
 from matcher.index.bm25 import LexicalIndex
@@ -120,13 +120,10 @@ class IndexVersion:
                 raise IndexCorrupt(f"{self.path}: the BM25 index does not match the participants; {REBUILD}")
         return self._lexical
 
-    def embed(self, texts: list[str], kind: Kind = "query") -> np.ndarray:
-        """Embed request texts with the index's model (checked against the index's dimension).
-
-        `kind`: "query" (requests: lots, tenders, `similar --text`) or "passage" (a text to be
-        matched as a document is); e5 embeds the two differently.
-        """
-        vectors = self.embedder.encode(texts, kind=kind)
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Embed request texts (lots, tenders, `similar --text`) as queries with the index's model,
+        checked against the index's dimension."""
+        vectors = self.embedder.encode(texts, kind="query")
         if vectors.shape[1] != self.index.dimension:
             raise ModelMismatch(
                 f"model '{self.model_name}' gives {vectors.shape[1]}-dimensional vectors but the index has "

@@ -25,9 +25,11 @@ from matcher.inputs.participants import TableResult, read_participants, write_re
 from matcher.inputs.resolve import Merge
 from matcher.inputs.sample import sample_participants_path, sample_texts
 from matcher.profiles import content_hash, profile_vectors_texts
+from matcher.rank.pool import Pool
 from matcher.results import IngestReport
 from matcher.schema import Participant
 from matcher.store.files import sha256_file
+from matcher.store.members import write_members
 from matcher.store.tables import write_participants, write_vector_owners
 from matcher.store.workspace import KEEP_VERSIONS, Workspace, check_input_path
 from matcher.taxonomy import load_taxonomy
@@ -252,6 +254,9 @@ def _write_version(
         building / "participants.parquet", participants, extra={"vector_id": first.tolist(), "profile_hash": hashes}
     )
     write_vector_owners(building / "vectors.parquet", owner)
+    # the members as a mapped columnar table, and the rankers' arrays, so that opening builds nothing
+    write_members(building, participants)
+    Pool(participants).save(building)
     # BM25 over the same profiles, built once here rather than at every process's first query
     participant_lexical_index(participants).save(building)
     if merges:

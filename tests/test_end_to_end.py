@@ -116,7 +116,7 @@ def test_every_sample_tender_gets_explained_suggestions_for_every_lot(sample_mat
 def test_sample_index_search_equals_numpy_brute_force(sample_matcher):
     opened = sample_matcher.opened
     n = len(opened.owner)  # every vector: profiles and past projects
-    assert n > len(opened.participants)
+    assert n > len(opened.members)
     vectors = opened.index.vectors(np.arange(n))
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-4)
     queries = opened.embed(["bridge repair", "water main", "asphalt concrete plant"])

@@ -100,7 +100,7 @@ def test_vectorised_code_scores_equal_the_per_pair_oracle():
     plain = ["OKVED2:42.99", "OKVPD2:1"]
     universe = [*rng.choice(cpv, 40, replace=False), *unspsc, *plain]
     firms = [list(rng.choice(universe, rng.integers(0, 5), replace=False)) for _ in range(60)]
-    matrix = CodeMatrix(firms)
+    matrix = CodeMatrix.from_codes(firms)
     for wanted in [*rng.choice(universe, 25), "45000000-7", "UNSPSC:72000000", "OKVED2:42.99"]:
         oracle = np.array([best_matches([wanted], f)[0].score if f else 0.0 for f in firms])
         np.testing.assert_allclose(matrix.best(wanted), oracle, err_msg=wanted)

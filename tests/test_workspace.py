@@ -34,7 +34,8 @@ def test_build_publishes_a_checksummed_version_and_points_current_at_it(ws):
     assert (ws.index_dir / "CURRENT").read_text().strip() == version.name
     on_disk = json.loads((version / "manifest.json").read_text())
     assert on_disk["model"]["name"] == "hashing-fake" and on_disk["dimension"] == 64 and on_disk["count"] == 4
-    stored = {"index.faiss", "participants.parquet", "vectors.parquet", "vectors.npy"}
+    stored = {"index.faiss", "participants.parquet", "vectors.parquet", "vectors.npy", "members.arrow",
+              "members.ids.npy", "members.order.npy", "pool.json", "pool.bin"}  # fmt: skip
     bm25 = {f"{name}.index.{kind}" for name, kind in [("params", "json"), ("vocab", "json"), ("data.csc", "npy"),
                                                      ("indices.csc", "npy"), ("indptr.csc", "npy")]}  # fmt: skip
     optional = {"nonoccurrence_array.index.npy"}

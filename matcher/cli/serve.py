@@ -78,7 +78,7 @@ def serve(
     if not _is_loopback(host) and api_key is None:
         _note(f"Listening on {host} without an API key: anyone who can reach it can query. Set --api-key.")
     _note(
-        f"Serving {ws.root} (index {matcher.version.name}, {len(matcher.participants)} members) at "
+        f"Serving {ws.root} (index {matcher.version.name}, {len(matcher.members)} members) at "
         f"http://{host}:{port}/ · API spec /openapi.json · Ctrl+C stops"
     )
     uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)

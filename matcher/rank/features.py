@@ -67,7 +67,7 @@ def feature_matrix(
     lex = np.zeros(n) if lexical is None else np.asarray(lexical, dtype=np.float64)
     codes = pool.codes.mean_best(need.codes, rows) if need.codes else np.zeros(n)
     exact = np.mean([pool.codes.best(c, rows) >= 1.0 for c in need.codes], axis=0) if need.codes else np.zeros(n)
-    count = pool.buyer_counts(need.buyer)[rows] if need.buyer else np.zeros(n)
+    count = pool.buyer_counts(need.buyer, rows) if need.buyer else np.zeros(n)
     volume = pool.volume[rows]
     last = pool.last_year[rows]
     recency = np.full(n, RECENCY_CAP) if year is None else np.where(np.isnan(last), RECENCY_CAP, year - last)

@@ -107,7 +107,7 @@ def score_parts(
     if asked["codes"] and "codes" in weights:
         values["codes"] = pool.codes.mean_best(need.codes, rows)
     if asked["buyer"] and "buyer" in weights:
-        values["buyer"] = np.asarray(buyer_value(pool.buyer_counts(need.buyer)[rows]), dtype=np.float64)
+        values["buyer"] = np.asarray(buyer_value(pool.buyer_counts(need.buyer, rows)), dtype=np.float64)
         if "lexical" in values:
             # Repeat business counts in proportion to how well the firm's work matches this lot
             # in words (code labels in English and Russian bridge the languages), so that a

@@ -1,21 +1,28 @@
 """The candidate pool: firms prepared for scoring many at once, and the top-k cut.
 
-:class:`Pool` holds what every ranker reads of a firm as arrays (codes as a :class:`CodeMatrix`,
+:class:`Pool` holds what every ranker reads of a firm as arrays, saved with each index version and
+memory-mapped when it is opened (codes as a :class:`CodeMatrix`,
 largest and typical project values, buyers, regions, certifications) and the rule that adds
 candidates besides the dense neighbours (:meth:`Pool.extra_candidates`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from matcher.errors import REBUILD, IndexCorrupt
 from matcher.index.bm25 import fold
 from matcher.rank.need import Need, buyer_key
 from matcher.rank.parts import NEUTRAL, holds_certification, region_covers
 from matcher.schema import Participant
+from matcher.store.files import atomic_path, atomic_write_text
+from matcher.store.members import MemberList, Members
 from matcher.taxonomy import code_tree, level_scores, significant
 
 # Firms sharing a code block with a request that join the candidates at most (see Pool.extra_candidates).
@@ -26,11 +33,19 @@ class CodeMatrix:
     """Every code of a set of firms as digit arrays, to score many firms against a code at once.
 
     Gives exactly the scores of :func:`matcher.taxonomy.match_code`, vectorised: for each tree
-    scheme a (codes × 8) digit matrix and the row of the firm that holds each code.
+    scheme a (codes × 8) digit matrix and where each firm's codes start in it (codes of one firm
+    are contiguous, firm after firm), and for codes outside the trees the rows holding each.
+    Built from the firms' code lists (:meth:`from_codes`) or from the arrays a version saved.
     """
 
-    def __init__(self, code_lists: Sequence[Sequence[str]]):
-        self.n = len(code_lists)
+    def __init__(self, n: int, trees: dict[str, tuple[np.ndarray, np.ndarray]], plain: dict[str, np.ndarray]):
+        self.n = n
+        self._trees = trees  # scheme -> (digit matrix, starts: n + 1)
+        self._plain = plain  # code -> rows holding it
+        self._scores = {scheme: np.array(level_scores(scheme) + [1.0]) for scheme in self._trees}
+
+    @classmethod
+    def from_codes(cls, code_lists: Sequence[Sequence[str]]) -> CodeMatrix:
         trees: dict[str, tuple[list[int], list[str]]] = {}
         plain: dict[str, list[int]] = {}
         for row, codes in enumerate(code_lists):
@@ -42,15 +57,14 @@ class CodeMatrix:
                     owners, digits = trees.setdefault(tree[0], ([], []))
                     owners.append(row)
                     digits.append(tree[1])
-        # per scheme: the row of the firm holding each code (ascending), the code's digits, and
-        # where each firm's codes start, so that a request scores only its candidates' codes
-        self._trees = {}
+        n = len(code_lists)
+        arrays = {}
         for scheme, (owners, digits) in trees.items():
             held = np.array(owners, dtype=np.int64)
-            matrix = np.array([[int(c) for c in d] for d in digits], dtype=np.int8)
-            self._trees[scheme] = (matrix, np.searchsorted(held, np.arange(self.n + 1)))
-        self._plain = {code: np.array(rows, dtype=np.int64) for code, rows in plain.items()}
-        self._scores = {scheme: np.array(level_scores(scheme) + [1.0]) for scheme in self._trees}
+            # every tree code has 8 digits (taxonomy.code_tree): one byte string, not 8 ints per code
+            matrix = (np.frombuffer("".join(digits).encode("ascii"), dtype=np.uint8) - ord("0")).astype(np.int8)
+            arrays[scheme] = (matrix.reshape(len(digits), 8), np.searchsorted(held, np.arange(n + 1)))
+        return cls(n, arrays, {code: np.array(rows, dtype=np.int64) for code, rows in plain.items()})
 
     def best(self, wanted: str, rows: np.ndarray | None = None) -> np.ndarray:
         """For every firm (or for the given rows), the score of its best code for one requested code."""
@@ -66,6 +80,8 @@ class CodeMatrix:
         matrix, starts = self._trees[scheme]
         counts = starts[rows + 1] - starts[rows]
         ends = np.cumsum(counts)
+        if not ends[-1]:
+            return out
         positions = np.repeat(starts[rows], counts) + np.arange(ends[-1]) - np.repeat(ends - counts, counts)
         want = significant(scheme, digits)
         target = np.array([int(c) for c in want], dtype=np.int8)
@@ -104,93 +120,195 @@ def top_k_rows(values: np.ndarray, k: int) -> np.ndarray:
     return above[np.argsort(-values[above], kind="stable")][:k]
 
 
-class Pool:
-    """Firms prepared for scoring: their codes as a CodeMatrix and their largest past project."""
+# The code blocks of Pool.rows_sharing_block: CPV class / UNSPSC family, the first 4 digits.
+BLOCK_DIGITS = 4
+POOL_FILE = "pool.json"  # a version's pool: the vocabularies and the layout of the arrays in POOL_DATA
+POOL_DATA = "pool.bin"
 
-    def __init__(self, participants: Sequence[Participant]):
-        self.participants = list(participants)
-        self.codes = CodeMatrix([p.codes for p in self.participants])
-        self.capacity = np.array([p.largest_project_value or np.nan for p in self.participants], dtype=np.float64)
-        self.volume = np.array([len(p.projects) for p in self.participants], dtype=np.float64)
-        self.last_year = np.array(
-            [max((x.year for x in p.projects if x.year), default=np.nan) for p in self.participants], dtype=np.float64
+
+def _csr(lists: dict[str, list[int]]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Keys, offsets and the rows of each key (ascending, unique), as one compressed-row array."""
+    keys = sorted(lists)
+    rows = [np.unique(np.array(lists[k], dtype=np.int64)) for k in keys]
+    offsets = np.zeros(len(keys) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(r) for r in rows])
+    return keys, offsets, np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+
+
+def _per_firm(cells: Sequence[Sequence[str]]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Each firm's strings (regions, certifications) as ids into one vocabulary: vocabulary, offsets, ids."""
+    vocabulary: dict[str, int] = {}
+    ids = [vocabulary.setdefault(x, len(vocabulary)) for cell in cells for x in cell]
+    offsets = np.zeros(len(cells) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(cell) for cell in cells])
+    return list(vocabulary), offsets, np.array(ids, dtype=np.int32)
+
+
+class Pool:
+    """Firms prepared for scoring many at once: what every ranker reads of a firm, as arrays.
+
+    Built from members in memory (``Pool(participants)``, as the evaluation and training do) or
+    opened from a version's files (:meth:`load`), memory-mapped: a million-firm pool opens in
+    milliseconds and holds no Python object per firm. Every array is indexed by member row; the
+    maps from a code block, a buyer or a buyer's name word to firms are compressed rows (keys,
+    offsets, rows). :attr:`members` builds a firm whole when a ranking shows it.
+    """
+
+    def __init__(
+        self,
+        participants: Sequence[Participant] | Members,
+        saved: tuple[dict[str, np.ndarray], dict[str, Any]] | None = None,
+    ):
+        members = MemberList(participants) if isinstance(participants, Sequence) else participants
+        arrays, vocabulary = saved if saved is not None else _arrays(members.get(np.arange(len(members))))
+        self.members = members
+        self._a = arrays
+        self._v = vocabulary
+        n = len(members)
+        self.n = n
+        schemes = vocabulary["schemes"]
+        plain = vocabulary["plain_codes"]
+        po, pr = arrays["plain.offsets"], arrays["plain.rows"]
+        self.codes = CodeMatrix(
+            n,
+            {s: (arrays[f"codes.{i}.digits"], arrays[f"codes.{i}.starts"]) for i, s in enumerate(schemes)},
+            {code: pr[po[i] : po[i + 1]] for i, code in enumerate(plain)},
         )
-        self.typical_value = np.array(
-            [np.median([x.value for x in p.projects if x.value]) if any(x.value for x in p.projects) else np.nan
-             for p in self.participants],
-            dtype=np.float64,
-        )  # fmt: skip
-        self._buyers: dict[str, dict[int, int]] = {}
-        for row, p in enumerate(self.participants):
-            for project in p.projects:
-                key = buyer_key(project.buyer)
-                if key:
-                    counts = self._buyers.setdefault(key, {})
-                    counts[row] = counts.get(row, 0) + 1
-        self._blocks: dict[tuple[str, str], np.ndarray] | None = None
-        self._buyer_words: tuple[dict[str, np.ndarray], int] | None = None
-        self._no_region = np.array([not p.regions for p in self.participants], dtype=bool)
-        self._serves: dict[str, np.ndarray] = {}
-        self._holds: dict[str, np.ndarray] = {}
-        # ties are broken by id, so that equal scores always come out in the same order
-        order = np.argsort(np.array([p.id for p in self.participants], dtype=object), kind="stable")
-        self.id_rank = np.empty(len(order), dtype=np.int64)
-        self.id_rank[order] = np.arange(len(order))
+        self.capacity = arrays["capacity"]
+        self.volume = arrays["volume"]
+        self.last_year = arrays["last_year"]
+        self.typical_value = arrays["typical_value"]
+        self.id_rank = arrays["id_rank"]  # ties are broken by id: equal scores always come out in one order
+        self._keys: dict[str, dict[str, int]] = {}
+
+    # --- making, saving, opening ------------------------------------------------------------
+
+    def save(self, folder: Path) -> None:
+        """Write the pool into a version folder: every array in one file (``pool.bin``, each at an
+        aligned offset) and ``pool.json``, the vocabularies and where each array lies."""
+        layout: dict[str, Any] = {}
+        with atomic_path(folder / POOL_DATA, durable=True) as tmp, tmp.open("wb") as f:
+            for name, array in sorted(self._a.items()):
+                array = np.ascontiguousarray(array)
+                f.write(b"\0" * (-f.tell() % 64))
+                layout[name] = {"dtype": array.dtype.str, "shape": list(array.shape), "offset": f.tell()}
+                f.write(array.tobytes())
+        atomic_write_text(folder / POOL_FILE, json.dumps({**self._v, "arrays": layout}, ensure_ascii=False))
+
+    @classmethod
+    def load(cls, folder: Path, members: Members) -> Pool:
+        """The pool a version saved, memory-mapped (nothing is read until a query needs it)."""
+        try:
+            vocabulary = json.loads((folder / POOL_FILE).read_text(encoding="utf-8"))
+            data = np.memmap(folder / POOL_DATA, dtype=np.uint8, mode="r")
+            arrays = {}
+            for name, at in vocabulary.pop("arrays").items():
+                dtype, shape = np.dtype(at["dtype"]), tuple(at["shape"])
+                size = int(np.prod(shape)) * dtype.itemsize
+                arrays[name] = data[at["offset"] : at["offset"] + size].view(dtype).reshape(shape)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise IndexCorrupt(f"{folder / POOL_FILE}: unreadable ({type(exc).__name__}); {REBUILD}") from None
+        if len(arrays.get("capacity", ())) != len(members):
+            raise IndexCorrupt(f"{folder / POOL_FILE}: does not match the members; {REBUILD}")
+        return cls(members, (arrays, vocabulary))
 
     def __len__(self) -> int:
-        return len(self.participants)
+        return self.n
 
-    def rows_sharing_block(self, codes: Sequence[str], digits: int = 4) -> np.ndarray:
+    @property
+    def participants(self) -> list[Participant]:
+        """Every firm, built whole: for small pools only (tests, the evaluation's few thousand firms)."""
+        return self.members.get(np.arange(self.n))
+
+    # --- the maps -------------------------------------------------------------------------
+
+    def _rows_of(self, map_name: str, key: str) -> np.ndarray:
+        """The rows a map (blocks, buyers, words) holds for one key, ascending; none for an unknown key."""
+        if map_name not in self._keys:  # a few thousand keys at most: a dict, built on first use
+            self._keys[map_name] = {k: i for i, k in enumerate(self._v[map_name])}
+        i = self._keys[map_name].get(key)
+        if i is None:
+            return np.zeros(0, dtype=np.int64)
+        offsets = self._a[f"{map_name}.offsets"]
+        return np.asarray(self._a[f"{map_name}.rows"][offsets[i] : offsets[i + 1]])
+
+    def rows_sharing_block(self, codes: Sequence[str]) -> np.ndarray:
         """Firms holding a code in the same CPV class / UNSPSC family (first 4 digits) as a requested
         code: their rows, ascending (arrays, not sets: a class like 4522 holds 100,000 rows in a
         million-firm registry)."""
-        if self._blocks is None:
-            lists: dict[tuple[str, str], list[int]] = {}
-            for row, p in enumerate(self.participants):
-                for code in p.codes:
-                    tree = code_tree(code)
-                    if tree is not None:
-                        lists.setdefault((tree[0], tree[1][:digits]), []).append(row)
-            self._blocks = {key: np.unique(np.array(rows, dtype=np.int64)) for key, rows in lists.items()}
-        keys = [(t[0], t[1][:digits]) for t in map(code_tree, codes) if t is not None]
-        found = [self._blocks[key] for key in keys if key in self._blocks]
+        keys = dict.fromkeys(f"{t[0]}:{t[1][:BLOCK_DIGITS]}" for t in map(code_tree, codes) if t is not None)
+        found = [rows for rows in (self._rows_of("blocks", key) for key in keys) if len(rows)]
         if not found:
             return np.zeros(0, dtype=np.int64)
         if len(found) == 1:
             return found[0]
-        union = np.zeros(len(self.participants), dtype=bool)
-        for rows in found:
-            union[rows] = True
-        return np.flatnonzero(union)
+        return np.unique(np.concatenate(found))
+
+    def _cells(self, name: str, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, int]:
+        """The vocabulary ids of the given rows' strings (regions or certifications), the position in
+        `rows` each belongs to, and how many rows."""
+        rows = np.arange(self.n) if rows is None else np.asarray(rows, dtype=np.int64)
+        offsets = self._a[f"{name}.offsets"]
+        starts = offsets[rows]
+        counts = offsets[rows + 1] - starts
+        ends = np.cumsum(counts)
+        total = int(ends[-1]) if len(ends) else 0
+        positions = np.repeat(starts, counts) + np.arange(total) - np.repeat(ends - counts, counts)
+        return np.asarray(self._a[f"{name}.ids"][positions]), np.repeat(np.arange(len(rows)), counts), len(rows)
 
     def region_values(self, wanted: Sequence[str], rows: np.ndarray | None = None) -> np.ndarray:
         """The region part for every firm (or the given rows): 1 serves one of `wanted`, 0 does not,
         0.5 states none."""
-        pick = slice(None) if rows is None else rows
-        out = np.where(self._no_region[pick], NEUTRAL, 0.0)
+        ids, owner, n = self._cells("regions", rows)
+        stated = np.zeros(n, dtype=bool)
+        stated[owner] = True
+        out = np.where(stated, 0.0, NEUTRAL)
+        vocabulary = self._v["regions"]
         for region in wanted:
-            if region not in self._serves:  # once per region asked, then a cached boolean array
-                self._serves[region] = np.array(
-                    [any(region_covers(s, region) for s in p.regions) for p in self.participants], dtype=bool
-                )
-            out = np.where(self._serves[region][pick], 1.0, out)
+            covers = np.array([region_covers(s, region) for s in vocabulary], dtype=bool)
+            serves = np.zeros(n, dtype=bool)
+            serves[owner[covers[ids]]] = True
+            out = np.where(serves, 1.0, out)
         return out
 
     def certification_share(self, required: Sequence[str], rows: np.ndarray | None = None) -> np.ndarray:
         """The certifications part for every firm (or the given rows): the share of `required` it holds."""
-        pick = slice(None) if rows is None else rows
-        held = np.zeros(len(self.participants) if rows is None else len(rows))
+        ids, owner, n = self._cells("certifications", rows)
+        held = np.zeros(n)
+        vocabulary = self._v["certifications"]
         for name in required:
-            if name not in self._holds:
-                self._holds[name] = np.array(
-                    [holds_certification(p.certifications, name) for p in self.participants], dtype=bool
-                )
-            held += self._holds[name][pick]
+            if holds_certification((), name):  # nothing to hold (a blank requirement): every firm holds it
+                held += 1.0
+                continue
+            matches = np.array([holds_certification((c,), name) for c in vocabulary], dtype=bool)
+            holds = np.zeros(n, dtype=bool)
+            holds[owner[matches[ids]]] = True
+            held += holds
         return held / max(1, len(required))
 
     def buyer_rows(self, buyer: str | None) -> set[int]:
         """Firms with at least one past project for this buyer."""
-        return set(self._buyers.get(buyer_key(buyer), {}))
+        return set(self._rows_of("buyers", buyer_key(buyer)).tolist())
+
+    def buyer_counts(self, buyer: str | None, rows: np.ndarray | None = None) -> np.ndarray:
+        """For every firm (or the given rows), how many of its past projects were for this buyer."""
+        rows = np.arange(self.n) if rows is None else np.asarray(rows, dtype=np.int64)
+        key = buyer_key(buyer)
+        i = self._keys_of("buyers").get(key) if key else None
+        out = np.zeros(len(rows))
+        if i is None:
+            return out
+        offsets = self._a["buyers.offsets"]
+        held = np.asarray(self._a["buyers.rows"][offsets[i] : offsets[i + 1]])
+        counts = np.asarray(self._a["buyers.counts"][offsets[i] : offsets[i + 1]])
+        at = np.minimum(np.searchsorted(held, rows), max(0, len(held) - 1))
+        found = (held[at] == rows) if len(held) else np.zeros(len(rows), dtype=bool)
+        out[found] = counts[at[found]]
+        return out
+
+    def _keys_of(self, map_name: str) -> dict[str, int]:
+        self._rows_of(map_name, "")  # builds the key dict
+        return self._keys[map_name]
 
     def extra_candidates(self, need: Need, lexical: np.ndarray | None, k: int) -> set[int]:
         """Candidates besides the dense neighbours: the k best by BM25, firms sharing a code block
@@ -211,36 +329,83 @@ class Pool:
         "Gobernación de Cundinamarca, municipio de Cota" share "cota". Names carry the buyer's
         territory, and firms mostly work near where they have worked."""
         words = _name_words(buyer)
+        rows = np.asarray(rows, dtype=np.int64)
         if not words:
             return np.zeros(len(rows))
-        if self._buyer_words is None:
-            self._index_buyer_words()
-        assert self._buyer_words is not None
-        index, names = self._buyer_words
-        weights = {w: float(np.log((names + 1) / (len(index[w]) if w in index else 0.5))) for w in words}
+        names = int(self._v["buyer_names"])
+        found = {w: self._rows_of("words", w) for w in words}
+        weights = {w: float(np.log((names + 1) / (len(found[w]) or 0.5))) for w in words}
         total = sum(weights.values())
-        out = np.zeros(len(self.participants))
+        out = np.zeros(len(rows))
         for word, weight in weights.items():
-            if word in index:
-                out[index[word]] += weight
-        return out[rows] / total if total > 0 else np.zeros(len(rows))
+            held = found[word]
+            if len(held):
+                at = np.minimum(np.searchsorted(held, rows), len(held) - 1)
+                out += weight * (held[at] == rows)
+        return out / total if total > 0 else np.zeros(len(rows))
 
-    def _index_buyer_words(self) -> None:
-        """Each word of a past buyer's name -> the rows of the firms that worked for such a buyer."""
-        lists: dict[str, set[int]] = {}
-        names: set[str] = set()
-        for row, p in enumerate(self.participants):
-            for project in p.projects:
-                key = buyer_key(project.buyer)
-                if key:
-                    names.add(key)
-                    for word in _name_words(key):
-                        lists.setdefault(word, set()).add(row)
-        self._buyer_words = ({w: np.array(sorted(r), dtype=np.int64) for w, r in lists.items()}, len(names))
 
-    def buyer_counts(self, buyer: str | None) -> np.ndarray:
-        """For every firm, how many of its past projects were for this buyer."""
-        out = np.zeros(len(self.participants))
-        for row, n in self._buyers.get(buyer_key(buyer), {}).items():
-            out[row] = n
-        return out
+def _arrays(firms: Sequence[Participant]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Every array and vocabulary of a pool, from the firms (once per build; a million firms take seconds)."""
+    n = len(firms)
+    codes = CodeMatrix.from_codes([p.codes for p in firms])
+    arrays: dict[str, np.ndarray] = {}
+    schemes = list(codes._trees)
+    for i, scheme in enumerate(schemes):
+        arrays[f"codes.{i}.digits"], arrays[f"codes.{i}.starts"] = codes._trees[scheme]
+    plain = sorted(codes._plain)
+    arrays["plain.offsets"] = np.concatenate([[0], np.cumsum([len(codes._plain[c]) for c in plain])]).astype(np.int64)
+    arrays["plain.rows"] = (
+        np.concatenate([codes._plain[c] for c in plain]) if plain else np.zeros(0, dtype=np.int64)
+    ).astype(np.int64)
+    arrays["capacity"] = np.array([p.largest_project_value or np.nan for p in firms], dtype=np.float64)
+    arrays["volume"] = np.array([len(p.projects) for p in firms], dtype=np.float64)
+    arrays["last_year"] = np.array(
+        [max((x.year for x in p.projects if x.year), default=np.nan) for p in firms], dtype=np.float64
+    )
+    arrays["typical_value"] = np.array(
+        [np.median([x.value for x in p.projects if x.value]) if any(x.value for x in p.projects) else np.nan
+         for p in firms],
+        dtype=np.float64,
+    )  # fmt: skip
+    order = np.argsort(np.array([p.id for p in firms], dtype=object), kind="stable")
+    id_rank = np.empty(n, dtype=np.int64)
+    id_rank[order] = np.arange(n)
+    arrays["id_rank"] = id_rank
+    vocabulary: dict[str, Any] = {"schemes": schemes, "plain_codes": plain}
+    for name in ("regions", "certifications"):
+        vocabulary[name], arrays[f"{name}.offsets"], arrays[f"{name}.ids"] = _per_firm(
+            [getattr(p, name) for p in firms]
+        )
+    blocks: dict[str, list[int]] = {}
+    buyers: dict[str, list[int]] = {}
+    words: dict[str, list[int]] = {}
+    for row, p in enumerate(firms):
+        for code in p.codes:
+            tree = code_tree(code)
+            if tree is not None:
+                blocks.setdefault(f"{tree[0]}:{tree[1][:BLOCK_DIGITS]}", []).append(row)
+        for project in p.projects:
+            key = buyer_key(project.buyer)
+            if key:
+                buyers.setdefault(key, []).append(row)
+    for key in buyers:
+        for word in _name_words(key):
+            words.setdefault(word, []).extend(buyers[key])
+    vocabulary["buyer_names"] = len(buyers)
+    for name, lists in (("blocks", blocks), ("words", words)):
+        vocabulary[name], arrays[f"{name}.offsets"], arrays[f"{name}.rows"] = _csr(lists)
+    # buyers: each buyer's firms and how many of their projects were for it
+    keys = sorted(buyers)
+    offsets = [0]
+    held_rows, held_counts = [], []
+    for key in keys:
+        unique, counts = np.unique(np.array(buyers[key], dtype=np.int64), return_counts=True)
+        held_rows.append(unique)
+        held_counts.append(counts)
+        offsets.append(offsets[-1] + len(unique))
+    vocabulary["buyers"] = keys
+    arrays["buyers.offsets"] = np.array(offsets, dtype=np.int64)
+    arrays["buyers.rows"] = np.concatenate(held_rows) if keys else np.zeros(0, dtype=np.int64)
+    arrays["buyers.counts"] = (np.concatenate(held_counts) if keys else np.zeros(0, dtype=np.int64)).astype(np.int64)
+    return arrays, vocabulary

@@ -90,9 +90,10 @@ def rank(
     ranker = ranker if ranker is not None else HandWeighted()
     scored = ranker.score(need, pool, rows, np.asarray(dense), lexical, year)
     order = np.lexsort((pool.id_rank[rows], -np.round(scored.total, 12)))[:top_k]
+    firms = pool.members.get(rows[order])  # only the shown firms are built whole
     return [
-        _suggestion(i + 1, pool.participants[rows[k]], int(k), need, ranker, scored, calibration)
-        for i, k in enumerate(order)
+        _suggestion(i + 1, firm, int(k), need, ranker, scored, calibration)
+        for i, (k, firm) in enumerate(zip(order, firms))
     ]
 
 

@@ -25,12 +25,12 @@ from matcher.inputs.tenders import read_tender
 from matcher.profiles import lot_language, lot_text, tender_text
 from matcher.rank.hand import HandWeighted
 from matcher.rank.need import SIMILAR_WEIGHTS, SUGGEST_WEIGHTS, Need
-from matcher.rank.pool import Pool
 from matcher.rank.ranker import Ranker, rank
 from matcher.results import LotSuggestions, SimilarResult, Suggestion, Teams, TenderSuggestions
 from matcher.schema import Participant, Tender
 from matcher.search.candidates import CandidateRetriever
 from matcher.search.version import IndexVersion
+from matcher.store.members import Members
 from matcher.store.workspace import Workspace
 from matcher.taxonomy import load_taxonomy
 
@@ -59,7 +59,7 @@ class Matcher:
         self.ranker = _load_ranker(workspace, ranker)
         self.calibration = _load_calibration(workspace, self.ranker)
         self.opened = IndexVersion.open_current(workspace, model, verify=verify)
-        self.pool = Pool(self.opened.participants)
+        self.pool = self.opened.pool
         self.candidates = CandidateRetriever(self.opened, self.pool)
 
     @classmethod
@@ -74,9 +74,15 @@ class Matcher:
         return self.opened.path
 
     @property
+    def members(self) -> Members:
+        """The members of the served version, by row (a memory-mapped table: ``len``, ``get(rows)``, ``row_of(id)``)."""
+        return self.opened.members
+
+    @property
     def participants(self) -> list[Participant]:
-        """The members of the served version (without descriptions; :meth:`participant` has them)."""
-        return self.opened.participants
+        """Every member of the served version, built whole: for small indexes (tests, a cluster's
+        few hundred members); a big one is read through :attr:`members`."""
+        return self.members.get(np.arange(len(self.members)))
 
     @property
     def model_name(self) -> str:
@@ -181,12 +187,13 @@ class Matcher:
         def fit(s: Suggestion) -> float:  # the suggestion's calibrated fit, as suggest shows it
             return s.fit if s.fit is not None else self.ranker.unit_score(s.score)
 
-        ranked = {
-            lot.lot_id: [(self.participants[self.opened.rows[s.participant_id]], fit(s)) for s in lot.suggestions]
-            for lot in result.lots
-        }
+        ranked = {}
+        for lot in result.lots:
+            firms = self.members.get([self.opened.row_of(s.participant_id) for s in lot.suggestions])
+            ranked[lot.lot_id] = [(firm, fit(s)) for firm, s in zip(firms, lot.suggestions)]
         found = build_consortia(result.tender, ranked, constraints or TeamConstraints(), teams, solver)
-        names = {m: self.participants[self.opened.rows[m]].name for t in found for m in t.members}
+        names = {s.participant_id: s.name for lot in result.lots for s in lot.suggestions}
+        names = {m: names[m] for t in found for m in t.members}
         return Teams(result, tuple(found), names)
 
     def similar(self, participant_id: str | None = None, text: str | None = None, top_k: int = 10) -> SimilarResult:
@@ -199,7 +206,7 @@ class Matcher:
             raise InputError('the text is empty; describe the firm, e.g. --text "road bridge repair"')
         if participant_id is not None:
             row = self.opened.row_of(participant_id)
-            firm = self.participants[row]
+            [firm] = self.members.get([row])
             query = self.opened.profile_vector(row)
             need = Need(firm.codes, firm.regions, weights=dict(SIMILAR_WEIGHTS))
             results = self._rank(need, query, top_k, exclude={row}, between_members=True)

@@ -37,7 +37,7 @@ class CandidateRetriever:
         """
         version = self.version
         wanted = max(MIN_CANDIDATES, top_k * 10)
-        per_firm = max(1, round(len(version.owner) / max(1, len(version.participants))))
+        per_firm = max(1, round(len(version.owner) / max(1, len(version.members))))
         scores, ids = version.index.search(query, wanted * per_firm)
         cosine: dict[int, float] = {}
         for score, vid in zip(scores[0], ids[0]):

@@ -17,12 +17,14 @@ from matcher.embed.embedders import canonical_model, embedder_for_manifest
 from matcher.errors import REBUILD, IndexCorrupt, ModelMismatch, UnknownParticipant, close_matches, did_you_mean
 from matcher.index.bm25 import LexicalIndex
 from matcher.index.vectors import VectorIndex
+from matcher.rank.pool import POOL_DATA, POOL_FILE, Pool
 from matcher.schema import Participant
-from matcher.store.tables import read_participant_table, read_vector_owners
+from matcher.store.members import MEMBERS_FILE, MemberTable
+from matcher.store.tables import read_vector_owners
 from matcher.store.workspace import Workspace
 
 # Files every index version of the current format holds besides the FAISS index and the tables.
-VERSION_FILES = ("vectors.npy", "params.index.json")
+VERSION_FILES = ("vectors.npy", "params.index.json", MEMBERS_FILE, POOL_FILE, POOL_DATA)
 
 
 class IndexVersion:
@@ -34,8 +36,9 @@ class IndexVersion:
         model_name: the model the vectors were made with; queries must embed with it.
         index: the FAISS index (memory-mapped where FAISS can), its search setting as tuned.
         vectors: the exact vectors, memory-mapped: row = vector id.
-        participants: the members, without descriptions (ranking never reads them; :meth:`participant`
-            reads one back whole).
+        members: the members as a memory-mapped columnar table (``members.arrow``), read by row:
+            no Python object per member; one is built whole when a query shows it.
+        pool: what the rankers read of every member, as memory-mapped arrays saved with the version.
         owner: for every vector, the row of the member it belongs to (its profile, then each past project).
     """
 
@@ -52,8 +55,10 @@ class IndexVersion:
                 raise IndexCorrupt(f"{path} has no {name} (written by an older matcher); {REBUILD}")
         self.index = VectorIndex.load(path / "index.faiss")
         self.index.set_params(self.manifest.get("index", {}))  # the nprobe / efSearch tuned at build time
-        # Exact vectors, memory-mapped: only the rows of the firms a query looks at are read.
+        # Exact vectors, memory-mapped: only the rows of the firms a query looks at are read, and
+        # with readahead off (random access), a row read brings in its own pages, not a run around it.
         self.vectors = np.load(path / "vectors.npy", mmap_mode="r", allow_pickle=False)
+        _random_access(self.vectors)
         self.index.attach(self.vectors)
         dimension = int(self.manifest.get("dimension", 0))
         if self.index.dimension != dimension:
@@ -61,17 +66,15 @@ class IndexVersion:
                 f"{path / 'index.faiss'} has dimension {self.index.dimension} but the manifest says "
                 f"{dimension}; rebuild with `matcher index build`"
             )
-        self.participants: list[Participant] = read_participant_table(
-            path / "participants.parquet", skip=("description",)
-        )
+        self.members = MemberTable(path)
+        self.pool = Pool.load(path, self.members)
         self.owner = read_vector_owners(path / "vectors.parquet")
-        if len(self.owner) != len(self.index) or (len(self.owner) and self.owner[-1] != len(self.participants) - 1):
+        if len(self.owner) != len(self.index) or (len(self.owner) and self.owner[-1] != len(self.members) - 1):
             raise IndexCorrupt(
-                f"{path}: {len(self.index)} vectors do not match {len(self.participants)} participants; "
+                f"{path}: {len(self.index)} vectors do not match {len(self.members)} participants; "
                 "rebuild with `matcher index build`"
             )
-        self.first = np.searchsorted(self.owner, np.arange(len(self.participants) + 1))  # each member's vectors
-        self.rows = {p.id: i for i, p in enumerate(self.participants)}
+        self.first = np.searchsorted(self.owner, np.arange(len(self.members) + 1))  # each member's vectors
         # a multilingual model's vectors were centred by language at build time (matcher.build)
         self.centered = bool((self.manifest.get("similarity") or {}).get("centered_by_language"))
         self._embedder: Embedder | None = None
@@ -116,7 +119,7 @@ class IndexVersion:
         """BM25 over the members' profiles, as the build stored it (memory-mapped)."""
         if self._lexical is None:
             self._lexical = LexicalIndex.load(self.path)
-            if self._lexical.n != len(self.participants):
+            if self._lexical.n != len(self.members):
                 raise IndexCorrupt(f"{self.path}: the BM25 index does not match the participants; {REBUILD}")
         return self._lexical
 
@@ -134,8 +137,13 @@ class IndexVersion:
     # --- members and their vectors ------------------------------------------------------------
 
     def stored(self, ids: np.ndarray) -> np.ndarray:
-        """The exact vectors of the given vector ids."""
-        return np.asarray(self.vectors[ids], dtype=np.float32)
+        """The exact vectors of the given vector ids, in their order: one gather over the mapping, in
+        ascending file order (so pages are read once and in sequence)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        order = np.argsort(ids, kind="stable")
+        out = np.empty((len(ids), self.vectors.shape[1]), dtype=np.float32)
+        out[order] = self.vectors[ids[order]]
+        return out
 
     def profile_vector(self, row: int) -> np.ndarray:
         """A member's profile vector (its first), as a (1, dimension) array."""
@@ -154,15 +162,16 @@ class IndexVersion:
 
     def row_of(self, participant_id: str) -> int:
         """A member's row; an unknown id names the close ones."""
-        row = self.rows.get(participant_id)
-        if row is None:
-            hint = did_you_mean(close_matches(participant_id, self.rows), "`matcher similar --text` searches by text")
+        row = self.members.row_of(participant_id)
+        if row is None:  # only now are all ids read, to say which are close
+            ids = self.members.column("id")
+            hint = did_you_mean(close_matches(participant_id, ids), "`matcher similar --text` searches by text")
             raise UnknownParticipant(f"no participant '{participant_id}' in the index of {self.workspace.root}{hint}")
         return row
 
     def participant(self, participant_id: str) -> Participant:
         """A member's whole profile, as stored in this version (description included)."""
-        return read_participant_table(self.path / "participants.parquet", row=self.row_of(participant_id))[0]
+        return self.members.get([self.row_of(participant_id)])[0]
 
 
 def _check_model(workspace: Workspace, manifest: dict[str, Any], model: str | None) -> str:
@@ -190,3 +199,12 @@ def _check_faiss_version(version: Path, manifest: dict[str, Any]) -> None:
             f"{version / 'index.faiss'} was written by FAISS {written}, newer than the installed "
             f"{faiss.__version__}; upgrade faiss-cpu, or rebuild with `matcher index build`"
         )
+
+
+def _random_access(array: np.ndarray) -> None:
+    """Tell the kernel a memory-mapped array is read at random (no readahead), where it can be told."""
+    import mmap
+
+    mapping = getattr(array, "_mmap", None)
+    if mapping is not None and hasattr(mapping, "madvise") and hasattr(mmap, "MADV_RANDOM"):
+        mapping.madvise(mmap.MADV_RANDOM)

@@ -34,7 +34,7 @@ def _participant_schema() -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _participant_frame(participants: Iterable[Participant], extra: dict[str, list[Any]] | None = None):
+def participant_frame(participants: Iterable[Participant], extra: dict[str, list[Any]] | None = None):
     """The participant table, built column by column: list cells built one by one (as from a list
     of records) cost a polars Series each, 300,000 of them for 100k firms."""
     import polars as pl
@@ -72,7 +72,7 @@ def write_participants(
 ) -> None:
     """Write a participant table to Parquet atomically and durably (temp file, fsync, rename)."""
     with atomic_path(path, durable=True) as tmp:
-        _participant_frame(participants, extra).write_parquet(tmp)
+        participant_frame(participants, extra).write_parquet(tmp)
 
 
 def write_vector_owners(path: Path, owner: Any) -> None:
@@ -112,7 +112,7 @@ def read_participant_table(path: Path, skip: Sequence[str] = (), row: int | None
     for required in ("id", "name"):
         if required not in frame.columns:
             raise IndexCorrupt(f"{path}: participant table without an '{required}' column; rebuild it")
-    return _participants_from_frame(frame)
+    return participants_from_frame(frame)
 
 
 def read_participant_ids(path: Path) -> list[str]:
@@ -125,7 +125,7 @@ def read_participant_ids(path: Path) -> list[str]:
         raise IndexCorrupt(f"{path}: unreadable participant table ({type(exc).__name__}); rebuild it") from None
 
 
-def _participants_from_frame(frame: Any) -> list[Participant]:
+def participants_from_frame(frame: Any) -> list[Participant]:
     """Rebuild the Participants of a stored (already validated) table; a missing optional column
     or a null cell reads as the field's empty value. Column by column: the rows as dicts take
     twice as long, and hold the whole table twice."""
@@ -164,3 +164,21 @@ def _projects_column(series: Any) -> list[tuple[Project, ...]]:
         rows.append(tuple(flat[start : start + length]))
         start += length
     return rows
+
+
+def participant_from_record(record: dict[str, Any]) -> Participant:
+    """One stored member from its row as a dict (a few rows read from a mapped table): the same
+    Participant as :func:`participants_from_frame` makes, null cells read as empty values."""
+    projects = tuple(
+        Project(**{k: v for k, v in x.items() if k in _PROJECT_FIELDS}) for x in record.get("projects") or ()
+    )
+    return Participant(
+        id=record["id"], name=record["name"], description=record.get("description") or "",
+        kind=record.get("kind"), codes=tuple(record.get("codes") or ()), regions=tuple(record.get("regions") or ()),
+        headcount=record.get("headcount"), sme=record.get("sme"),
+        certifications=tuple(record.get("certifications") or ()), projects=projects,
+        clusters=tuple(record.get("clusters") or ()), language=record.get("language"),
+    )  # fmt: skip
+
+
+_PROJECT_FIELDS = frozenset(f.name for f in dataclasses.fields(Project))

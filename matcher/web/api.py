@@ -114,7 +114,7 @@ def health(svc: ServiceDep) -> dict[str, Any]:
         "status": "ok",
         "model": svc.matcher.model_name,
         "index_version": svc.index_version,
-        "participants": len(svc.matcher.participants),
+        "participants": len(svc.matcher.members),
     }
 
 

@@ -7,6 +7,7 @@ worker threads.
 
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,7 +51,13 @@ class Service:
     def __init__(self, matcher: Matcher):
         self.matcher = matcher
         self.lock = threading.Lock()
-        self.names = {p.id: p.name for p in matcher.participants}
+
+    @functools.cached_property
+    def names(self) -> dict[str, str]:
+        """Every member's name by id, read when a member is first looked up by name (not at start:
+        a million-firm index opens without it)."""
+        members = self.matcher.members
+        return dict(zip(members.column("id"), members.column("name")))
 
     def warm_up(self) -> None:
         """Loads the model, the BM25 index and the taxonomy now (one small query of each kind), so

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -155,13 +156,17 @@ def build_index(
         >>> build_index(Workspace(Path("ws")), BuildSettings(model="e5", index_type="hnsw"))  # doctest: +SKIP
     """
     settings = settings or BuildSettings()
+    started = time.perf_counter()
     participants, merges = gather_participants(workspace)
     embedder, local = _embedders(workspace, settings, participants, notify)
     texts, owner = _texts(participants, settings)
+    timings = {"read_s": time.perf_counter() - started}
+    started = time.perf_counter()
     # Unchanged texts are not embedded again: vectors are cached by (model, text hash).
     cache = EmbeddingCache(embedder, workspace.root / "cache" / "embeddings", reuse=not settings.full)
     vectors = cache.encode(texts, progress=(lambda done: progress(done, len(texts))) if progress else None)
     crash_point("embedded")
+    timings["embed_s"] = time.perf_counter() - started  # cache lookups included
     similarity: dict[str, Any] = {"centered_by_language": None}
     if local.multilingual:  # the cache keeps the model's own vectors; the index holds them centred
         from matcher.index.vectors import center_by_language
@@ -174,7 +179,7 @@ def build_index(
     changes = _changes(workspace, participants, hashes)
     building = workspace.new_version_dir()
     try:
-        index = _write_version(building, participants, merges, vectors, owner, hashes, settings)
+        index = _write_version(building, participants, merges, vectors, owner, hashes, settings, timings)
         manifest = {
             "model": {
                 "name": embedder.name,
@@ -194,6 +199,8 @@ def build_index(
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "faiss_version": _faiss_version(),
             "engine": settings.engine,
+            # Seconds per stage, for the benchmark; checksumming and publishing come after, unmeasured here.
+            "timings": {name: round(seconds, 3) for name, seconds in timings.items()},
             **(extra_manifest or {}),
         }
         workspace.publish(building, manifest, keep=settings.keep)
@@ -241,11 +248,16 @@ def _write_version(
     owner: np.ndarray,
     hashes: list[str],
     settings: BuildSettings,
+    timings: dict[str, float],
 ) -> dict[str, Any]:
-    """Write every file of a version into `building` and check it searches; returns the index's manifest entry."""
+    """Write every file of a version into `building` and check it searches; returns the index's manifest
+    entry, and adds each stage's seconds to `timings` (index_s: build, tune and save; bm25_s; files_s: the rest)."""
+    started = time.perf_counter()
     index = build_vector_index(vectors, np.arange(len(vectors), dtype=np.int64), kind=settings.index_type)
     search_stats = index.tune(vectors)
     index.save(building / "index.faiss")
+    timings["index_s"] = time.perf_counter() - started
+    started = time.perf_counter()
     # The exact vectors, read memory-mapped at query time for exact cosines of chosen firms.
     np.save(building / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
     crash_point("index-written")
@@ -254,15 +266,22 @@ def _write_version(
         building / "participants.parquet", participants, extra={"vector_id": first.tolist(), "profile_hash": hashes}
     )
     write_vector_owners(building / "vectors.parquet", owner)
+    files_s = time.perf_counter() - started
+    started = time.perf_counter()
     # the members as a mapped columnar table, and the rankers' arrays, so that opening builds nothing
     write_members(building, participants)
     Pool(participants).save(building)
+    timings["members_s"] = time.perf_counter() - started
+    started = time.perf_counter()
     # BM25 over the same profiles, built once here rather than at every process's first query
     participant_lexical_index(participants).save(building)
+    timings["bm25_s"] = time.perf_counter() - started
+    started = time.perf_counter()
     if merges:
         write_merges(building / "merges.csv", merges)
     crash_point("version-files-written")
     _smoke_test(building, vectors)
+    timings["files_s"] = files_s + time.perf_counter() - started
     return {"type": index.kind, "requested": settings.index_type, **search_stats}
 
 

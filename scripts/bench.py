@@ -5,25 +5,32 @@ Sections (each prints as it goes):
    ratios to PyTorch, with each backend's mean cosine to the PyTorch vectors.
 2. CLI wall time of `matcher suggest` on the sample against a bare
    `python -c "import sentence_transformers"`, interleaved.
-3. Per size (synthetic firms from matcher.eval.synthetic): build, then in a fresh process open the
-   index and time `suggest` for the six sample tenders (p50/p95, the lot texts' embedding
-   included), peak memory, and recall@10 of the index against exact search on the lots' vectors.
-4. Refresh at the largest fully embedded size: 1% of the profiles changed, against the full build.
+3. Per size (synthetic firms from matcher.eval.synthetic, all-MiniLM-L6-v2 on int8 ONNX): build,
+   with the seconds of each stage (`sizes`); then in a fresh process open the index and time
+   `suggest` for the sample tenders (p50/p95, the lot texts' embedding included), resident memory
+   (own and mapped) after --calls calls, and recall@10 of the index against exact search on the
+   lots' vectors; a fresh `matcher suggest` of the 6-lot tender, median of 3 (`suggest`); and
+   `matcher serve` answering 1, then 4 concurrent clients (`serve`).
+4. Index kinds (`ann`): flat, IVF and HNSW built by matcher.index.vectors on the same stored
+   vectors of a size (--ann-sizes), recall@10, latency, build time and memory of each.
+5. Refresh at the largest fully embedded size: 1% of the profiles changed, against the full build.
 
-Sizes above --embed firms embed --embed real texts; each further firm's vector is a real one plus
-noise (cosine ~0.9 to it), seeded into the embedding cache, because embedding a million texts
-takes hours on 2 cores. Latency, memory and recall are measured on those vectors; the report
-says which sizes were built so.
+Vectors: those of the real all-MiniLM-L6-v2 cache in --cache (scripts/embed_synthetic.py, read by
+text hash), then the first --embed firms embedded for real where it lacks them; each further
+firm's vector is a real one plus noise (cosine ~0.9 to it), seeded into the embedding cache,
+because embedding a million texts takes hours on 2 cores. The report says how many are real.
 
 Run: .venv/bin/python scripts/bench.py                       # 10k and 100k (about 25 min on 2 cores)
      .venv/bin/python scripts/bench.py --sizes 10000,100000,1000000 --embed 100000
      .venv/bin/python scripts/bench.py --quick                # 2k and 10k, for a smoke run
+     .venv/bin/python scripts/bench.py --merge --skip throughput,cli,sizes,refresh  # index kinds only
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -37,6 +44,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 TENDERS = sorted((ROOT / "data" / "sample" / "tenders").glob("*"))
 COMMAND = "python scripts/bench.py"
+SIX_LOTS = ROOT / "data" / "sample" / "tenders" / "bridge-reconstruction.yaml"  # the sample's tender with 6 lots
+# The sizes' model, named rather than "auto": auto picks the multilingual e5 for the synthetic
+# firms (a fifth of them Russian), which embeds 11 profiles/s here; MiniLM on int8 ONNX, ~140/s.
+MODEL = "all-MiniLM-L6-v2"
+BACKEND = "onnx-int8"
 
 
 def log(message: str) -> None:
@@ -95,8 +107,36 @@ def cli_time(rounds: int = 3) -> dict:
 # --- 3. sizes ---------------------------------------------------------------------------
 
 
-def build_size(rows: int, embed: int, workdir: Path, firms: Path) -> dict:
-    """Ingest `rows` synthetic firms and build their index (one vector per firm)."""
+def shared_vectors(folder: Path, texts: list[str]) -> tuple[list[int], np.ndarray]:
+    """The rows of `texts` whose vectors an all-MiniLM-L6-v2 cache in `folder` holds, and those vectors.
+
+    Read by text hash from whichever cache file of the model is there (read only): its file name
+    carries the export's fingerprint, which changes when the int8 export does, while the vectors
+    of a text stay those of the same model.
+    """
+    import polars as pl
+
+    from matcher.embed.cache import text_hash
+    from matcher.embed.embedders import DEFAULT_MODEL
+
+    files = sorted(folder.glob(f"{DEFAULT_MODEL}-*.parquet"), key=lambda f: f.stat().st_size)
+    if not files:
+        return [], np.zeros((0, 0), dtype=np.float32)
+    frame = pl.read_parquet(files[-1])  # the largest: the background embedding's
+    rows = {h: i for i, h in enumerate(frame["hash"].to_list())}
+    found = [(i, rows[h]) for i, h in enumerate(map(text_hash, texts)) if h in rows]
+    if not found:
+        return [], np.zeros((0, 0), dtype=np.float32)
+    vectors = frame["vector"][[r for _, r in found]].to_numpy()
+    return [i for i, _ in found], np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def build_size(rows: int, embed: int, workdir: Path, firms: Path, shared: Path) -> dict:
+    """Ingest `rows` synthetic firms and build their index (one vector per firm), timing each stage.
+
+    Vectors: those of the shared cache (`--cache`), then the first `embed` firms' embedded for
+    real where the cache lacks them, then noise copies of the real ones for the firms above.
+    """
     import polars as pl
 
     from matcher import BuildSettings, Workspace, build_index, ingest
@@ -114,20 +154,25 @@ def build_size(rows: int, embed: int, workdir: Path, firms: Path) -> dict:
     start = time.perf_counter()
     ingest([source], ws, replace=True)
     report["ingest_s"] = time.perf_counter() - start
-    embedder = resolve_backend(ws.root, load_embedder(), "auto", parity_texts=sample_texts)
-    cache = EmbeddingCache(embedder, ws.root / "cache" / "embeddings")
+    embedder = resolve_backend(ws.root, load_embedder(MODEL), BACKEND, parity_texts=sample_texts)
     taxonomy = load_taxonomy()
-    participants = ws.load_participants()
-    texts = [profile_vectors_texts(p, taxonomy)[0] for p in participants]
-    real = min(rows, embed)
-    if rows > real:  # the real part was embedded for a smaller size: reuse its cache, do not embed again
-        import shutil
+    texts = [profile_vectors_texts(p, taxonomy)[0] for p in ws.load_participants()]
+    folder = ws.root / "cache" / "embeddings"
+    for previous in sorted(workdir.glob("ws-*/cache/embeddings/*.parquet")):  # smaller sizes' vectors
+        if previous.parent != folder:
+            import shutil
 
-        for previous in sorted(workdir.glob("ws-*/cache/embeddings/*.parquet")):
-            target = ws.root / "cache" / "embeddings" / previous.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(previous, target)
-        cache = EmbeddingCache(embedder, ws.root / "cache" / "embeddings")
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(previous, folder / previous.name)
+    cache = EmbeddingCache(embedder, folder)
+    start = time.perf_counter()
+    found, real_vectors = shared_vectors(shared, texts)
+    if found:
+        cache.put([texts[i] for i in found], real_vectors)
+    prefix = next((n for n, i in enumerate(found) if n != i), len(found))  # the background embeds in order
+    report["seed_s"] = time.perf_counter() - start
+    report["from_shared_cache"] = len(found)
+    real = max(1, prefix, min(rows, embed))
     start = time.perf_counter()
     vectors = cache.encode(texts[:real])
     report["embedded"] = cache.misses
@@ -138,18 +183,22 @@ def build_size(rows: int, embed: int, workdir: Path, firms: Path) -> dict:
         noisy = base + 0.45 * rng.standard_normal(base.shape).astype(np.float32) / np.sqrt(base.shape[1])
         cache.put(texts[real:], noisy / np.linalg.norm(noisy, axis=1, keepdims=True))
     report["synthetic_vectors"] = max(0, rows - real)
+    del vectors, real_vectors, cache
     start = time.perf_counter()
-    manifest = build_index(ws, BuildSettings(profile_only=True))
+    manifest = build_index(ws, BuildSettings(model=MODEL, backend=BACKEND, profile_only=True))
     report["build_s"] = time.perf_counter() - start
+    report["timings"] = manifest["timings"]
     report["index"] = manifest["index"]
+    report["model"] = f"{manifest['model']['name']}, {manifest['model']['backend']}"
     report["backend"] = manifest["model"]["backend"]
     report["workspace"] = str(ws.root)
     report["source"] = str(source)
     return report
 
 
-def query_worker(workspace: str, rounds: int) -> None:
-    """In a fresh process: open the index, time suggest, measure memory and recall (prints JSON)."""
+def query_worker(workspace: str, rounds: int, calls: int = 100) -> None:
+    """In a fresh process: open the index, time suggest, measure memory after at least `calls`
+    suggest calls, and recall (prints JSON)."""
     from matcher import Matcher, read_tender
     from matcher.profiles import lot_text
     from matcher.taxonomy import load_taxonomy
@@ -173,6 +222,11 @@ def query_worker(workspace: str, rounds: int) -> None:
             elapsed = time.perf_counter() - t0
             times.append(elapsed)
             per_text.append(elapsed / (len(tender.lots) + 1))
+    done = 1 + len(tenders) + len(times)
+    while done < calls:  # memory is read after as many calls as the target says
+        for tender in tenders:
+            matcher.suggest(tender, top_k=10)
+        done += len(tenders)
     after = rss_mb()
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent (the bench, with torch loaded)
     status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
@@ -197,21 +251,243 @@ def query_worker(workspace: str, rounds: int) -> None:
             "file_mb": mapped,  # pages of mapped files: the index, vectors, BM25, libraries (page cache)
             "recall_at_10": recall,
             "queries": len(times),
+            "calls_before_memory": done,
             "texts_per_call": float(np.mean([len(t.lots) + 1 for t in tenders])),
         },
         sys.stdout,
     )
 
 
-def query(workspace: str, rounds: int) -> dict:
+def query(workspace: str, rounds: int, calls: int = 100) -> dict:
     out = subprocess.run(
-        [sys.executable, __file__, "--query-worker", workspace, "--rounds", str(rounds)],
+        [sys.executable, __file__, "--query-worker", workspace, "--rounds", str(rounds), "--calls", str(calls)],
         check=True, capture_output=True, text=True,
     )  # fmt: skip
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-# --- 4. refresh -------------------------------------------------------------------------
+def matcher_command() -> str:
+    """The `matcher` entry point of this interpreter's environment (imports the code on PYTHONPATH first)."""
+    return str(Path(sys.executable).with_name("matcher"))
+
+
+def cli_suggest(workspace: str, rounds: int = 3) -> dict:
+    """Wall time of a fresh `matcher suggest <6-lot tender> --top-k 10` against the size's workspace."""
+    command = [matcher_command(), "suggest", str(SIX_LOTS), "--top-k", "10", "--workspace", workspace]
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return {"median_s": statistics.median(times), "runs_s": times}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_until_up(server: subprocess.Popen, port: int, log_path: Path, timeout: float = 1200) -> None:
+    import http.client
+
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"matcher serve exited ({server.returncode}): {log_path.read_text()[-2000:]}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/health")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"matcher serve did not answer /health within {timeout:.0f} s (see {log_path})")
+
+
+def _load(port: int, bodies: list[tuple[bytes, str]], clients: int, seconds: float) -> dict:
+    """`clients` threads, each with its own keep-alive connection, POSTing the tenders in turn for `seconds`."""
+    import http.client
+    import threading
+
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+
+    def client(offset: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+        mine, bad, i = [], [], offset
+        while not mine or time.perf_counter() < deadline:  # at least one request each
+            body, media = bodies[i % len(bodies)]
+            i += 1
+            start = time.perf_counter()
+            connection.request("POST", "/suggest?top_k=10", body=body, headers={"Content-Type": media})
+            response = connection.getresponse()
+            text = response.read()
+            mine.append(time.perf_counter() - start)
+            if response.status != 200:
+                bad.append(f"{response.status}: {text[:200]!r}")
+        connection.close()
+        with lock:
+            latencies.extend(mine)
+            errors.extend(bad)
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    return {
+        "clients": clients,
+        "requests": len(latencies),
+        "errors": len(errors),
+        "first_error": errors[0] if errors else None,
+        "rps": len(latencies) / elapsed,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p95_ms": 1000 * float(np.percentile(latencies, 95)),
+    }
+
+
+def serve_throughput(workspace: str, seconds: float, workdir: Path) -> dict:
+    """`matcher serve` on a free local port, no rate limit; 1 client, then 4 concurrent ones, each for `seconds`."""
+    port = _free_port()
+    log_path = workdir / "serve.log"
+    command = [matcher_command(), "serve", "--workspace", workspace, "--port", str(port), "--rate-limit", "0"]
+    kinds = {".json": "application/json", ".yaml": "application/yaml"}
+    bodies = [(path.read_bytes(), kinds[path.suffix]) for path in TENDERS]
+    with log_path.open("wb") as out:
+        server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        start = time.perf_counter()
+        _wait_until_up(server, port, log_path)
+        ready_s = time.perf_counter() - start
+        warm = _load(port, bodies, len(bodies), 0.0)  # each tender once, and it must succeed
+        if warm["errors"]:
+            raise RuntimeError(f"POST /suggest failed: {warm['first_error']}")
+        one, four = _load(port, bodies, 1, seconds), _load(port, bodies, 4, seconds)
+    finally:  # never leave a server behind
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    return {"ready_s": ready_s, "seconds": seconds, "one": one, "four": four, "ratio": four["rps"] / one["rps"]}
+
+
+# --- 4. HNSW against IVF and flat --------------------------------------------------------
+
+
+def ann_compare(size: dict, workdir: Path, held_out: int, kinds: list[str]) -> dict:
+    """Build each index kind through matcher's own builder on the size's stored vectors, less `held_out`
+    real ones kept as queries beside the sample lots' texts; each is then measured in a fresh process."""
+    import gc
+
+    from matcher import Workspace, read_tender
+    from matcher.embed.embedders import embedder_for_manifest
+    from matcher.index.exact import exact_top
+    from matcher.index.vectors import build_vector_index
+    from matcher.profiles import lot_text
+    from matcher.taxonomy import load_taxonomy
+
+    ws = Workspace(Path(size["workspace"]))
+    version = ws.current_version()
+    manifest = ws.read_manifest(version)
+    stored = np.load(version / "vectors.npy", mmap_mode="r")
+    real = size["rows"] - size["synthetic_vectors"]
+    held = np.sort(np.random.default_rng(7).choice(real, size=min(held_out, real // 10), replace=False))
+    base = np.ascontiguousarray(np.delete(stored, held, axis=0), dtype=np.float32)
+    embedder = embedder_for_manifest({"name": manifest["model"]["name"], **manifest["model"]}, ws.root, version)
+    taxonomy = load_taxonomy()
+    tenders = [read_tender(path) for path in TENDERS]
+    queries = {
+        "lots": embedder.encode([lot_text(lot, t, taxonomy) for t in tenders for lot in t.lots], kind="query"),
+        "held_out": np.ascontiguousarray(stored[held], dtype=np.float32),
+    }
+    folder = workdir / f"ann-{size['rows']}"
+    folder.mkdir(parents=True, exist_ok=True)
+    np.save(folder / "base.npy", base)
+    for name, vectors in queries.items():
+        np.save(folder / f"queries-{name}.npy", vectors)
+        np.save(folder / f"truth-{name}.npy", exact_top(base, vectors, 10))
+    report: dict = {"rows": len(base), "real": real - len(held), "queries": {n: len(q) for n, q in queries.items()},
+                    "kinds": {}}  # fmt: skip
+    for kind in kinds:
+        start = time.perf_counter()
+        index = build_vector_index(base, np.arange(len(base), dtype=np.int64), kind=kind)  # type: ignore[arg-type]
+        built = time.perf_counter() - start
+        stats = index.tune(base)
+        tuned = time.perf_counter() - start
+        index.save(folder / f"{kind}.faiss")
+        (folder / f"{kind}.json").write_text(json.dumps(stats))
+        del index
+        gc.collect()
+        out = subprocess.run(
+            [sys.executable, __file__, "--ann-worker", str(folder), "--ann-kind", kind],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        measured = json.loads(out.stdout.strip().splitlines()[-1])
+        report["kinds"][kind] = {"build_s": built, "build_tune_s": tuned, "params": stats,
+                                 "file_mb": (folder / f"{kind}.faiss").stat().st_size / 1e6, **measured}  # fmt: skip
+        log(f"ann {size['rows']:,} {kind}: {json.dumps(report['kinds'][kind])}")
+    return report
+
+
+def _rss_parts() -> dict[str, float]:
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    return {key: int(status[key].split()[0]) / 1e3 for key in ("VmRSS", "RssAnon", "RssFile")}
+
+
+def ann_worker(folder: Path, kind: str) -> None:
+    """In a fresh process: load one index as a served one is (memory-mapped, exact vectors attached),
+    then its recall@10 and its latency one query at a time, on 1 thread and on every core (prints JSON)."""
+    import faiss
+
+    from matcher.index.vectors import VectorIndex
+    from matcher.threads import thread_count
+
+    before = _rss_parts()
+    index = VectorIndex.load(folder / f"{kind}.faiss")
+    index.set_params(json.loads((folder / f"{kind}.json").read_text()))
+    index.attach(np.load(folder / "base.npy", mmap_mode="r"))
+    loaded = _rss_parts()
+    out: dict = {"recall": {}, "latency": {}}
+    queries = {}
+    for name in ("lots", "held_out"):
+        queries[name] = np.load(folder / f"queries-{name}.npy")
+        truth = np.load(folder / f"truth-{name}.npy")
+        found = np.vstack([index.search(q[None], 10)[1] for q in queries[name]])
+        out["recall"][name] = float(np.mean([len(set(t) & set(f)) / 10 for t, f in zip(truth, found)]))
+    every = np.vstack(list(queries.values()))
+    for threads in sorted({1, thread_count()}):
+        faiss.omp_set_num_threads(threads)
+        times = []
+        for _ in range(3):
+            for q in every:
+                start = time.perf_counter()
+                index.search(q[None], 10)
+                times.append(time.perf_counter() - start)
+        out["latency"][str(threads)] = {"p50_ms": 1000 * statistics.median(times),
+                                        "p95_ms": 1000 * float(np.percentile(times, 95))}  # fmt: skip
+    after = _rss_parts()
+    out["load_mb"] = loaded["VmRSS"] - before["VmRSS"]
+    out["after_mb"] = {key: after[key] - before[key] for key in after}
+    json.dump(out, sys.stdout)
+
+
+def hnsw_estimate(smaller: dict, rows: int) -> float:
+    """Seconds an HNSW build (and tune) of `rows` should take, from a smaller one: n log n."""
+    n = smaller["rows"]
+    return float(smaller["kinds"]["hnsw"]["build_tune_s"] * rows / n * math.log(rows) / math.log(n))
+
+
+# --- 5. refresh -------------------------------------------------------------------------
 
 
 def refresh_cost(size: dict) -> dict:
@@ -260,6 +536,20 @@ NOTES = """## How to read these figures
 - **Memory** is what opening the index and serving the queries adds to a process (resident
   pages): the members' table without descriptions, the code and buyer maps, and the pages of
   the memory-mapped index, vectors and BM25 files that queries touched.
+- **Model**: the sizes are built with all-MiniLM-L6-v2 on int8 ONNX, named explicitly: `--model
+  auto` would choose the multilingual e5 for the synthetic firms (a fifth write in Russian),
+  which embeds 11 profiles/s here. Real vectors come from the shared cache of
+  `scripts/embed_synthetic.py`, matched by text hash: its file name carries the export's
+  fingerprint, which a change to the int8 export (batched, batch-independent) changes, while
+  the vectors are the same model's from the per-text int8 export (mean cosine 0.993 to PyTorch).
+- **Build stages**: from the `timings` the build writes into its manifest; publish (checksums,
+  manifest, rename) is the build's wall time less them. The target counts ingest and the build
+  with every vector cached, as a rebuild after a change of code or settings does.
+- **Serving**: memory is read after at least 100 `suggest` calls. The throughput clients run in
+  the benchmark's process, on the same 2 cores as the server: 4 clients can at best double one.
+- **Index kinds**: recall is only as real as the vectors: the table says how many are real (noise
+  copies form tight clusters, which every kind finds easily). HNSW is built at the smaller size
+  first and its time at the larger estimated as n log n; it is skipped above --hnsw-max-minutes.
 - **Refresh**: the full build is ingest, embedding every profile (nothing cached) and the index;
   the refresh re-reads the source, embeds only the changed profiles, rebuilds BM25 and the
   index, and publishes a new version.
@@ -287,6 +577,131 @@ NOTES = """## How to read these figures
 
 def verdict(ok: bool) -> str:
     return "met" if ok else "**missed**"
+
+
+def build_lines(sizes: list[dict]) -> list[str]:
+    """The build's stages by size, from the manifest's timings."""
+    timed = [s for s in sizes if "timings" in s]
+    if not timed:
+        return []
+    lines = [
+        f"## Build time by stage ({timed[0].get('model', MODEL)}, profiles only)",
+        "",
+        "Ingest is `matcher ingest`; embed is the real texts the shared cache lacked, embedded now;",
+        "the build's own stages come from its manifest (`timings`): reading the members, the vectors",
+        "from the cache, the vector index (build and tune), BM25, the other files; publish is the rest",
+        "of `build_index` (checksums, manifest, rename). Full build = ingest + the build with every vector cached.",
+        "",
+        "| firms | vectors | embedded now (s) | ingest s | read s | vectors from cache s | index (incl. tune) s "
+        "| BM25 s | members and pool s | other files s | publish s | full build, vectors cached, s |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in timed:
+        t = s["timings"]
+        publish = s["build_s"] - sum(t.values())
+        real = s["rows"] - s["synthetic_vectors"]
+        origin = f"{real:,} real ({s.get('from_shared_cache', 0):,} from the shared cache)"
+        if s["synthetic_vectors"]:
+            origin += f" + {s['synthetic_vectors']:,} noise"
+        lines.append(
+            f"| {s['rows']:,} | {origin} | {s['embedded']:,} ({s['embed_s']:.0f}) | {s['ingest_s']:.1f} | "
+            f"{t['read_s']:.1f} | {t['embed_s']:.1f} | {t['index_s']:.1f} | {t['bm25_s']:.1f} | {t.get('members_s', 0):.1f} | {t['files_s']:.1f} | "
+            f"{publish:.1f} | {s['ingest_s'] + s['build_s']:.0f} |"
+        )
+    lines.append("")
+    for s in timed:
+        if s["rows"] == 1_000_000:
+            full = s["ingest_s"] + s["build_s"]
+            lines.append(f"- Target full build of 1M with vectors cached ≤ 10 min: {full / 60:.1f} min — "
+                         f"{verdict(full <= 600)}.")  # fmt: skip
+    return [*lines, ""]
+
+
+def serving_lines(sizes: list[dict]) -> list[str]:
+    """The command line, memory after the calls, and the server's throughput, by size."""
+    if not any("cli" in s or "serve" in s for s in sizes):
+        return []
+    lines = [
+        "## Serving by size",
+        "",
+        f"CLI: a fresh `matcher suggest {SIX_LOTS.relative_to(ROOT)} --top-k 10 --workspace WS` "
+        "(6 lots), median of 3; open: opening the index and the first call, in the query process.",
+        "Memory: that process's resident size after the calls shown, its own (RssAnon) and mapped",
+        "files (RssFile). Throughput: `matcher serve --rate-limit 0` on 127.0.0.1, clients POSTing",
+        "the seven sample tenders in turn to `/suggest?top_k=10`, each on its keep-alive connection.",
+        "",
+        "| firms | CLI suggest s | open s | calls | RSS MB | own MB | mapped MB | 1 client req/s | p50 / p95 ms "
+        "| 4 clients req/s | p50 / p95 ms | 4 / 1 clients |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in sizes:
+        q, cli, sv = s["query"], s.get("cli"), s.get("serve")
+        row = [f"{s['rows']:,}", f"{cli['median_s']:.2f}" if cli else "–", f"{q['open_s']:.1f}",
+               str(q.get("calls_before_memory", "–")), f"{q['rss_total_mb']:.0f}", f"{q.get('anon_mb', 0):.0f}",
+               f"{q.get('file_mb', 0):.0f}"]  # fmt: skip
+        if sv:
+            for phase in (sv["one"], sv["four"]):
+                errors = f" ({phase['errors']} errors)" if phase["errors"] else ""
+                row += [f"{phase['rps']:.1f}{errors}", f"{phase['p50_ms']:.0f} / {phase['p95_ms']:.0f}"]
+            row.append(f"{sv['ratio']:.2f}")
+        else:
+            row += ["–"] * 5
+        lines.append("| " + " | ".join(row) + " |")
+    lines.append("")
+    for s in sizes:
+        q, cli = s["query"], s.get("cli")
+        if s["rows"] != 1_000_000:
+            continue
+        if cli:
+            lines.append(
+                f"- Target CLI suggest ≤ 3 s at 1M: {cli['median_s']:.2f} s — {verdict(cli['median_s'] <= 3)}."
+            )
+        total, own = q["rss_total_mb"], q.get("anon_mb", 0)
+        lines.append(
+            f"- Target ≤ 2 GB resident at 1M after {q.get('calls_before_memory', '?')} calls: {total:.0f} MB — "
+            f"{verdict(total <= 2000)}; own ≤ 600 MB: {own:.0f} MB — {verdict(own <= 600)}."
+        )
+    return [*lines, ""]
+
+
+def ann_lines(comparisons: list[dict]) -> list[str]:
+    """HNSW, IVF and flat on the same vectors, each built by matcher.index.vectors."""
+    if not comparisons:
+        return []
+    lines = [
+        "## Index kinds on the same vectors",
+        "",
+        "Each kind built by `matcher.index.vectors.build_vector_index` and tuned by its `tune` (to 0.98",
+        "recall@10 on blended stored vectors), on a size's stored vectors less some held out; then, in a",
+        "fresh process, loaded as served (memory-mapped, exact vectors attached for re-scoring), and",
+        "searched one query at a time: the sample lots' texts (embedded with the index's model) and the",
+        "held-out stored vectors. Recall@10 is against exact search over the same vectors; blends are",
+        "the tune's own queries (three stored vectors averaged, the hardest of the three sets). Memory:",
+        "what loading added, and the process's resident growth after all the queries (own / mapped).",
+        "",
+        "| firms | kind | setting | build s (with tune) | recall@10 blends (tune) / lots / held-out | p50 ms 1 thread "
+        "| p95 ms 1 thread | p50 ms all cores | index file MB | RSS on load MB | after queries: own / mapped MB |",
+        "|---:|---|---|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for a in comparisons:
+        label = f"{a['rows']:,}" + ("" if a["real"] == a["rows"] else f" ({a['real']:,} real)")
+        for kind, k in a["kinds"].items():
+            setting = ", ".join(f"{n} {v}" for n, v in k["params"].items() if n in ("nprobe", "nlist", "efSearch"))
+            one, every = k["latency"]["1"], k["latency"][max(k["latency"], key=int)]
+            lines.append(
+                f"| {label} | {kind} | {setting or 'exact'} | "
+                f"{k['build_s']:.1f} ({k['build_tune_s']:.1f}) | {k['params'].get('recall_at_10', 1.0):.3f} / "
+                f"{k['recall']['lots']:.3f} / {k['recall']['held_out']:.3f} | "
+                f"{one['p50_ms']:.2f} | {one['p95_ms']:.2f} | {every['p50_ms']:.2f} | {k['file_mb']:.0f} | "
+                f"{k['load_mb']:.0f} | {k['after_mb']['RssAnon']:.0f} / {k['after_mb']['RssFile']:.0f} |"
+            )
+        if "hnsw_estimate_s" in a:
+            done = "measured" if "hnsw" in a["kinds"] else "not run"
+            lines.append(f"| {a['rows']:,} | hnsw, estimated from the smaller size (n log n) | | "
+                         f"{a['hnsw_estimate_s']:.0f} ({done}) | | | | | | | |")  # fmt: skip
+    queries = comparisons[0]["queries"]
+    lines += ["", f"Queries: {queries['lots']} lot texts and {queries['held_out']} held-out stored vectors.", ""]
+    return lines
 
 
 def write_report(path: Path, results: dict) -> None:
@@ -373,6 +788,8 @@ def write_report(path: Path, results: dict) -> None:
                 r = min(s["index"]["recall_at_10"], q["recall_at_10"])
                 lines.append(f"- Target recall@10 ≥ 0.98 at {s['rows']:,}: {r:.3f} — {verdict(r >= 0.98)}.")
         lines.append("")
+        lines += build_lines(sizes) + serving_lines(sizes)
+    lines += ann_lines(results.get("ann", []))
     rf = results.get("refresh")
     if rf:
         lines += [
@@ -399,16 +816,33 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--rounds", type=int, default=5, help="rounds over the six tenders per size")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/matcher-bench"))
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
-    parser.add_argument("--skip", default="", help="comma-separated sections to skip: throughput,cli,sizes,refresh")
+    parser.add_argument(
+        "--skip", default="", help="comma-separated sections to skip: throughput,cli,sizes,suggest,serve,ann,refresh"
+    )
+    parser.add_argument(
+        "--cache", type=Path, default=Path("/tmp/matcher-bench/embeddings"),
+        help="an embedding cache of all-MiniLM-L6-v2 (scripts/embed_synthetic.py) to take real vectors from",
+    )  # fmt: skip
+    parser.add_argument("--calls", type=int, default=100, help="suggest calls before memory is read")
+    parser.add_argument("--serve-seconds", type=float, default=15, help="seconds of each throughput run")
+    parser.add_argument("--ann-sizes", default="", help="sizes to compare index kinds at [default: those ≥ 100,000]")
+    parser.add_argument("--ann-kinds", default="flat,ivf,hnsw", help="index kinds to compare")
+    parser.add_argument("--held-out", type=int, default=300, help="stored vectors held out as ANN queries")
+    parser.add_argument("--hnsw-max-minutes", type=float, default=15, help="skip an HNSW build estimated longer")
     parser.add_argument("--merge", action="store_true", help="keep the sections of the last report not run now")
     parser.add_argument(
         "--requery", action="store_true", help="with --merge: measure the queries again on the sizes already built"
     )
     parser.add_argument("--quick", action="store_true", help="2k and 10k firms, fewer texts: a smoke run")
     parser.add_argument("--query-worker", help=argparse.SUPPRESS)
+    parser.add_argument("--ann-worker", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--ann-kind", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.query_worker:
-        query_worker(args.query_worker, args.rounds)
+        query_worker(args.query_worker, args.rounds, args.calls)
+        return
+    if args.ann_worker:
+        ann_worker(args.ann_worker, args.ann_kind)
         return
     from matcher.eval.synthetic import write_firms
     from matcher.inputs.participants import read_participants
@@ -416,11 +850,15 @@ def main(argv: list[str]) -> None:
     from matcher.taxonomy import load_taxonomy
 
     if args.quick:
-        args.sizes, args.texts, args.rounds = "2000,10000", 200, 2
+        args.sizes, args.texts, args.rounds, args.serve_seconds = "2000,10000", 200, 2, 5
+        args.ann_sizes = args.ann_sizes or "10000"
     sizes = sorted(int(s) for s in args.sizes.split(","))
     skip = set(filter(None, args.skip.split(",")))
     args.workdir.mkdir(parents=True, exist_ok=True)
-    firms = args.workdir / f"firms-{sizes[-1]}.parquet"
+    # the firms are the same prefix whatever the file's size (matcher.eval.synthetic): take the largest there
+    larger = [f for f in args.workdir.glob("firms-*.parquet") if f.stem.split("-")[-1].isdigit()]
+    larger = sorted((int(f.stem.split("-")[-1]), f) for f in larger if int(f.stem.split("-")[-1]) >= sizes[-1])
+    firms = larger[-1][1] if larger else args.workdir / f"firms-{sizes[-1]}.parquet"
     if not firms.exists():
         log(f"generating {sizes[-1]:,} firms in {firms}")
         write_firms(firms, sizes[-1], seed=0)
@@ -443,22 +881,44 @@ def main(argv: list[str]) -> None:
     if "cli" not in skip:
         results["cli"] = cli_time()
         log(f"cli: {results['cli']}")
-    if args.requery:  # the indexes stay as built; only the query process is measured again
+
+    def measure(size: dict) -> None:
+        size["query"] = query(size["workspace"], args.rounds, args.calls)
+        if "suggest" not in skip:
+            size["cli"] = cli_suggest(size["workspace"])
+        if "serve" not in skip:
+            size["serve"] = serve_throughput(size["workspace"], args.serve_seconds, args.workdir)
+        log(f"size {size['rows']:,}: {json.dumps(size)}")
+
+    if args.requery:  # the indexes stay as built; only the query processes are measured again
         for size in results.get("sizes", []):
-            size["query"] = query(size["workspace"], args.rounds)
-            log(f"size {size['rows']:,}: {json.dumps(size['query'])}")
+            measure(size)
     elif "sizes" not in skip:
         results["sizes"] = []
         for rows in sizes:
             log(f"size {rows:,}: building")
-            size = build_size(rows, args.embed, args.workdir, firms)
-            size["query"] = query(size["workspace"], args.rounds)
+            size = build_size(rows, args.embed, args.workdir, firms, args.cache)
+            measure(size)
             results["sizes"].append(size)
-            log(f"size {rows:,}: {json.dumps(size)}")
         real = [s for s in results["sizes"] if not s["synthetic_vectors"] and s["embedded"] == s["rows"]]
         if real and "refresh" not in skip:
             results["refresh"] = {"rows": real[-1]["rows"], **refresh_cost(real[-1])}
             log(f"refresh: {results['refresh']}")
+    if "ann" not in skip:
+        wanted = {int(n) for n in args.ann_sizes.split(",")} if args.ann_sizes else None
+        chosen = [s for s in results.get("sizes", []) if (s["rows"] in wanted if wanted else s["rows"] >= 100_000)]
+        results["ann"] = []
+        for size in chosen:
+            kinds = args.ann_kinds.split(",")
+            report: dict = {}
+            measured = [a for a in results["ann"] if "hnsw" in a["kinds"]]
+            if "hnsw" in kinds and measured:
+                estimate = hnsw_estimate(measured[-1], size["rows"])
+                report["hnsw_estimate_s"] = estimate
+                if estimate > 60 * args.hnsw_max_minutes:
+                    kinds.remove("hnsw")
+            report = {**ann_compare(size, args.workdir, args.held_out, kinds), **report}
+            results["ann"].append(report)
     write_report(args.out, results)
     log(f"wrote {args.out}")
 

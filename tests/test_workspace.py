@@ -45,6 +45,13 @@ def test_build_publishes_a_checksummed_version_and_points_current_at_it(ws):
     assert manifest["count"] == 4
 
 
+def test_the_manifest_records_the_seconds_of_each_build_stage(ws):
+    build_index(ws)
+    timings = ws.read_manifest(ws.current_version())["timings"]  # read back: it is part of the published manifest
+    assert set(timings) == {"read_s", "embed_s", "index_s", "bm25_s", "members_s", "files_s"}
+    assert all(isinstance(seconds, float) and seconds >= 0 for seconds in timings.values())
+
+
 def test_rebuilds_keep_the_previous_version_and_prune_older_ones(ws):
     build_index(ws)
     first = ws.current_version().name

@@ -26,15 +26,27 @@ _STOPWORDS = {"en": "STOPWORDS_EN", "es": "STOPWORDS_SPANISH", "ru": "STOPWORDS_
 
 def fold(text: str) -> str:
     """Lower-case; strip accents from Latin letters ('VÍAS' → 'vias'); ё → е. Cyrillic keeps й."""
-    out = []
-    for c in unicodedata.normalize("NFC", text.casefold()):
+    text = unicodedata.normalize("NFC", text.casefold())
+    return text if text.isascii() else text.translate(_FOLDED)
+
+
+class _Folded(dict[int, str]):
+    """What each character folds to, worked out the first time it is met: str.translate then looks
+    every later one up in C (a build folds the words of a million profiles)."""
+
+    def __missing__(self, code: int) -> str:
+        c = chr(code)
         if c == "ё":
-            out.append("е")
+            out = "е"
         elif c.isascii() or not ("a" <= unicodedata.normalize("NFKD", c)[0] <= "z"):
-            out.append(c)
+            out = c
         else:  # a Latin letter with a diacritic
-            out.append(unicodedata.normalize("NFKD", c)[0])
-    return "".join(out)
+            out = unicodedata.normalize("NFKD", c)[0]
+        self[code] = out
+        return out
+
+
+_FOLDED = _Folded()
 
 
 def _bm25s() -> Any:

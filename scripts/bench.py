@@ -521,9 +521,9 @@ def refresh_cost(size: dict) -> dict:
 
 NOTES = """## How to read these figures
 
-- **Throughput** is for profile texts (about 100 tokens). int8 ONNX embeds one text per run, so
-  that a text's vector never depends on the other texts of its batch (dynamic quantisation
-  scales activations per tensor); float32 ONNX and PyTorch batch texts sorted by length.
+- **Throughput** is for profile texts (about 100 tokens). int8 ONNX embeds one text per run, the
+  fastest on 2 cores (its activations are scaled per row, so batching would not change a text's
+  vector); float32 ONNX and PyTorch batch texts sorted by length.
 - **Latency** is per `suggest` call, which embeds every lot's text and the whole tender's
   (2 to 4 texts here), ranks 2,000-2,400 candidates per text (dense neighbours, BM25's best,
   firms sharing a code block, the buyer's past suppliers) and explains the top 10. The

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -53,7 +54,7 @@ def test_auto_prefers_int8_and_falls_back_when_parity_fails(tmp_path, monkeypatc
     assert isinstance(resolve_backend(tmp_path, source, "auto", parity_texts=sample_texts), OnnxEmbedder)
     assert resolve_backend(tmp_path, source, "auto", parity_texts=sample_texts).variant == "onnx-int8"
     assert resolve_backend(tmp_path, source, "torch", parity_texts=sample_texts) is source
-    monkeypatch.setattr(onnxrt, "PARITY_FLOOR", 0.999)  # int8 (≈0.99) fails, float32 (1.0) passes
+    monkeypatch.setattr(onnxrt, "PARITY_FLOOR", 0.9999)  # int8 (≈0.9996) fails, float32 (1.0) passes
     assert resolve_backend(tmp_path, source, "auto", parity_texts=sample_texts).variant == "onnx"
     with pytest.raises(ModelNotFound, match="parity check"):
         resolve_backend(tmp_path, source, "onnx-int8", parity_texts=sample_texts)
@@ -70,6 +71,27 @@ def test_a_damaged_export_is_exported_again(tmp_path, onnx_int8):
     model.write_bytes(model.read_bytes()[:1000])  # truncated
     again = ensure_onnx(tmp_path, source, "onnx-int8", parity_texts=sample_texts)
     np.testing.assert_allclose(again.encode(TEXTS[:2]), onnx_int8.encode(TEXTS[:2]), atol=1e-6)
+
+
+def test_an_export_of_an_older_format_is_exported_again(tmp_path, onnx_int8):
+    old = tmp_path / "old"
+    shutil.copytree(onnx_int8.folder, old)
+    meta = json.loads((old / "export.json").read_text())
+    assert onnxrt._fresh(old, load_embedder())
+    (old / "export.json").write_text(json.dumps({**meta, "format": 1}))  # int8 with scales per tensor
+    assert not onnxrt._fresh(old, load_embedder())  # so ensure_onnx exports again, here and in the shared cache
+
+
+@pytest.mark.parametrize("kind", ["passage", "query"])
+def test_int8_batches_without_moving_a_texts_vector(onnx_int8, kind):
+    """Its activations are scaled per row: batched (it runs one text per run only for speed), padded
+    behind a long text or not, each text keeps the vector it has alone."""
+    from tests.test_embedder_contract import TEXTS as CONTRACT_TEXTS
+    from tests.test_embedder_contract import check_batch_independence
+
+    batched = OnnxEmbedder(onnx_int8.folder, "onnx-int8", batch=16)
+    alone = onnx_int8.encode(CONTRACT_TEXTS, kind=kind)  # one text per run
+    check_batch_independence(batched, kind, alone, batched.encode(CONTRACT_TEXTS, kind=kind), atol=1e-5)
 
 
 def test_a_model_layout_the_exporter_does_not_know_is_refused(tmp_path):

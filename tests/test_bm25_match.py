@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import matcher.index.bm25_match
 from matcher.build import participant_lexical_index
 from matcher.index.bm25 import IMPACT_FILE, LexicalIndex
 from matcher.inputs.participants import read_participants
@@ -34,6 +35,12 @@ def _check(index: LexicalIndex, text: str, language: str | None, ks=(1, 10, 200)
     np.testing.assert_array_equal(match.at(some), dense[some])
     np.testing.assert_array_equal(match.at(np.arange(index.n)), dense)
     return read
+
+
+@pytest.fixture(autouse=True)
+def _always_prune(monkeypatch):
+    """Small corpora add every posting up (faster there); these tests prune at any size."""
+    monkeypatch.setattr(matcher.index.bm25_match, "DENSE_UP_TO", 0)
 
 
 @pytest.fixture(scope="module")

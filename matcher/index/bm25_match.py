@@ -22,6 +22,8 @@ import numpy as np
 FIRST_DEPTH = 64
 # past this share of the query's postings to read in full, top() adds every posting up instead
 ESSENTIAL_SHARE = 0.5
+# a posting read from a head (gathered through the impact order) costs about this many read in a row
+HEAD_COST = 3
 # up to this many documents, adding every posting up is faster than pruning (SECOP's 1,894 firms:
 # 0.8 ms a text dense, 5.7 ms pruned), so the evaluation and training windows keep it
 DENSE_UP_TO = 10_000
@@ -243,11 +245,22 @@ class LexicalMatch:
             if np.count_nonzero(partial) >= k:
                 best = seen[np.sort(top_k_rows(partial, k))]
                 threshold = np.min(self.at(best))
-                essential = self._essential(depth, threshold)
-                cost = sum(postings.length(t) for t in essential)
-                if threshold > 0 and cost <= self.postings_total * ESSENTIAL_SHARE:
-                    self.postings_read += cost
-                    return self._finish(k, depth, heads, essential, threshold)
+                # θ holds at any depth: read the heads as deep as makes heads plus essential postings fewest
+                costs = []
+                for deeper in (depth * 4**i for i in range(8)):
+                    essential = self._essential(deeper, threshold)
+                    read = sum(min(deeper, postings.length(t)) for t in self.terms)
+                    cost = HEAD_COST * read + sum(postings.length(t) for t in essential)
+                    costs.append((cost, deeper, essential))
+                    if deeper >= longest:
+                        break
+                cost, chosen, essential = min(costs, key=lambda c: c[0])
+                if threshold > 0 and cost <= self.postings_total * ESSENTIAL_SHARE * HEAD_COST:
+                    if chosen != depth:
+                        heads = {t: postings.head(t, chosen) for t in self.terms}
+                        self.postings_read += sum(len(h) for h in heads.values())
+                    self.postings_read += sum(postings.length(t) for t in essential)
+                    return self._finish(k, chosen, heads, essential, threshold)
             depth *= 4
         self.postings_read += self.postings_total
         shares = self.dense()
@@ -324,12 +337,11 @@ class LexicalMatch:
         rows = self._union([docs for docs, _ in lists.values()])
         position = np.full(self.n, -1, dtype=np.int64)
         position[rows] = np.arange(len(rows))
-        excess = np.zeros(len(rows))
-        for t, (docs, scores) in lists.items():
-            excess += np.bincount(
-                position[docs], weights=weight[t] * (np.asarray(scores, dtype=np.float64) - float(outside[t])),
-                minlength=len(rows),
-            )  # fmt: skip
+        where = np.concatenate([position[docs] for docs, _ in lists.values()])
+        excess = np.concatenate(
+            [weight[t] * (np.asarray(scores, dtype=np.float64) - float(outside[t])) for t, (_, scores) in lists.items()]
+        )
+        excess = np.bincount(where, weights=excess, minlength=len(rows))
         bound = sum(weight[t] * float(outside[t]) for t in self.terms) + excess
         slack = 1 - 1e-6  # the bound is added in another order than the exact sums: keep any row it might round away
         keep = self._share(bound) >= threshold * slack
@@ -337,11 +349,6 @@ class LexicalMatch:
         position[:] = -1
         position[rows] = np.arange(len(rows))
         exact: dict[int, np.ndarray] = {}
-        for t in essential:  # read in full already: scattered, not looked up
-            docs, scores = lists[t]
-            at = position[docs]
-            exact[t] = np.zeros(len(rows))
-            exact[t][at[at >= 0]] = scores[at >= 0]
         rest = sorted((t for t in self.terms if t not in essential), key=lambda t: -weight[t] * float(outside[t]))
         for start in range(0, len(rest), LOOKUP_BATCH):
             for t in rest[start : start + LOOKUP_BATCH]:
@@ -359,6 +366,13 @@ class LexicalMatch:
             position[rows] = np.arange(len(rows))
         keep = self._share(bound) >= threshold * slack
         rows, exact = rows[keep], {t: v[keep] for t, v in exact.items()}
+        position[position >= 0] = -1
+        position[rows] = np.arange(len(rows))
+        for t in essential:  # read in full already: scattered, not looked up
+            docs, scores = lists[t]
+            at = position[docs]
+            exact[t] = np.zeros(len(rows))
+            exact[t][at[at >= 0]] = scores[at >= 0]
         shares = self._share(self._sums(exact)) if len(rows) else np.zeros(0, dtype=np.float32)
         order = top_k_rows(shares, k)
         order = order[shares[order] > 0]

@@ -53,7 +53,8 @@ def test_a_russian_request_finds_an_english_profile_through_the_translations():
         [[("Road bridge repair and deck waterproofing", "en")], [("Школа подготовки машинистов", "ru")],
          [("Tunnel boring and shaft sinking", "en")]],
     )  # fmt: skip
-    shares, total = index.match("капитальный ремонт моста", "ru")
+    match = index.match("капитальный ремонт моста", "ru")
+    shares, total = match.dense(), match.total
     assert int(np.argmax(shares)) == 0 and shares[0] > 0 and total > 0
     assert shares[2] == 0.0 and shares.max() <= 1.0 + 1e-6
     # without the translations (a language the lexicon lacks) the Russian words match nothing English
@@ -67,7 +68,7 @@ def test_shares_are_fixed_by_the_request_not_by_the_candidates():
     assert shares.max() < 1.0  # nobody matches every word as well as the best for each word does
     np.testing.assert_allclose(shares / shares.max(), raw / raw.max(), rtol=1e-5)  # the same order as BM25
     assert LexicalIndex(docs).shares("unheard words", "en").max() == 0.0
-    assert shares[0] == pytest.approx(raw[0] / LexicalIndex(docs).match("bridge repair works", "en")[1], rel=1e-5)
+    assert shares[0] == pytest.approx(raw[0] / LexicalIndex(docs).match("bridge repair works", "en").total, rel=1e-5)
 
 
 def test_the_translated_shares_equal_the_per_word_definition():
@@ -85,6 +86,7 @@ def test_the_translated_shares_equal_the_per_word_definition():
         translated = sum((p * index.scores(t, "en") for t, p in lexicon.get(word, ())), np.zeros(len(docs)))
         per_word.append(np.maximum(own, translated))
     attainable = sum(w.max() for w in per_word if w.max() > 0)
-    shares, total = index.match(query, "ru")
+    match = index.match(query, "ru")
+    shares, total = match.dense(), match.total
     assert total == pytest.approx(attainable, rel=1e-5)
     np.testing.assert_allclose(shares, sum(per_word) / attainable, rtol=1e-5, atol=1e-7)

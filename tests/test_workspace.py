@@ -37,7 +37,8 @@ def test_build_publishes_a_checksummed_version_and_points_current_at_it(ws):
     stored = {"index.faiss", "participants.parquet", "vectors.parquet", "vectors.npy", "members.arrow",
               "members.ids.npy", "members.order.npy", "pool.json", "pool.bin"}  # fmt: skip
     bm25 = {f"{name}.index.{kind}" for name, kind in [("params", "json"), ("vocab", "json"), ("data.csc", "npy"),
-                                                     ("indices.csc", "npy"), ("indptr.csc", "npy")]}  # fmt: skip
+                                                     ("indices.csc", "npy"), ("indptr.csc", "npy"),
+                                                     ("impact.csc", "npy")]}  # fmt: skip
     optional = {"nonoccurrence_array.index.npy"}
     assert stored | bm25 <= set(on_disk["files"]) <= stored | bm25 | optional
     for name, digest in on_disk["files"].items():

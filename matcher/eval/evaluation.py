@@ -112,8 +112,8 @@ def bm25_shares(ctx: Context) -> np.ndarray:
 
     if "bm25_shares" not in ctx._cache:  # shares and their attainable totals, from one pass
         matches = [ctx.lexical.match(q.text) for q in ctx.split.queries]
-        ctx._cache["bm25_totals"] = np.array([total for _, total in matches], dtype=np.float64)
-        ctx._cache["bm25_shares"] = np.stack([shares for shares, _ in matches]).astype(np.float64)
+        ctx._cache["bm25_totals"] = np.array([m.total for m in matches], dtype=np.float64)
+        ctx._cache["bm25_shares"] = np.stack([m.dense() for m in matches]).astype(np.float64)
     return ctx._cache["bm25_shares"]
 
 

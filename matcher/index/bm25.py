@@ -14,9 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from matcher.index.lexicon import Translations, translations
+from matcher.index.bm25_match import LexicalMatch, Postings, Word, impact_order, sorted_within_terms
+from matcher.index.lexicon import translations
 from matcher.language import detect
 
+IMPACT_FILE = "impact.csc.index.npy"  # per term, its postings by descending score (bm25_match.impact_order)
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _STEMMERS = {"en": "english", "es": "spanish", "ru": "russian", "pt": "portuguese", "ro": "romanian",
              "fr": "french", "de": "german", "it": "italian"}  # fmt: skip
@@ -123,21 +125,42 @@ class LexicalIndex:
         self.default_language = language if isinstance(language, str) else None
         self._retriever = bm25s.BM25()
         self._retriever.index(corpus, show_progress=False)
+        self._postings: Postings | None = None
+        self._matrix()
 
     def save(self, folder: Path) -> None:
-        """Write the index as bm25s's JSON and .npy files (no pickle), named ``*.index.*`` in `folder`."""
+        """Write the index as bm25s's JSON and .npy files (no pickle), named ``*.index.*`` in `folder`,
+        and beside them each term's postings in impact order (:data:`IMPACT_FILE`)."""
         self._retriever.save(str(folder), allow_pickle=False, show_progress=False)
+        np.save(Path(folder) / IMPACT_FILE, self._matrix().impact, allow_pickle=False)
 
     @classmethod
     def load(cls, folder: Path, mmap: bool = True) -> LexicalIndex:
-        """Read an index `save` wrote; memory-mapped, so opening costs no copy of the score matrix."""
+        """Read an index `save` wrote; memory-mapped, so opening costs no copy of the score matrix.
+        An index saved without the impact order (before it existed) gets it computed at first use."""
         bm25s = _bm25s()
         index = cls.__new__(cls)
         index._retriever = bm25s.BM25.load(str(folder), load_corpus=False, mmap=mmap, allow_pickle=False)
         index.n = int(index._retriever.scores["num_docs"])
         index.languages = []
         index.default_language = None
+        index._postings = None
+        impact = Path(folder) / IMPACT_FILE
+        if impact.exists():
+            order = np.load(impact, mmap_mode="r" if mmap else None, allow_pickle=False)
+            matrix = index._retriever.scores
+            if len(order) == len(matrix["data"]):  # written with these postings, already sorted by document
+                index._postings = Postings(matrix["data"], matrix["indices"], matrix["indptr"], order)
         return index
+
+    def _matrix(self) -> Postings:
+        """The score matrix with its impact order, made once (at build, or for an old index at first use)."""
+        if self._postings is None:
+            matrix = self._retriever.scores
+            data, indices = sorted_within_terms(matrix["data"], matrix["indices"], matrix["indptr"])
+            matrix["data"], matrix["indices"] = data, indices
+            self._postings = Postings(data, indices, matrix["indptr"], impact_order(data, matrix["indptr"]))
+        return self._postings
 
     def scores(self, query: str, language: str | None = None) -> np.ndarray:
         """Every document's BM25 score for the query (raw: its size depends on the query and the corpus)."""
@@ -146,10 +169,10 @@ class LexicalIndex:
 
     def shares(self, query: str, language: str | None = None) -> np.ndarray:
         """Every document's BM25 score as a share of what the query's words can score (see :meth:`match`)."""
-        return self.match(query, language)[0]
+        return self.match(query, language).dense()
 
-    def match(self, query: str, language: str | None = None) -> tuple[np.ndarray, float]:
-        """Every document's BM25 score as a share of what the query's words can score, in [0, 1].
+    def match(self, query: str, language: str | None = None) -> LexicalMatch:
+        """The query's BM25 shares: every document's score as a share of what its words can score, in [0, 1].
 
         The scale is fixed by the query and the corpus, never by the candidates: a term can add at
         most its best document's score for it, so 1.0 is a document that matches every word of the
@@ -162,54 +185,31 @@ class LexicalIndex:
         whichever is higher, so that a Russian lot finds a member that describes the work in English.
 
         Returns:
-            the shares, and the attainable total they are shares of (a share × it is the BM25 score).
+            a :class:`~matcher.index.bm25_match.LexicalMatch`: ``.total`` the attainable total (a share
+            times it is the BM25 score), ``.top(k)`` the best documents without adding up every
+            posting, ``.at(rows)`` the shares of given rows, ``.dense()`` all of them.
+
+        Example:
+            >>> index = LexicalIndex(["puentes y viaductos", "vías rurales"], language="es")
+            >>> rows, shares = index.match("construcción de un puente").top(10)
+            >>> rows.tolist()
+            [0]
         """
         language = language or self.default_language
         lexicon = translations(language)
-        if not lexicon:
-            ids = self._term_ids(query, language)
-            if not ids:
-                return np.zeros(self.n, dtype=np.float32), 0.0
-            matrix = self._retriever.scores
-            data, indptr = matrix["data"], matrix["indptr"]
-            attainable = sum(float(data[int(indptr[t]) : int(indptr[t + 1])].max(initial=0.0)) for t in ids)
-            raw = self._sum_postings(ids)
-            if attainable <= 0:
-                return np.zeros(self.n, dtype=np.float32), 0.0
-            return (raw / attainable).astype(np.float32), attainable
-        return self._translated_shares(tokens(query, language), lexicon)
-
-    def _translated_shares(self, terms: list[str], lexicon: Translations) -> tuple[np.ndarray, float]:
-        """Each word's best of its own and its translations' postings, summed over the words.
-
-        Sparse throughout: a word costs its postings (and its translations'), not the corpus size,
-        so a million-member index answers as fast as for its other words; one bincount at the end."""
+        terms = tokens(query, language) if self.n else []
+        if not terms:
+            return LexicalMatch(None, self.n, [], bool(lexicon))
         vocabulary = self._retriever.vocab_dict
-        matrix = self._retriever.scores
-        data, indices, indptr = matrix["data"], matrix["indices"], matrix["indptr"]
-
-        def postings(term: str, weight: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-            t = vocabulary[term]
-            a, b = int(indptr[t]), int(indptr[t + 1])
-            return np.asarray(indices[a:b], dtype=np.int64), weight * np.asarray(data[a:b], dtype=np.float64)
-
-        per_term: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
-        docs, values = [], []
-        attainable = 0.0
-        for term in terms:  # repeated words count again, as in scores()
-            if term not in per_term:
-                own = [postings(term)] if term in vocabulary else []
-                translated = [postings(t, p) for t, p in lexicon.get(term, ()) if t in vocabulary]
-                per_term[term] = _best_of(own, translated)
-            found = per_term[term]
-            if found is not None and len(found[1]) and found[1].max() > 0:
-                docs.append(found[0])
-                values.append(found[1])
-                attainable += float(found[1].max())
-        if attainable <= 0:
-            return np.zeros(self.n, dtype=np.float32), 0.0
-        total = np.bincount(np.concatenate(docs), weights=np.concatenate(values), minlength=self.n)
-        return (total / attainable).astype(np.float32), attainable
+        if not lexicon:
+            words = [Word(vocabulary[t]) for t in terms if t in vocabulary]
+        else:
+            words = []
+            for term in terms:  # repeated words count again, as in scores()
+                translated = tuple((vocabulary[t], p) for t, p in lexicon.get(term, ()) if t in vocabulary)
+                if term in vocabulary or translated:
+                    words.append(Word(vocabulary.get(term), translated))
+        return LexicalMatch(self._matrix(), self.n, words, bool(lexicon))
 
     def _term_ids(self, query: str, language: str | None) -> list[int]:
         """The vocabulary ids of the query's terms (repeats kept, unknown words left out)."""
@@ -229,25 +229,3 @@ class LexicalIndex:
         rows = np.concatenate([indices[a:b] for a, b in spans])
         weights = np.concatenate([data[a:b] for a, b in spans]).astype(np.float64)
         return np.bincount(rows, weights=weights, minlength=self.n).astype(np.float32)
-
-
-def _best_of(
-    own: list[tuple[np.ndarray, np.ndarray]], translated: list[tuple[np.ndarray, np.ndarray]]
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """Per document, the larger of its own score for a word and the sum of its translations' scores."""
-    if not own and not translated:
-        return None
-    if translated:
-        docs = np.concatenate([d for d, _ in translated])
-        summed, where = np.unique(docs, return_inverse=True)
-        trans = (summed, np.bincount(where, weights=np.concatenate([v for _, v in translated])))
-    if not own:
-        return trans
-    if not translated:
-        return own[0]
-    docs = np.concatenate([own[0][0], trans[0]])
-    values = np.concatenate([own[0][1], trans[1]])
-    unique, where = np.unique(docs, return_inverse=True)
-    best = np.zeros(len(unique))
-    np.maximum.at(best, where, values)
-    return unique, best

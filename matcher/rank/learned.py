@@ -234,16 +234,16 @@ class _Window:
                 yield None
                 continue
             dense_all = np.maximum.reduceat(self.contract_vectors @ qv, self.starts)
-            lexical_all, total = self.lexical.match(first.text)
-            need = Need(codes=first.codes, value=first.value, buyer=first.buyer_name, lexical_total=total)
+            lexical = self.lexical.match(first.text)
+            need = Need(codes=first.codes, value=first.value, buyer=first.buyer_name, lexical_total=lexical.total)
             top = np.argpartition(-dense_all, min(CANDIDATES, len(dense_all) - 1))[:CANDIDATES]
-            rows = np.array(sorted(set(top.tolist()) | self.pool.extra_candidates(need, lexical_all, CANDIDATES)))
+            rows = np.array(sorted(set(top.tolist()) | self.pool.extra_candidates(need, lexical, CANDIDATES)))
             label = np.isin(rows, list(winners))
             if not label.any():
                 yield None
                 continue
             year = first.date.year  # type: ignore[union-attr]
-            yield feature_matrix(need, self.pool, rows, dense_all[rows], lexical_all[rows], year), label
+            yield feature_matrix(need, self.pool, rows, dense_all[rows], lexical.at(rows), year), label
 
 
 def fit(

@@ -19,6 +19,7 @@ import numpy as np
 
 from matcher.errors import REBUILD, IndexCorrupt
 from matcher.index.bm25 import fold
+from matcher.index.bm25_match import LexicalMatch
 from matcher.rank.need import Need, buyer_key
 from matcher.rank.parts import NEUTRAL, holds_certification, region_covers
 from matcher.schema import Participant
@@ -311,17 +312,17 @@ class Pool:
         self._rows_of(map_name, "")  # builds the key dict
         return self._keys[map_name]
 
-    def extra_candidates(self, need: Need, lexical: np.ndarray | None, k: int) -> set[int]:
+    def extra_candidates(self, need: Need, lexical: LexicalMatch | None, k: int) -> set[int]:
         """Candidates besides the dense neighbours: the k best by BM25, firms sharing a code block
         with the request (at most BLOCK_CANDIDATES of them: the best by BM25, else by code match),
         and the buyer's past suppliers. Serving and training use the same rule."""
         rows = self.rows_sharing_block(need.codes)
         if len(rows) > BLOCK_CANDIDATES:  # a big registry: thousands share a class like 4522
-            order = lexical[rows] if lexical is not None and len(lexical) else self.codes.mean_best(need.codes, rows)
+            order = lexical.at(rows) if lexical is not None else self.codes.mean_best(need.codes, rows)
             rows = rows[top_k_rows(order, BLOCK_CANDIDATES)]
         out = set(rows.tolist()) | self.buyer_rows(need.buyer)
-        if lexical is not None and len(lexical):
-            out |= {int(r) for r in top_k_rows(lexical, k) if lexical[r] > 0}
+        if lexical is not None:  # the best by BM25 without adding up every posting of the request's words
+            out |= set(lexical.top(k)[0].tolist())
         return out
 
     def buyer_place(self, buyer: str | None, rows: np.ndarray) -> np.ndarray:

@@ -104,18 +104,17 @@ class Matcher:
         between_members: bool = False,
     ) -> list[Suggestion]:
         lexical = None
-        if text:
-            lexical, total = self.opened.lexical.match(text, language)
-            need = replace(need, lexical_total=total)
+        if text:  # the top members by BM25 and the candidates' shares, not every member's (LexicalMatch)
+            lexical = self.opened.lexical.match(text, language)
+            need = replace(need, lexical_total=lexical.total)
         rows, dense = self.candidates(query, need, top_k, exclude or set(), lexical)
         dense = rescale_similarity(self.model_name, dense, self.opened.centered, between_members)
         # the trained ranker answers suggest; similar (and a request without text) keeps the hand weights
         suggest = lexical is not None and need.weights == SUGGEST_WEIGHTS
         ranker = self.ranker if suggest else HandWeighted()
         calibration = self.calibration if suggest else None  # fitted on suggest's scores only
-        return rank(
-            need, self.pool, rows, dense, top_k, None if lexical is None else lexical[rows], ranker, year, calibration
-        )
+        shares = None if lexical is None else lexical.at(rows)
+        return rank(need, self.pool, rows, dense, top_k, shares, ranker, year, calibration)
 
     # --- queries --------------------------------------------------------------------
 

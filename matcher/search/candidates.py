@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from matcher.index.bm25_match import LexicalMatch
 from matcher.rank.need import Need
 from matcher.rank.pool import Pool
 from matcher.search.version import IndexVersion
@@ -25,7 +26,7 @@ class CandidateRetriever:
         self.pool = pool
 
     def __call__(
-        self, query: np.ndarray, need: Need, top_k: int, exclude: set[int], lexical: np.ndarray | None
+        self, query: np.ndarray, need: Need, top_k: int, exclude: set[int], lexical: LexicalMatch | None
     ) -> tuple[list[int], np.ndarray]:
         """The candidate rows and each one's best cosine to `query` (a (1, dimension) array).
 
@@ -33,7 +34,7 @@ class CandidateRetriever:
             need: what the request asks (its codes and buyer add candidates).
             top_k: how many the request will show; ten times as many (at least MIN_CANDIDATES) are gathered.
             exclude: rows never returned (the member a `similar` query starts from).
-            lexical: every member's BM25 score for the request's text, or None.
+            lexical: the request's text's BM25 match (its best members, any member's share), or None.
         """
         version = self.version
         wanted = max(MIN_CANDIDATES, top_k * 10)

@@ -19,7 +19,7 @@ import numpy as np
 
 from matcher.errors import REBUILD, IndexCorrupt
 from matcher.index.bm25 import fold
-from matcher.index.bm25_match import LexicalMatch
+from matcher.index.bm25_match import LexicalMatch, top_k_rows
 from matcher.rank.need import Need, buyer_key
 from matcher.rank.parts import NEUTRAL, holds_certification, region_covers
 from matcher.schema import Participant
@@ -110,16 +110,6 @@ _NAME_WORD = re.compile(r"\w{3,}")
 def _name_words(name: str | None) -> set[str]:
     """The words of a name that can tell places apart: folded, three letters or more."""
     return {w for w in _NAME_WORD.findall(fold(name or "")) if not w.isdigit()}
-
-
-def top_k_rows(values: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the k largest values, largest first, ties by position (as a stable sort gives),
-    without sorting all of them: a partition first, so a million scores cost milliseconds."""
-    if k >= len(values):
-        return np.argsort(-values, kind="stable")
-    threshold = np.partition(values, len(values) - k)[len(values) - k]
-    above = np.flatnonzero(values >= threshold)  # the k largest, and any ties at the threshold
-    return above[np.argsort(-values[above], kind="stable")][:k]
 
 
 # The code blocks of Pool.rows_sharing_block: CPV class / UNSPSC family, the first 4 digits.

@@ -490,7 +490,7 @@ def hnsw_estimate(smaller: dict, rows: int) -> float:
 # --- 5. refresh -------------------------------------------------------------------------
 
 
-def refresh_cost(size: dict) -> dict:
+def refresh_cost(size: dict, rate: float | None = None) -> dict:
     """Change 1% of the firms' descriptions in the source, refresh, and time it."""
     import polars as pl
 
@@ -512,8 +512,12 @@ def refresh_cost(size: dict) -> dict:
     report = refresh(Workspace(Path(size["workspace"])))
     seconds = time.perf_counter() - start
     full = size["ingest_s"] + size["embed_s"] + size["build_s"]
-    return {"changed": changed, "embedded": report.manifest["embedded"], "refresh_s": seconds, "full_s": full,
-            "ratio": seconds / full}  # fmt: skip
+    # vectors seeded from the shared cache were not embedded by this build: a full build embeds
+    # them, at the int8 rate the throughput section measured in this run
+    unembedded = size["rows"] - size.get("embedded", size["rows"])
+    estimated = unembedded / rate if unembedded and rate else 0.0
+    return {"changed": changed, "embedded": report.manifest["embedded"], "refresh_s": seconds,
+            "full_s": full + estimated, "embedding_estimated_s": estimated, "ratio": seconds / (full + estimated)}  # fmt: skip
 
 
 # --- report -----------------------------------------------------------------------------
@@ -798,6 +802,14 @@ def write_report(path: Path, results: dict) -> None:
             "| run | seconds | texts embedded |",
             "|---|---:|---:|",
             f"| full build (ingest, embed all, index) | {rf['full_s']:.1f} | {rf['rows']:,} |",
+            *(
+                [
+                    f"| of it embedding, from the int8 rate above (vectors seeded from the shared cache) "
+                    f"| {rf['embedding_estimated_s']:.1f} | |"
+                ]
+                if rf.get("embedding_estimated_s")
+                else []
+            ),
             f"| `refresh` after 1% changed | {rf['refresh_s']:.1f} | {rf['embedded']:,} |",
             "",
             f"Target: ≤ 5% of the full build: {100 * rf['ratio']:.1f}% — {verdict(rf['ratio'] <= 0.05)}.",
@@ -900,9 +912,10 @@ def main(argv: list[str]) -> None:
             size = build_size(rows, args.embed, args.workdir, firms, args.cache)
             measure(size)
             results["sizes"].append(size)
-        real = [s for s in results["sizes"] if not s["synthetic_vectors"] and s["embedded"] == s["rows"]]
+        real = [s for s in results["sizes"] if not s["synthetic_vectors"]]
         if real and "refresh" not in skip:
-            results["refresh"] = {"rows": real[-1]["rows"], **refresh_cost(real[-1])}
+            rate = (results.get("throughput") or {}).get("rates", {}).get("onnx-int8")
+            results["refresh"] = {"rows": real[-1]["rows"], **refresh_cost(real[-1], rate)}
             log(f"refresh: {results['refresh']}")
     if "ann" not in skip:
         wanted = {int(n) for n in args.ann_sizes.split(",")} if args.ann_sizes else None

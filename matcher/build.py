@@ -26,11 +26,11 @@ from matcher.inputs.participants import TableResult, read_participants, write_re
 from matcher.inputs.resolve import Merge
 from matcher.inputs.sample import sample_participants_path, sample_texts
 from matcher.profiles import content_hash, profile_vectors_texts
-from matcher.rank.pool import Pool
+from matcher.rank.pool import POOL_FILE, Pool
 from matcher.results import IngestReport
 from matcher.schema import Participant
 from matcher.store.files import sha256_file
-from matcher.store.members import write_members
+from matcher.store.members import MEMBERS_FILE, write_members
 from matcher.store.tables import write_participants, write_vector_owners
 from matcher.store.workspace import KEEP_VERSIONS, Workspace, check_input_path
 from matcher.taxonomy import load_taxonomy
@@ -397,10 +397,12 @@ def ensure_sample_workspace(notify: Callable[[str], None] | None = None, progres
     source = sample_participants_path()
     digest = sha256_file(source)
     try:
-        manifest = workspace.read_manifest(workspace.current_version())
+        version = workspace.current_version()
+        manifest = workspace.read_manifest(version)
         model = manifest["model"]
-        if manifest.get("sample_sha256") == digest and "backend" in model and "similarity" in manifest:
-            return workspace
+        current_format = "similarity" in manifest and all((version / f).exists() for f in (MEMBERS_FILE, POOL_FILE))
+        if manifest.get("sample_sha256") == digest and "backend" in model and current_format:
+            return workspace  # else built by an earlier matcher: built again in this one's format
     except Exception:  # missing or broken: rebuild it
         pass
     if notify:

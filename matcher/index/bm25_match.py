@@ -30,6 +30,9 @@ DENSE_UP_TO = 10_000
 # the rows left to score are looked up in this many terms at a time, then those that cannot place
 # dropped, once fewer than this share of them are left (copying every term's values costs too)
 LOOKUP_BATCH = 4
+# looking a row up in a term's postings (a binary search) costs about this many postings added up:
+# past that, at() adds every posting up once (dense) and reads the rows from it
+LOOKUP_COST = 8
 COMPACT_BELOW = 0.7
 
 
@@ -146,6 +149,7 @@ class LexicalMatch:
         self.postings_read = 0  # by the last top(): heads of the impact lists, or all of them (`postings_total`)
         self.terms: list[int] = []
         self.postings_total = 0
+        self._dense: np.ndarray | None = None  # every share, once something needed them all
         if postings is None:
             return
         best: dict[Word, float] = {}
@@ -176,7 +180,7 @@ class LexicalMatch:
         depth = FIRST_DEPTH
         while True:
             if depth >= longest:
-                seen = np.unique(np.concatenate([postings.every(t)[0] for t in terms]))
+                seen = self._union([postings.every(t)[0] for t in terms])
             else:
                 seen = np.unique(np.concatenate([postings.head(t, depth) for t in terms]))
             summed = word.combine(0.0, [postings.lookup(t, seen) for t in terms])
@@ -212,6 +216,10 @@ class LexicalMatch:
         if not self.words or not len(rows):
             return np.zeros(len(rows), dtype=np.float32)
         assert self._postings is not None
+        if self._dense is None and len(rows) * len(self.terms) * LOOKUP_COST > self.postings_total:
+            self.dense()  # many rows (a code block of a big registry): one pass over the postings is cheaper
+        if self._dense is not None:
+            return self._dense[rows]
         summed = self._sums({t: self._postings.lookup(t, rows) for t in self.terms})
         return self._share(summed if len(summed) == len(rows) else np.zeros(len(rows)))
 
@@ -236,7 +244,7 @@ class LexicalMatch:
         postings = self._postings
         longest = max(postings.length(t) for t in self.terms)
         depth = max(FIRST_DEPTH, 2 * k)
-        while depth < longest and self.n > DENSE_UP_TO:
+        while depth < longest and self.n > DENSE_UP_TO and self._dense is None:
             heads = {t: postings.head(t, depth) for t in self.terms}
             self.postings_read += sum(len(h) for h in heads.values())
             seen = self._union(list(heads.values()))
@@ -262,7 +270,7 @@ class LexicalMatch:
                     self.postings_read += sum(postings.length(t) for t in essential)
                     return self._finish(k, chosen, heads, essential, threshold)
             depth *= 4
-        self.postings_read += self.postings_total
+        self.postings_read += self.postings_total if self._dense is None else 0
         shares = self.dense()
         order = top_k_rows(shares, k)
         order = order[shares[order] > 0]
@@ -379,7 +387,13 @@ class LexicalMatch:
         return rows[order], shares[order]
 
     def dense(self) -> np.ndarray:
-        """Every document's share (float32, n of them): all the postings of the words, added up."""
+        """Every document's share (float32, n of them): all the postings of the words, added up
+        (once: later calls, and :meth:`at` and :meth:`top`, read the same array)."""
+        if self._dense is None:
+            self._dense = self._dense_shares()
+        return self._dense
+
+    def _dense_shares(self) -> np.ndarray:
         if not self.words:
             return np.zeros(self.n, dtype=np.float32)
         assert self._postings is not None
@@ -393,7 +407,7 @@ class LexicalMatch:
         for word in self.words:
             if word not in per_word:
                 own = [postings.every(word.own)] if word.own is not None else []
-                per_word[word] = _best_of(own, [postings.every(t, p) for t, p in word.translations])
+                per_word[word] = _best_of(own, [postings.every(t, p) for t, p in word.translations], self.n)
             docs.append(per_word[word][0])
             values.append(per_word[word][1])
         summed = np.bincount(np.concatenate(docs), weights=np.concatenate(values), minlength=self.n)
@@ -412,20 +426,27 @@ def top_k_rows(values: np.ndarray, k: int) -> np.ndarray:
 
 
 def _best_of(
-    own: list[tuple[np.ndarray, np.ndarray]], translated: list[tuple[np.ndarray, np.ndarray]]
+    own: list[tuple[np.ndarray, np.ndarray]], translated: list[tuple[np.ndarray, np.ndarray]], n: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per document, the larger of its own score for a word and the sum of its translations' scores."""
-    if translated:
-        docs = np.concatenate([d for d, _ in translated])
-        summed, where = np.unique(docs, return_inverse=True)
-        trans = (summed, np.bincount(where, weights=np.concatenate([v for _, v in translated])))
+    """Per document, the larger of its own score for a word and the sum of its translations' scores.
+
+    The documents (ascending) by a mark per document, not a sort: a frequent word's translations
+    hold hundreds of thousands of postings in a big registry. The translations are added in the
+    order they come (as one bincount over them would), so the floats are the same as ever."""
     if not translated:
         return own[0]
-    if not own:
-        return trans
-    docs = np.concatenate([own[0][0], trans[0]])
-    values = np.concatenate([own[0][1], trans[1]])
-    unique, where = np.unique(docs, return_inverse=True)
-    best = np.zeros(len(unique))
-    np.maximum.at(best, where, values)
-    return unique, best
+    trans_docs = np.concatenate([d for d, _ in translated])
+    trans_values = np.concatenate([v for _, v in translated])
+    mark = np.zeros(n, dtype=bool)
+    mark[trans_docs] = True
+    if own:
+        mark[own[0][0]] = True
+    docs = np.flatnonzero(mark)
+    position = np.empty(n, dtype=np.int64)
+    position[docs] = np.arange(len(docs))
+    best = np.bincount(position[trans_docs], weights=trans_values, minlength=len(docs))
+    if own:
+        mine = np.zeros(len(docs))
+        mine[position[own[0][0]]] = own[0][1]
+        best = np.maximum(best, mine)
+    return docs, best

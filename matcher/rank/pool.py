@@ -371,7 +371,6 @@ def _arrays(firms: Sequence[Participant]) -> tuple[dict[str, np.ndarray], dict[s
         )
     blocks: dict[str, list[int]] = {}
     buyers: dict[str, list[int]] = {}
-    words: dict[str, list[int]] = {}
     for row, p in enumerate(firms):
         for code in p.codes:
             tree = code_tree(code)
@@ -381,12 +380,8 @@ def _arrays(firms: Sequence[Participant]) -> tuple[dict[str, np.ndarray], dict[s
             key = buyer_key(project.buyer)
             if key:
                 buyers.setdefault(key, []).append(row)
-    for key in buyers:
-        for word in _name_words(key):
-            words.setdefault(word, []).extend(buyers[key])
     vocabulary["buyer_names"] = len(buyers)
-    for name, lists in (("blocks", blocks), ("words", words)):
-        vocabulary[name], arrays[f"{name}.offsets"], arrays[f"{name}.rows"] = _csr(lists)
+    vocabulary["blocks"], arrays["blocks.offsets"], arrays["blocks.rows"] = _csr(blocks)
     # buyers: each buyer's firms and how many of their projects were for it
     keys = sorted(buyers)
     offsets = [0]
@@ -396,6 +391,16 @@ def _arrays(firms: Sequence[Participant]) -> tuple[dict[str, np.ndarray], dict[s
         held_rows.append(unique)
         held_counts.append(counts)
         offsets.append(offsets[-1] + len(unique))
+    # a buyer-name word's firms: the union of the firms of the buyers whose names hold it (by buyer,
+    # not by project: a word common to many buyers of a million firms would list each project again)
+    by_word: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        for word in _name_words(key):
+            by_word.setdefault(word, []).append(i)
+    vocabulary["words"] = sorted(by_word)
+    word_rows = [np.unique(np.concatenate([held_rows[i] for i in by_word[w]])) for w in vocabulary["words"]]
+    arrays["words.offsets"] = np.concatenate([[0], np.cumsum([len(r) for r in word_rows])]).astype(np.int64)
+    arrays["words.rows"] = np.concatenate(word_rows) if word_rows else np.zeros(0, dtype=np.int64)
     vocabulary["buyers"] = keys
     arrays["buyers.offsets"] = np.array(offsets, dtype=np.int64)
     arrays["buyers.rows"] = np.concatenate(held_rows) if keys else np.zeros(0, dtype=np.int64)

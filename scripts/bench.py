@@ -538,8 +538,11 @@ NOTES = """## How to read these figures
   Index build, memory, latency and recall are measured on them; their recall is flattering,
   since noisy copies form tight clusters that an IVF index finds easily.
 - **Memory** is what opening the index and serving the queries adds to a process (resident
-  pages): the members' table without descriptions, the code and buyer maps, and the pages of
-  the memory-mapped index, vectors and BM25 files that queries touched.
+  pages), split into the process's own (anonymous: heap, arrays, the model) and pages of mapped
+  files. Nothing of a member is read at opening: the members are a mapped Arrow table read by
+  row (`members.arrow`), the ranking's arrays and maps one mapped file (`pool.bin`); the mapped
+  pages are those of the index, the vectors, BM25's postings and the members that queries touched
+  (page cache: shared by every process serving the index, and reclaimable).
 - **Model**: the sizes are built with all-MiniLM-L6-v2 on int8 ONNX, named explicitly: `--model
   auto` would choose the multilingual e5 for the synthetic firms (a fifth write in Russian),
   which embeds 11 profiles/s here. Real vectors come from the shared cache of

@@ -60,7 +60,9 @@ class Postings:
     """The score matrix of a bm25s index (CSC: a column per term) and each column's impact order."""
 
     def __init__(self, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, impact: np.ndarray):
-        self.data, self.indices, self.indptr, self.impact = data, indices, indptr, impact
+        # plain ndarray views of the (memory-mapped) arrays: still mapped, not copied, but slicing
+        # one skips np.memmap's Python-level __getitem__ (tens of thousands of slices a request)
+        self.data, self.indices, self.indptr, self.impact = (np.asarray(a) for a in (data, indices, indptr, impact))
 
     def span(self, term: int) -> tuple[int, int]:
         return int(self.indptr[term]), int(self.indptr[term + 1])

@@ -46,16 +46,16 @@ _EF = (16, 32, 64, 128, 256, 512)
 def choose_kind(count: int, kind: IndexKind = "auto") -> BuiltKind:
     """The index kind for `count` vectors: exact up to EXACT_LIMIT, IVF above, HNSW only when told.
 
-    IVF stays the choice above EXACT_LIMIT because HNSW does not win there. Measured on 100,000
-    MiniLM vectors (3,000 real, the rest noise copies: timings only), both built by
-    :func:`build_vector_index` and tuned, served from one thread, 2 busy cores: IVF (nprobe 64 of
-    316) 12.6 s to build and tune, recall@10 0.993 on blended queries, p50 1.04 ms a query, a 40 MB
-    file; HNSW 57.8 s, efSearch 512 reaching only 0.949, p50 0.94 ms, 181 MB. Equal latency (and
-    either is a millisecond of a `suggest` call that takes a hundred), lower recall on these, 4.5 times the
-    memory: HNSW keeps every float32 vector beside `vectors.npy`, 1.8 GB at 1M against the target
-    of 2 GB for the whole process. Measure again with
-    ``python scripts/bench.py --sizes 100000,1000000 --skip throughput,cli,suggest,serve,refresh``
-    (the "Index kinds" table of docs/benchmarks.md) once the real vectors are embedded.
+    IVF stays the choice above EXACT_LIMIT because HNSW does not win there (docs/benchmarks.md,
+    "Index kinds"; both built by :func:`build_vector_index` and tuned to 0.98 recall@10, served
+    from one thread on 2 shared cores). On 100,000 real MiniLM vectors: IVF (nprobe 64 of 316)
+    3 s to build and tune, recall@10 0.997 on blended queries, 0.993 on the sample's lots, a 40 MB
+    file; HNSW 18 s, efSearch 512 reaching only 0.951 (0.996 on lots), 181 MB. On 1M (125,000
+    real, the rest noise copies): IVF (64 of 1,000) 29 s, 0.986 blended / 0.989 lots, 3.4 ms a
+    query, 393 MB; HNSW 280 s, 0.850 / 0.954, 2.0 ms, 1.8 GB. HNSW is faster by a millisecond
+    of a `suggest` call that takes far longer, misses the recall target, and keeps every float32
+    vector beside `vectors.npy` (1.8 GB at 1M against 2 GB for the whole process). Measure again
+    with ``python scripts/bench.py --merge --skip throughput,cli,sizes,refresh --ann-sizes 100000,1000000``.
     """
     if kind not in INDEX_KINDS:  # a string from the command line or a manifest, not checked before
         raise InputError(f"--index-type {kind}: choose one of {', '.join(INDEX_KINDS)}")

@@ -79,7 +79,7 @@ def judged_examples(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     matcher = Matcher.open(ensure_sample_workspace())
     scores, labels, lots = [], [], []
     for i, lot in enumerate(je.load_judged_set(path)):
-        ranked = matcher.suggest(je.lot_tender(lot), top_k=len(matcher.participants)).lots[0].suggestions
+        ranked = matcher.suggest(je.lot_tender(lot), top_k=len(matcher.members)).lots[0].suggestions
         scores += [s.score for s in ranked]
         labels += [1.0 if lot.judgements.get(s.participant_id, 0) == 2 else 0.0 for s in ranked]
         lots += [i] * len(ranked)

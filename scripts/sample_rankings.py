@@ -35,7 +35,7 @@ def fits(firm, lot) -> tuple[bool, bool]:
 def main() -> None:
     matcher = Matcher(ensure_sample_workspace())
     taxonomy = load_taxonomy()
-    everyone = list(range(len(matcher.participants)))
+    everyone = list(range(len(matcher.members)))
     rows, totals = [], {"hybrid": [0, 0, 0], "text only": [0, 0, 0]}
     for path in sorted((ROOT / "data" / "sample" / "tenders").glob("*.*")):
         tender = read_tender(path)
@@ -58,7 +58,7 @@ def main() -> None:
         "What `matcher suggest` proposes for every lot of the bundled sample tenders (a fictional",
         "cluster, so this shows behaviour, not accuracy: there is no ground truth here; the",
         "evaluation on real award history is a later issue). Model all-MiniLM-L6-v2, index of",
-        f"{len(matcher.participants)} members.",
+        f"{len(matcher.members)} members.",
         "",
         "Reproduce: `.venv/bin/python scripts/sample_rankings.py` (rewrites this file).",
         "",

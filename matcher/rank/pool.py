@@ -207,22 +207,21 @@ class Pool:
     def __len__(self) -> int:
         return self.n
 
-    @property
-    def participants(self) -> list[Participant]:
-        """Every firm, built whole: for small pools only (tests, the evaluation's few thousand firms)."""
-        return self.members.get(np.arange(self.n))
-
     # --- the maps -------------------------------------------------------------------------
 
-    def _rows_of(self, map_name: str, key: str) -> np.ndarray:
-        """The rows a map (blocks, buyers, words) holds for one key, ascending; none for an unknown key."""
+    def _span(self, map_name: str, key: str) -> slice:
+        """Where a map (blocks, buyers, words) holds one key's rows; empty for an unknown key."""
         if map_name not in self._keys:  # a few thousand keys at most: a dict, built on first use
             self._keys[map_name] = {k: i for i, k in enumerate(self._v[map_name])}
         i = self._keys[map_name].get(key)
         if i is None:
-            return np.zeros(0, dtype=np.int64)
+            return slice(0, 0)
         offsets = self._a[f"{map_name}.offsets"]
-        return np.asarray(self._a[f"{map_name}.rows"][offsets[i] : offsets[i + 1]])
+        return slice(int(offsets[i]), int(offsets[i + 1]))
+
+    def _rows_of(self, map_name: str, key: str) -> np.ndarray:
+        """The rows a map holds for one key, ascending."""
+        return np.asarray(self._a[f"{map_name}.rows"][self._span(map_name, key)])
 
     def rows_sharing_block(self, codes: Sequence[str]) -> np.ndarray:
         """Firms holding a code in the same CPV class / UNSPSC family (first 4 digits) as a requested
@@ -285,22 +284,11 @@ class Pool:
     def buyer_counts(self, buyer: str | None, rows: np.ndarray | None = None) -> np.ndarray:
         """For every firm (or the given rows), how many of its past projects were for this buyer."""
         rows = np.arange(self.n) if rows is None else np.asarray(rows, dtype=np.int64)
-        key = buyer_key(buyer)
-        i = self._keys_of("buyers").get(key) if key else None
+        span = self._span("buyers", buyer_key(buyer))
+        found, at = _find(np.asarray(self._a["buyers.rows"][span]), rows)
         out = np.zeros(len(rows))
-        if i is None:
-            return out
-        offsets = self._a["buyers.offsets"]
-        held = np.asarray(self._a["buyers.rows"][offsets[i] : offsets[i + 1]])
-        counts = np.asarray(self._a["buyers.counts"][offsets[i] : offsets[i + 1]])
-        at = np.minimum(np.searchsorted(held, rows), max(0, len(held) - 1))
-        found = (held[at] == rows) if len(held) else np.zeros(len(rows), dtype=bool)
-        out[found] = counts[at[found]]
+        out[found] = np.asarray(self._a["buyers.counts"][span])[at[found]]
         return out
-
-    def _keys_of(self, map_name: str) -> dict[str, int]:
-        self._rows_of(map_name, "")  # builds the key dict
-        return self._keys[map_name]
 
     def extra_candidates(self, need: Need, lexical: LexicalMatch | None, k: int) -> set[int]:
         """Candidates besides the dense neighbours: the k best by BM25, firms sharing a code block
@@ -330,11 +318,16 @@ class Pool:
         total = sum(weights.values())
         out = np.zeros(len(rows))
         for word, weight in weights.items():
-            held = found[word]
-            if len(held):
-                at = np.minimum(np.searchsorted(held, rows), len(held) - 1)
-                out += weight * (held[at] == rows)
+            out += weight * _find(found[word], rows)[0]
         return out / total if total > 0 else np.zeros(len(rows))
+
+
+def _find(held: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which of `rows` are in the ascending array `held`, and where (valid where found)."""
+    if not len(held):
+        return np.zeros(len(rows), dtype=bool), np.zeros(len(rows), dtype=np.int64)
+    at = np.minimum(np.searchsorted(held, rows), len(held) - 1)
+    return held[at] == rows, at
 
 
 def _arrays(firms: Sequence[Participant]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

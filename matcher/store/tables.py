@@ -9,7 +9,7 @@ vector of an index to the participant (row) it belongs to.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -95,18 +95,13 @@ def read_vector_owners(path: Path) -> Any:
     return owner
 
 
-def read_participant_table(path: Path, skip: Sequence[str] = (), row: int | None = None) -> list[Participant]:
-    """The stored participants, without the columns in `skip` (read as empty), or only the one at `row`.
-
-    A query process skips the descriptions (half the memory of a big table: BM25 and the vectors
-    already hold what they say) and reads one back when a member's whole profile is asked for.
-    """
+def read_participant_table(path: Path) -> list[Participant]:
+    """The stored participants, whole (a query process reads a version's members through
+    :class:`matcher.store.members.MemberTable` instead, row by row)."""
     import polars as pl
 
     try:
-        columns = [c for c in pl.read_parquet_schema(path) if c not in skip]
-        scan = pl.scan_parquet(path).select(columns)
-        frame = (scan.slice(row, 1) if row is not None else scan).collect()
+        frame = pl.read_parquet(path)
     except Exception as exc:
         raise IndexCorrupt(f"{path}: unreadable participant table ({type(exc).__name__}); rebuild it") from None
     for required in ("id", "name"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 
@@ -76,10 +77,12 @@ def error(response, status: int, field: str | None = None, *fragments: str) -> d
 
 def test_health_names_the_served_index(client, sample_matcher):
     body = client.get("/health").json()
+    version = sample_matcher.version.name
     assert body == {
-        "status": "ok", "model": "multilingual-e5-small", "index_version": sample_matcher.version.name,
-        "participants": 109,
+        "status": "ok", "model": "multilingual-e5-small", "index_version": version, "newest_version": version,
+        "swap_failure": None, "swaps": 0, "participants": 109, "worker": os.getpid(),
     }  # fmt: skip
+    assert client.get("/ready").json() == {"ready": True, "index_version": version, "detail": None}
 
 
 def test_participant_profile_and_an_unknown_id_is_404_with_close_ids(client):
@@ -258,7 +261,7 @@ def test_library_errors_map_to_statuses():
 def test_failures_are_json_never_a_traceback(sample_matcher, monkeypatch):
     app = create_app(sample_matcher, rate_limit=0)
     client = TestClient(app, raise_server_exceptions=False)
-    service = app.state.service
+    service = app.state.follower.service
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom in the ranking")
@@ -442,7 +445,7 @@ def weak_lot_served(app, monkeypatch):
     from matcher.results import Teams
     from tests.test_render import RESULT
 
-    service = app.state.service
+    service = app.state.follower.service
     monkeypatch.setattr(service, "suggest", lambda *args, **kwargs: RESULT)
     monkeypatch.setattr(service, "consortium", lambda *args, **kwargs: Teams(RESULT, (), {}, with_rankings=True))
 
@@ -607,7 +610,7 @@ def test_api_conforms_to_its_spec_and_never_fails_with_5xx(app):
               response_headers_conformance]  # fmt: skip
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 5
+    assert len(operations) == 7  # health, ready, metrics, participants, similar, suggest, consortium
     statuses: list[int] = []
     for operation in operations:
         generated = [(operation.as_strategy(), 12)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -44,19 +45,35 @@ def serve(
     max_body: Annotated[
         int, typer.Option("--max-body", min=1024, help="Largest request body in bytes (larger: 413).")
     ] = 1_000_000,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=64, help="Worker processes sharing the mapped index files.")
+    ] = 1,
+    poll: Annotated[
+        float,
+        typer.Option(
+            "--poll",
+            min=0,
+            help="Seconds between two reads of the index's CURRENT: a newly published version "
+            "(a refresh, a rollback) is verified, warmed and swapped in; 0 serves the version opened at start.",
+        ),
+    ] = 0.5,  # fmt: skip
     model: ModelOpt = None,
 ) -> None:
     """Serve the JSON API and a web page: similar members, tender rankings, teams, CSV/XLSX downloads.
 
-    The index is opened once at start. API: GET /health, GET /participants/{id},
-    GET /similar?id=...|text=..., POST /suggest and POST /consortium (a tender as JSON or YAML,
-    or an OCDS release); the spec is at /openapi.json and the page at /. Listens on 127.0.0.1
-    unless --host says otherwise; with --api-key (or MATCHER_API_KEY) every request but /health
-    needs the X-API-Key header.
+    The server follows the workspace's index: each version a refresh or a rollback publishes is
+    verified, warmed and swapped in while requests keep being answered (a broken one is never
+    served; /health says why). API: GET /health (liveness, the version served and the newest),
+    GET /ready, GET /metrics (Prometheus), GET /participants/{id}, GET /similar?id=...|text=...,
+    POST /suggest and POST /consortium (a tender as JSON or YAML, or an OCDS release); the spec is
+    at /openapi.json and the page at /. Logs are JSON lines on stderr. Listens on 127.0.0.1 unless
+    --host says otherwise; with --api-key (or MATCHER_API_KEY) every request but /health and
+    /ready needs the X-API-Key header. With --workers N the rate limit is shared by the workers
+    (a SQLite file in the workspace) and /metrics adds up every worker's counts.
 
     Example: matcher serve --sample --port 8000
 
-    Example: MATCHER_API_KEY=s3cret matcher serve -w my-cluster --host 0.0.0.0 --rate-limit 60
+    Example: MATCHER_API_KEY=s3cret matcher serve -w my-cluster --host 0.0.0.0 --workers 4 --rate-limit 60
     """
     # FastAPI, uvicorn and Jinja2 load here, not at `matcher --help`.
     import uvicorn
@@ -64,6 +81,7 @@ def serve(
     from matcher.build import ensure_sample_workspace
     from matcher.search import Matcher
     from matcher.web import create_app
+    from matcher.web.logs import logging_config
 
     if sample:
         if workspace is not None or model is not None:
@@ -72,13 +90,60 @@ def serve(
             ws = ensure_sample_workspace(notify=_note, progress=update)
     else:
         ws = _query_workspace(workspace)
-    matcher = Matcher(ws, model)
-    application = create_app(matcher, api_key=api_key, rate_limit=rate_limit, max_body_bytes=max_body)
-    application.state.service.warm_up()
+    follow_s = poll or None
+    matcher = Matcher(ws, model)  # opened (and verified) here too, so that a broken index fails before workers start
     if not _is_loopback(host) and api_key is None:
         _note(f"Listening on {host} without an API key: anyone who can reach it can query. Set --api-key.")
-    _note(
-        f"Serving {ws.root} (index {matcher.version.name}, {len(matcher.members)} members) at "
-        f"http://{host}:{port}/ · API spec /openapi.json · Ctrl+C stops"
+    where = (
+        f"{ws.root} (index {matcher.version.name}, {len(matcher.members)} members) at http://{host}:{port}/ "
+        f"with {workers} worker{'s' if workers > 1 else ''} · API spec /openapi.json · Ctrl+C stops"
     )
-    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+    if workers == 1:
+        application = create_app(
+            matcher, api_key=api_key, rate_limit=rate_limit, max_body_bytes=max_body, follow_s=follow_s
+        )
+        application.state.follower.service.warm_up()
+        _note(f"Serving {where}")
+        uvicorn.run(application, host=host, port=port, log_config=logging_config(), access_log=False)
+        return
+    _serve_workers(ws.root, model, workers, host, port, api_key, rate_limit, max_body, follow_s, where)
+
+
+def _serve_workers(
+    root: Path,
+    model: str | None,
+    workers: int,
+    host: str,
+    port: int,
+    api_key: str | None,
+    rate_limit: int,
+    max_body: int,
+    follow_s: float | None,
+    where: str,
+) -> None:
+    """uvicorn's supervisor over `workers` processes (a dead one is replaced), each calling
+    matcher.web.worker.create; metrics added up through prometheus_client's multiprocess files."""
+    import os
+    import shutil
+    import tempfile
+
+    import uvicorn
+
+    from matcher.web.logs import logging_config
+    from matcher.web.worker import WorkerSettings
+
+    metrics_dir = tempfile.mkdtemp(prefix="matcher-metrics-")
+    settings = WorkerSettings(
+        workspace=str(root), model=model, rate_limit=rate_limit, max_body_bytes=max_body, follow_s=follow_s,
+        shared_rate_limit=str(root / "serve" / "rate-limit.sqlite3") if rate_limit else None,
+    )  # fmt: skip
+    os.environ.update(settings.to_env([api_key] if api_key else []))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir  # read by prometheus_client when a worker imports it
+    _note(f"Serving {where}")
+    try:
+        uvicorn.run(
+            "matcher.web.worker:create", factory=True, workers=workers, host=host, port=port,
+            log_config=logging_config(), access_log=False,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -11,7 +11,10 @@ workspace's current version once and answers many queries; the module-level :fun
 from __future__ import annotations
 
 import os
+import time
 from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -53,14 +56,36 @@ class Matcher:
     """
 
     def __init__(
-        self, workspace: Workspace, model: str | None = None, *, verify: bool = True, ranker: RankerChoice = "auto"
+        self,
+        workspace: Workspace,
+        model: str | None = None,
+        *,
+        verify: bool = True,
+        ranker: RankerChoice = "auto",
+        version: Path | None = None,
     ):
+        """Opens the version CURRENT names, or the given ``version`` folder (a server following
+        CURRENT opens each newly published one this way, beside the one it serves)."""
         self.workspace = workspace
         self.ranker = _load_ranker(workspace, ranker)
         self.calibration = _load_calibration(workspace, self.ranker)
-        self.opened = IndexVersion.open_current(workspace, model, verify=verify)
+        if version is None:
+            self.opened = IndexVersion.open_current(workspace, model, verify=verify)
+        else:
+            self.opened = IndexVersion(workspace, version, model, verify=verify)
         self.pool = self.opened.pool
         self.candidates = CandidateRetriever(self.opened, self.pool)
+        # Called with ("embed" | "rank", seconds) after each stage of a query: the server's metrics.
+        self.observer: Callable[[str, float], None] | None = None
+
+    @contextmanager
+    def _timed(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            if self.observer is not None:
+                self.observer(stage, time.perf_counter() - start)
 
     @classmethod
     def open(cls, workspace: WorkspaceLike, model: str | None = None, *, ranker: RankerChoice = "auto") -> Matcher:
@@ -133,17 +158,19 @@ class Matcher:
         texts = [lot_text(lot, tender, taxonomy) for lot in tender.lots] + [tender_text(tender, taxonomy)]
         # embedded as requests (e5: "query: "); as passages the tuning judged set gained 0.016
         # nDCG@10 and the held-out one lost 0.037 (docs/evaluation.md), so they stay queries
-        vectors = self.opened.embed(texts)
+        with self._timed("embed"):
+            vectors = self.opened.embed(texts)
         year = (tender.deadline or date.today()).year  # recency features count to the tender's date
         per_lot = []
-        for lot, vector, text in zip(tender.lots, vectors, texts):
-            need = Need(lot.codes, (lot.region,) if lot.region else (), lot.certifications, lot.value, tender.buyer)
-            ranked = self._rank(need, vector[None, :], top_k, text, year=year, language=lot_language(lot, tender))
-            per_lot.append(LotSuggestions(lot.id, lot.title, tuple(ranked)))
-        overall = self._rank(
-            _tender_need(tender), vectors[-1][None, :], top_k, texts[-1], year=year,
-            language=tender.language or lot_language(tender.lots[0], tender),
-        )  # fmt: skip
+        with self._timed("rank"):
+            for lot, vector, text in zip(tender.lots, vectors, texts):
+                need = Need(lot.codes, (lot.region,) if lot.region else (), lot.certifications, lot.value, tender.buyer)
+                ranked = self._rank(need, vector[None, :], top_k, text, year=year, language=lot_language(lot, tender))
+                per_lot.append(LotSuggestions(lot.id, lot.title, tuple(ranked)))
+            overall = self._rank(
+                _tender_need(tender), vectors[-1][None, :], top_k, texts[-1], year=year,
+                language=tender.language or lot_language(tender.lots[0], tender),
+            )  # fmt: skip
         in_lots: dict[str, list[str]] = defaultdict(list)
         for lot_result in per_lot:
             for s in lot_result.suggestions:
@@ -208,11 +235,14 @@ class Matcher:
             [firm] = self.members.get([row])
             query = self.opened.profile_vector(row)
             need = Need(firm.codes, firm.regions, weights=dict(SIMILAR_WEIGHTS))
-            results = self._rank(need, query, top_k, exclude={row}, between_members=True)
+            with self._timed("rank"):
+                results = self._rank(need, query, top_k, exclude={row}, between_members=True)
         else:
             assert text is not None
-            query = self.opened.embed([" ".join(text.split())])
-            results = self._rank(Need(weights=dict(SIMILAR_WEIGHTS)), query, top_k)
+            with self._timed("embed"):
+                query = self.opened.embed([" ".join(text.split())])
+            with self._timed("rank"):
+                results = self._rank(Need(weights=dict(SIMILAR_WEIGHTS)), query, top_k)
         return SimilarResult(participant_id, text, tuple(results), self.model_name, self.version.name)
 
 

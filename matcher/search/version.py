@@ -123,6 +123,14 @@ class IndexVersion:
                 raise IndexCorrupt(f"{self.path}: the BM25 index does not match the participants; {REBUILD}")
         return self._lexical
 
+    def share_model(self, other: IndexVersion) -> bool:
+        """Use ``other``'s loaded model when both versions were built with the same one (name,
+        backend, files' fingerprint): a server swapping in a new version loads no second copy."""
+        if other._embedder is None or self.manifest.get("model") != other.manifest.get("model"):
+            return False
+        self._embedder = other._embedder
+        return True
+
     def embed(self, texts: list[str]) -> np.ndarray:
         """Embed request texts (lots, tenders, `similar --text`) as queries with the index's model,
         checked against the index's dimension."""

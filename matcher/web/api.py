@@ -1,23 +1,28 @@
 """The JSON API: the CLI's queries over HTTP, each answer carrying the explanation parts.
 
-GET /health, GET /participants/{id}, GET /similar, POST /suggest, POST /consortium. A tender
+GET /health, GET /ready, GET /metrics, GET /participants/{id}, GET /similar, POST /suggest,
+POST /consortium. A tender
 is the request body: the project's tender format (as in data/sample/tenders/) or an OCDS
 release, record or package of one process, as JSON or YAML.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from matcher.schema import Tender
-from matcher.web.errors import ApiError, openapi_errors
+from matcher.web.errors import ApiError, openapi_errors, public_message
+from matcher.web.metrics import CONTENT_TYPE as METRICS_TYPE
 from matcher.web.models import (
     ConsortiumOut,
     HealthOut,
     ParticipantOut,
+    ReadyOut,
     SimilarOut,
     SuggestOut,
     consortium_out,
@@ -85,7 +90,7 @@ TopK = Annotated[int, Query(ge=1, le=100, description="Members per lot.")]
 
 
 def service(request: Request) -> Service:
-    return request.app.state.service
+    return request.state.service  # pinned when the request arrived (app.PinVersion)
 
 
 ServiceDep = Annotated[Service, Depends(service)]
@@ -108,14 +113,45 @@ async def tender_body(request: Request) -> Tender:
 
 
 @router.get("/health", response_model=HealthOut, responses=openapi_errors(429))
-def health(svc: ServiceDep) -> dict[str, Any]:
-    """Whether the server is up, and which index and model it serves."""
+def health(request: Request, svc: ServiceDep) -> dict[str, Any]:
+    """Liveness: the index version this worker serves, the newest published, and why that one is
+    not served when it could not be (the old one keeps serving)."""
+    follower = request.app.state.follower
+    failure = follower.failure
     return {
         "status": "ok",
         "model": svc.matcher.model_name,
         "index_version": svc.index_version,
+        "newest_version": follower.newest,
+        "swap_failure": None if failure is None else {
+            **failure.as_dict(), "reason": public_message(failure.reason, follower.workspace.root),
+        },
+        "swaps": follower.swaps,
         "participants": len(svc.matcher.members),
-    }
+        "worker": os.getpid(),
+    }  # fmt: skip
+
+
+@router.get("/ready", response_model=ReadyOut, responses={503: {"model": ReadyOut, "description": "Not ready"}})
+def ready(request: Request, svc: ServiceDep) -> Response:
+    """Readiness, apart from liveness: 200 while this worker answers queries from a verified,
+    warmed index version; 503 while it shuts down (a balancer stops sending it requests)."""
+    if request.app.state.draining:
+        body = {"ready": False, "index_version": svc.index_version, "detail": "shutting down"}
+        return JSONResponse(body, status_code=503)
+    return JSONResponse({"ready": True, "index_version": svc.index_version, "detail": None})
+
+
+@router.get(
+    "/metrics", response_class=Response, responses={
+        **openapi_errors(401, 429), 200: {"content": {METRICS_TYPE: {"schema": {"type": "string"}}},
+                                          "description": "Prometheus text format"},
+    },
+)  # fmt: skip
+def metrics(request: Request) -> Response:
+    """Prometheus metrics: requests and latency by route and status, query stages, the version
+    served, swaps and failed swaps (every worker's, added up)."""
+    return Response(request.app.state.metrics.render(), media_type=METRICS_TYPE)
 
 
 @router.get("/participants/{participant_id}", response_model=ParticipantOut, responses=openapi_errors(401, 404, 429))

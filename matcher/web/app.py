@@ -12,7 +12,10 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -27,13 +30,17 @@ from matcher.errors import (
 from matcher.search import Matcher
 from matcher.web.errors import ApiError, error_field, public_message, status_for
 from matcher.web.guards import ApiKeyGuard, BodyLimit, RateLimit, SlidingWindow
+from matcher.web.logs import Observe
+from matcher.web.metrics import Metrics
+from matcher.web.ratestore import SharedWindow, Window
 from matcher.web.service import Service
+from matcher.web.swap import Follower, SwapFailure
 
 log = logging.getLogger("matcher.web")
 
 MAX_BODY_BYTES = 1_000_000
 DEFAULT_RATE_LIMIT = 120  # requests per minute per client address; 0 turns the limit off
-OPEN_PATHS = ("/health", "/ui/key")  # reachable without the API key: liveness probes, the key form
+OPEN_PATHS = ("/health", "/ready", "/ui/key")  # reachable without the API key: probes, the key form
 
 _KEY_RE = re.compile(r"[A-Za-z0-9._~+/=:@!$%^&*-]+")  # travels in a header and a cookie unquoted
 
@@ -52,7 +59,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         status = status_for(exc)
         if status >= 500:
             log.error("the index cannot serve: %s", exc)
-        message = public_message(str(exc), request.app.state.service.matcher.workspace.root)
+        message = public_message(str(exc), request.app.state.follower.workspace.root)
         return _error(status, message, error_field(message))
 
     @app.exception_handler(RequestValidationError)
@@ -79,16 +86,24 @@ def create_app(
     rate_limit: int = DEFAULT_RATE_LIMIT,
     *,
     max_body_bytes: int = MAX_BODY_BYTES,
-    clock: Callable[[], float] = time.monotonic,
+    clock: Callable[[], float] | None = None,
+    follow_s: float | None = None,
+    shared_rate_limit: Path | None = None,
 ) -> FastAPI:
     """The web app over an opened Matcher: JSON API (spec at /openapi.json) and the page at /.
 
     Args:
-        matcher: the index to serve, opened once.
-        api_key: when set, every request but /health needs it in the X-API-Key header (401 otherwise).
+        matcher: the index to serve first.
+        api_key: when set, every request but /health and /ready needs it in the X-API-Key header
+            (401 otherwise).
         rate_limit: requests per minute per client address (429 with Retry-After beyond); 0 for none.
         max_body_bytes: larger request bodies get 413.
         clock: seconds, for the rate limit's window (tests pass a fake one).
+        follow_s: while the app runs (its lifespan), read the workspace's CURRENT every this many
+            seconds and swap in each newly published version (:mod:`matcher.web.swap`); None:
+            serve ``matcher``'s version only. ``app.state.follower.check()`` polls once by hand.
+        shared_rate_limit: keep the rate limit's window in this SQLite file, shared by the
+            worker processes of one server (:mod:`matcher.web.ratestore`), instead of in memory.
     """
     from matcher.web import api, pages
 
@@ -99,22 +114,71 @@ def create_app(
         )
     if rate_limit < 0 or max_body_bytes < 1:
         raise InputError(f"rate_limit must be >= 0 and max_body_bytes >= 1, got {rate_limit}, {max_body_bytes}")
+    metrics = Metrics()
+    matcher.observer = metrics.observe_stage
+    metrics.served(matcher.version.name)
+
+    def swapped(old: Service, new: Service, seconds: float) -> None:
+        metrics.swaps.inc()
+        metrics.swap_seconds.observe(seconds)
+        metrics.served(new.index_version, old.index_version)
+
+    def failed(failure: SwapFailure) -> None:
+        metrics.failed_swaps.inc()
+
+    follower = Follower(Service(matcher), on_swap=swapped, on_failure=failed, poll_s=follow_s or 1.0)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if follow_s is not None:
+            follower.start()
+        try:
+            yield
+        finally:
+            app.state.draining = True  # /ready says 503 from now on
+            follower.stop()
+
     app = FastAPI(
         title="matcher",
         version=__version__,
         summary="Partner and subcontractor suggestions for a cluster's members, with the reasons for each score.",
         docs_url=None,  # Swagger UI and ReDoc load their scripts from a CDN; the server runs offline
         redoc_url=None,
+        lifespan=lifespan,
     )
-    app.state.service = Service(matcher)
+    app.state.follower = follower
+    app.state.metrics = metrics
+    app.state.draining = False
     app.state.api_key = api_key  # the page's key form checks what a person types against it
     _add_error_handlers(app)
     app.include_router(api.router)
     app.include_router(pages.router)
-    # Added last runs first: the key is checked, then the rate, then the body's size.
+    # Added last runs first: requests are observed (id, log line, metrics) and pinned to the
+    # version served when they arrive; then the key is checked, then the rate, then the body's size.
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     if rate_limit:
-        app.add_middleware(RateLimit, window=SlidingWindow(rate_limit, clock=clock))
+        window: Window
+        if shared_rate_limit is not None:
+            window = SharedWindow(shared_rate_limit, rate_limit, clock=clock or time.time)
+        else:
+            window = SlidingWindow(rate_limit, clock=clock or time.monotonic)
+        app.add_middleware(RateLimit, window=window)
     if api_key is not None:
         app.add_middleware(ApiKeyGuard, api_key=api_key, open_paths=OPEN_PATHS, key_form=pages.key_form_html)
+    app.add_middleware(PinVersion, follower=follower)
+    app.add_middleware(Observe, metrics=metrics)
     return app
+
+
+class PinVersion:
+    """Hands each request the version served when it arrives (``request.state.service``), kept to
+    its end even if a newer one is swapped in meanwhile."""
+
+    def __init__(self, app: Any, follower: Follower):
+        self.app = app
+        self.follower = follower
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            scope.setdefault("state", {})["service"] = self.follower.service
+        await self.app(scope, receive, send)

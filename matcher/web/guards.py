@@ -16,6 +16,8 @@ from typing import Any
 
 from fastapi import HTTPException
 
+from matcher.web.ratestore import Window
+
 Scope = dict[str, Any]
 Receive = Callable[[], Any]
 Send = Callable[[dict[str, Any]], Any]
@@ -172,7 +174,7 @@ class SlidingWindow:
 class RateLimit:
     """429 with Retry-After once a client (its address) is over the per-minute limit."""
 
-    def __init__(self, app: ASGIApp, window: SlidingWindow):
+    def __init__(self, app: ASGIApp, window: Window):
         self.app = app
         self.window = window
 

@@ -153,11 +153,29 @@ class ParticipantOut(BaseModel):
     language: str | None
 
 
+class SwapFailureOut(BaseModel):
+    version: str = Field(description="The newest published version, which is not served.")
+    reason: str = Field(description="Why it could not be opened, verified or queried.")
+    at: float = Field(description="When it was tried, in seconds since the epoch.")
+
+
 class HealthOut(BaseModel):
     status: Literal["ok"]
     model: str
-    index_version: str
+    index_version: str = Field(description="The version this worker answers from.")
+    newest_version: str | None = Field(description="The version the workspace's CURRENT names (the newest published).")
+    swap_failure: SwapFailureOut | None = Field(
+        description="Set while the newest published version could not be served (the old one serves)."
+    )
+    swaps: int = Field(description="Versions this worker swapped in since it started.")
     participants: int
+    worker: int = Field(description="The process id of the worker that answered.")
+
+
+class ReadyOut(BaseModel):
+    ready: bool
+    index_version: str | None
+    detail: str | None = None
 
 
 # --- from library results --------------------------------------------------------------

@@ -80,7 +80,7 @@ def key_form_html(error: str | None = None) -> str:
 
 
 def _service(request: Request) -> Service:
-    return request.app.state.service
+    return request.state.service  # pinned when the request arrived (app.PinVersion)
 
 
 # --- what the templates show ----------------------------------------------------------

@@ -166,7 +166,7 @@ def create_app(
     if api_key is not None:
         app.add_middleware(ApiKeyGuard, api_key=api_key, open_paths=OPEN_PATHS, key_form=pages.key_form_html)
     app.add_middleware(PinVersion, follower=follower)
-    app.add_middleware(Observe, metrics=metrics)
+    app.add_middleware(Observe, metrics=metrics, routes=[*api.router.routes, *pages.router.routes])
     return app
 
 

@@ -16,7 +16,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -78,9 +78,20 @@ def logging_config(level: str = "info") -> dict[str, Any]:
 class Observe:
     """Times, counts and logs every HTTP request (see the module); the outermost middleware."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics):
+    def __init__(self, app: ASGIApp, metrics: Metrics, routes: Sequence[Any] = ()):
         self.app = app
         self.metrics = metrics
+        self.routes = routes  # to name the route of a request a guard answered before routing (401, 429)
+
+    def _route(self, scope: Scope) -> str:
+        from starlette.routing import Match
+
+        route = scope.get("route")
+        for candidate in self.routes if route is None else ():
+            if candidate.matches(scope)[0] == Match.FULL:
+                route = candidate
+                break
+        return getattr(route, "path", None) or UNMATCHED
 
     async def __call__(self, scope: Scope, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         if scope["type"] != "http":
@@ -102,7 +113,7 @@ class Observe:
             await self.app(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", None) or UNMATCHED
+            route = self._route(scope)
             method = scope.get("method", "?")
             self.metrics.requests.labels(route, method, str(status)).inc()
             self.metrics.latency.labels(route, method, str(status)).observe(seconds)

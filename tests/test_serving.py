@@ -1,0 +1,370 @@
+"""Serving that follows the workspace: hot swap of published versions (refresh, rollback, a broken
+one), requests pinned to their version, /ready, /metrics, JSON logs with request ids, the shared
+rate limit, and several worker processes of which one is killed.
+
+Real parts throughout: a copy of the session's sample workspace (real model, FAISS, files), real
+refreshes, and for the workers a real `matcher serve` process on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import multiprocessing
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from matcher.refresh import refresh
+from matcher.search import Matcher
+from matcher.store.workspace import Workspace
+from matcher.web import create_app
+from matcher.web.guards import SlidingWindow
+from matcher.web.ratestore import SharedWindow
+
+NEW_TEXT = "Artificial ground freezing for metro tunnel shafts with brine and liquid nitrogen"
+
+
+@pytest.fixture
+def workspace(sample_workspace, tmp_path) -> Workspace:
+    """A copy of the sample workspace (and its source file) that a test may refresh and break."""
+    copy = tmp_path / "copy"
+    shutil.copytree(sample_workspace.root.parent, copy)
+    ws = Workspace(copy / "ws")
+    ws.record_sources("participants", [copy / "participants.csv"], replace=True)
+    return ws
+
+
+def change_member(ws: Workspace, text: str = NEW_TEXT) -> str:
+    """Rewrites the first member's description in the workspace's source; returns its id."""
+    [source] = ws.sources()["participants"]
+    rows = list(csv.DictReader(io.StringIO(Path(source).read_text(encoding="utf-8"))))
+    rows[0]["description"] = text
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    Path(source).write_text(out.getvalue(), encoding="utf-8")
+    return rows[0]["id"]
+
+
+def publish_broken(ws: Workspace, damaged: str = "vectors.npy") -> Path:
+    """Copies the current version to the next name, truncates one file and points CURRENT at it."""
+    current = ws.current_version()
+    sequence = max(int(v.name[1:7]) for v in ws.versions()) + 1
+    broken = ws.versions_dir / f"v{sequence:06d}-{current.name.split('-', 1)[1]}"
+    shutil.copytree(current, broken)
+    path = broken / damaged
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    ws.point_current_at(broken)
+    return broken
+
+
+def similar_top(client: TestClient, text: str) -> tuple[str, str]:
+    body = client.get("/similar", params={"text": text, "top_k": 1}).json()
+    return body["index_version"], body["suggestions"][0]["participant_id"]
+
+
+# --- hot swap -----------------------------------------------------------------------------
+
+
+def test_a_refreshed_version_is_swapped_in_and_answers(workspace):
+    app = create_app(Matcher(workspace), rate_limit=0)
+    client = TestClient(app)
+    old = workspace.current_version().name
+    assert app.state.follower.check() is False  # nothing new: no swap
+    changed = change_member(workspace)
+    new = refresh(workspace).version
+    assert client.get("/health").json()["index_version"] == old  # not polled yet
+    assert app.state.follower.check() is True
+    health = client.get("/health").json()
+    assert (health["index_version"], health["newest_version"], health["swaps"]) == (new, new, 1)
+    assert similar_top(client, NEW_TEXT) == (new, changed)  # the new text is what answers
+
+
+def test_a_request_in_flight_finishes_on_the_version_it_began_on(workspace):
+    app = create_app(Matcher(workspace), rate_limit=0)
+    old_service = app.state.follower.service
+    entered, release = threading.Event(), threading.Event()
+    real = old_service.similar
+
+    def slow(*args, **kwargs):
+        entered.set()
+        assert release.wait(60)
+        return real(*args, **kwargs)
+
+    old_service.similar = slow  # type: ignore[method-assign]
+    answers: list[dict] = []
+    with TestClient(app) as client:
+        thread = threading.Thread(target=lambda: answers.append(client.get("/similar?text=bridge&top_k=3").json()))
+        thread.start()
+        assert entered.wait(60)
+        change_member(workspace)
+        refresh(workspace)
+        assert app.state.follower.check() is True  # swapped while the request is inside the old version
+        after = client.get("/similar?text=bridge&top_k=3").json()
+        release.set()
+        thread.join(60)
+    old, new = old_service.index_version, app.state.follower.service.index_version
+    assert old != new
+    assert answers[0]["index_version"] == old and after["index_version"] == new
+
+
+def test_a_broken_version_is_never_served_and_health_says_why(workspace):
+    app = create_app(Matcher(workspace), rate_limit=0)
+    client = TestClient(app)
+    good = workspace.current_version().name
+    broken = publish_broken(workspace)
+    assert app.state.follower.check() is False
+    health = client.get("/health").json()
+    assert health["index_version"] == good and health["newest_version"] == broken.name
+    assert health["swap_failure"]["version"] == broken.name
+    assert "vectors.npy" in health["swap_failure"]["reason"] and "truncated" in health["swap_failure"]["reason"]
+    assert str(workspace.root) not in json.dumps(health)  # no server paths to whoever asks /health
+    assert client.get("/ready").status_code == 200  # the old version still serves
+    assert similar_top(client, "bridge")[0] == good
+    assert app.state.follower.check() is False  # not retried at every poll
+    metrics = client.get("/metrics").text
+    assert "matcher_index_swap_failures_total 1.0" in metrics
+    # The next good publication is served; the failure is gone from /health.
+    change_member(workspace)
+    shutil.rmtree(broken)  # what an operator does with a broken version; refresh then builds from the good one
+    workspace.point_current_at(workspace.versions_dir / good)
+    assert app.state.follower.check() is False and client.get("/health").json()["swap_failure"] is None
+    new = refresh(workspace).version
+    assert app.state.follower.check() is True
+    assert client.get("/health").json()["index_version"] == new
+
+
+def test_a_rollback_is_followed(workspace):
+    app = create_app(Matcher(workspace), rate_limit=0)
+    client = TestClient(app)
+    first = workspace.current_version().name
+    change_member(workspace)
+    refresh(workspace)
+    assert app.state.follower.check() is True
+    assert workspace.rollback().name == first
+    assert app.state.follower.check() is True
+    assert client.get("/health").json()["index_version"] == first
+    assert similar_top(client, NEW_TEXT)[0] == first
+    assert "matcher_index_swaps_total 2.0" in client.get("/metrics").text
+
+
+def test_the_app_follows_current_on_its_own_while_it_runs(workspace):
+    app = create_app(Matcher(workspace), rate_limit=0, follow_s=0.05)
+    with TestClient(app) as client:  # the lifespan starts the poller
+        new = refresh(workspace).version
+        for _ in range(600):  # up to a minute on a loaded machine; the poller needs ~0.05 s
+            if client.get("/health").json()["index_version"] == new:
+                break
+            time.sleep(0.1)
+        assert client.get("/health").json()["index_version"] == new
+    assert app.state.draining is True  # after shutdown /ready would say 503
+
+
+def test_ready_is_503_while_shutting_down(workspace):
+    app = create_app(Matcher(workspace), rate_limit=0)
+    client = TestClient(app)
+    app.state.draining = True
+    response = client.get("/ready")
+    assert response.status_code == 503 and response.json()["detail"] == "shutting down"
+    assert client.get("/health").status_code == 200  # liveness is another question
+
+
+# --- metrics and logs ---------------------------------------------------------------------
+
+
+def test_metrics_count_requests_by_route_template_and_time_the_stages(sample_matcher):
+    client = TestClient(create_app(sample_matcher, rate_limit=0))
+    client.get("/participants/RU-INN-7842227069")
+    client.get("/participants/nobody")
+    client.get("/similar", params={"text": "bridge"})
+    client.get("/no/such/page")
+    text = client.get("/metrics").text
+    route = 'route="/participants/{participant_id}"'
+    assert f'matcher_http_requests_total{{method="GET",{route},status="200"}} 1.0' in text
+    assert f'matcher_http_requests_total{{method="GET",{route},status="404"}} 1.0' in text
+    assert 'matcher_http_requests_total{method="GET",route="<unmatched>",status="404"} 1.0' in text
+    assert re.search(r'matcher_http_request_duration_seconds_bucket\{le="\+Inf",method="GET",route="/similar"', text)
+    assert re.search(r'matcher_query_stage_seconds_count\{stage="embed"\} [1-9]', text)
+    assert re.search(r'matcher_query_stage_seconds_count\{stage="rank"\} [1-9]', text)
+    assert f'matcher_index_version_served{{version="{sample_matcher.version.name}"}} 1.0' in text
+
+
+def test_logs_are_json_lines_with_the_request_id_and_never_the_key(sample_matcher):
+    from pythonjsonlogger.json import JsonFormatter
+
+    from matcher.web.logs import RequestIdFilter, logging_config
+
+    options = {k: v for k, v in logging_config()["formatters"]["json"].items() if k != "()"}
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter(**options))  # the formatter `matcher serve` configures
+    handler.addFilter(RequestIdFilter())
+    logger = logging.getLogger("matcher")
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    key = "k3y-that-must-never-be-logged"
+    try:
+        client = TestClient(create_app(sample_matcher, api_key=key, rate_limit=0), follow_redirects=False)
+        ok = client.get("/similar", params={"text": "bridge"}, headers={"X-API-Key": key, "X-Request-ID": "abc-123"})
+        denied = client.get("/similar", params={"text": "bridge"}, headers={"X-API-Key": key + "x"})
+        client.post("/ui/key", data={"api_key": key})
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+    assert ok.headers["x-request-id"] == "abc-123" and len(denied.headers["x-request-id"]) == 32
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    requests = [r for r in lines if r["message"] == "request"]
+    assert [(r["route"], r["status"]) for r in requests] == [("/similar", 200), ("/similar", 401), ("/ui/key", 303)]
+    assert requests[0]["request_id"] == "abc-123" and requests[0]["index_version"] == sample_matcher.version.name
+    assert {"time", "level", "logger", "pid", "ms", "path"} <= requests[0].keys()
+    assert key not in stream.getvalue()
+
+
+# --- the rate limit, in memory and shared -------------------------------------------------
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def window_of(request, tmp_path):
+    def make(limit: int, clock):
+        if request.param == "memory":
+            return SlidingWindow(limit, clock=clock)
+        return SharedWindow(tmp_path / "rate.sqlite3", limit, clock=clock)
+
+    return make
+
+
+def test_every_window_slides_and_counts_clients_apart(window_of):
+    """The contract of both windows: `limit` per client in any 60 s, the wait until the next."""
+    times = iter([0.0, 1.0, 2.0, 2.5, 30.0, 61.0, 61.5])
+    window = window_of(2, lambda: next(times))
+    assert [window.hit("a"), window.hit("a"), window.hit("a")] == [0.0, 0.0, 58.0]
+    assert window.hit("b") == 0.0  # another client has its own count
+    assert window.hit("a") == 30.0  # the oldest of a's two falls out at 60 s
+    assert window.hit("a") == 0.0 and window.hit("a") == 0.0  # at 61 s the hits of 0 s and 1 s are out
+    assert window.limit == 2
+
+
+def _hammer(path: str, hits: int, out) -> None:
+    window = SharedWindow(Path(path), 50)
+    out.put(sum(window.hit("10.0.0.1") == 0.0 for _ in range(hits)))
+
+
+def test_the_shared_window_holds_across_processes(tmp_path):
+    """Three processes share one limit of 50: together they let exactly 50 through, not 150."""
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_hammer, args=(str(tmp_path / "rate.sqlite3"), 40, out)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    allowed = [out.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(60)
+    assert sum(allowed) == 50
+
+
+def test_an_unwritable_shared_window_is_a_clear_error(tmp_path):
+    from matcher.errors import InputError
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(InputError, match="--rate-limit 0"):
+        SharedWindow(blocker / "rate.sqlite3", 5)
+
+
+# --- several workers ------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _workers(parent: int) -> set[int]:
+    """The uvicorn worker processes of a server: its children started by multiprocessing's spawn."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == parent and b"spawn_main" in cmdline:
+            found.add(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="finds the workers through /proc")
+def test_a_killed_worker_is_replaced_and_the_others_keep_answering(workspace, tmp_path):
+    port = _free_port()
+    matcher = [sys.executable, "-m", "matcher"]
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen(
+        [*matcher, "serve", "-w", str(workspace.root), "--port", str(port), "--workers", "2", "--rate-limit", "5000"],
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while len(_workers(server.pid)) < 2 or not _up(base):
+            assert server.poll() is None, (tmp_path / "serve.log").read_text()
+            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.5)
+        before = _workers(server.pid)
+        victim = min(before)
+        os.kill(victim, signal.SIGKILL)
+        answered = 0
+        with httpx.Client(base_url=base, timeout=60) as client:
+            for _ in range(40):  # the survivor answers while the victim is replaced
+                response = client.get("/similar", params={"text": "bridge repair", "top_k": 3})
+                assert response.status_code == 200 and response.json()["suggestions"]
+                assert response.json()["index_version"] == workspace.current_version().name
+                answered += 1
+            while len(_workers(server.pid) - {victim}) < 2:
+                assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+                time.sleep(0.5)
+            after = _workers(server.pid)
+            assert victim not in after and len(after) == 2 and len(after & before) == 1
+            seen = {client.get("/health").json()["worker"] for _ in range(60)}
+            assert seen <= after
+            metrics = client.get("/metrics").text  # the workers' counts, added up
+            total = sum(
+                float(m)
+                for m in re.findall(r'matcher_http_requests_total\{[^}]*route="/similar"[^}]*\} (\S+)', metrics)
+            )
+            assert total >= answered
+        assert answered == 40
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+    assert not _workers(server.pid)
+
+
+def _up(base: str) -> bool:
+    try:
+        return httpx.get(base + "/ready", timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -156,7 +156,7 @@ class ParticipantOut(BaseModel):
 class SwapFailureOut(BaseModel):
     version: str = Field(description="The newest published version, which is not served.")
     reason: str = Field(description="Why it could not be opened, verified or queried.")
-    at: float = Field(description="When it was tried, in seconds since the epoch.")
+    at: str = Field(description="When it was tried (ISO 8601, UTC).")
 
 
 class HealthOut(BaseModel):

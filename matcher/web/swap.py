@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from matcher.errors import MatcherError
@@ -45,7 +46,8 @@ class SwapFailure:
     at: float  # time.time() of the attempt
 
     def as_dict(self) -> dict[str, Any]:
-        return {"version": self.version, "reason": self.reason, "at": self.at}
+        at = datetime.fromtimestamp(self.at, UTC).isoformat(timespec="seconds")
+        return {"version": self.version, "reason": self.reason, "at": at}
 
 
 class Follower:

@@ -129,6 +129,7 @@ def _serve_workers(
 
     import uvicorn
 
+    from matcher.threads import thread_count
     from matcher.web.logs import logging_config
     from matcher.web.worker import WorkerSettings
 
@@ -139,6 +140,10 @@ def _serve_workers(
     )  # fmt: skip
     os.environ.update(settings.to_env([api_key] if api_key else []))
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir  # read by prometheus_client when a worker imports it
+    # N workers share the cores: each one's math libraries get its share, not all of them each.
+    share = str(max(1, thread_count() // workers))
+    for var in ("MATCHER_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, share)
     _note(f"Serving {where}")
     try:
         uvicorn.run(

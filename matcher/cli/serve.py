@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -38,6 +39,19 @@ def serve(
             help="Require this key in the X-API-Key header (the page asks for it once).",
         ),
     ] = None,  # fmt: skip
+    api_key_file: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--api-key-file",
+            envvar="MATCHER_API_KEY_FILE",
+            show_envvar=True,
+            help="Read the keys from this file, one a line (# comments); any of them is accepted (key rotation).",
+        ),
+    ] = None,  # fmt: skip
+    cors_origin: Annotated[
+        Optional[list[str]],
+        typer.Option("--cors-origin", help="Let web apps on this origin call the API from a browser (repeatable)."),
+    ] = None,
     rate_limit: Annotated[
         int, typer.Option("--rate-limit", min=0, help="Requests per minute per client address; 0 for no limit.")
     ] = 120,
@@ -51,8 +65,8 @@ def serve(
     The index is opened once at start. API: GET /health, GET /participants/{id},
     GET /similar?id=...|text=..., POST /suggest and POST /consortium (a tender as JSON or YAML,
     or an OCDS release); the spec is at /openapi.json and the page at /. Listens on 127.0.0.1
-    unless --host says otherwise; with --api-key (or MATCHER_API_KEY) every request but /health
-    needs the X-API-Key header.
+    unless --host says otherwise; with --api-key (or MATCHER_API_KEY) or --api-key-file every
+    request but /health needs the X-API-Key header.
 
     Example: matcher serve --sample --port 8000
 
@@ -64,7 +78,14 @@ def serve(
     from matcher.build import ensure_sample_workspace
     from matcher.search import Matcher
     from matcher.web import create_app
+    from matcher.web.keys import read_api_keys
 
+    if api_key is not None and api_key_file is not None:
+        raise InputError(
+            "give --api-key (MATCHER_API_KEY) or --api-key-file (MATCHER_API_KEY_FILE), not both; "
+            "the environment counts too"
+        )
+    keys = read_api_keys(api_key_file) if api_key_file is not None else api_key
     if sample:
         if workspace is not None or model is not None:
             raise InputError("--sample serves the bundled sample with the default model; drop --workspace/--model")
@@ -73,9 +94,11 @@ def serve(
     else:
         ws = _query_workspace(workspace)
     matcher = Matcher(ws, model)
-    application = create_app(matcher, api_key=api_key, rate_limit=rate_limit, max_body_bytes=max_body)
+    application = create_app(
+        matcher, api_key=keys, rate_limit=rate_limit, max_body_bytes=max_body, cors_origins=cors_origin or ()
+    )
     application.state.service.warm_up()
-    if not _is_loopback(host) and api_key is None:
+    if not _is_loopback(host) and keys is None:
         _note(f"Listening on {host} without an API key: anyone who can reach it can query. Set --api-key.")
     _note(
         f"Serving {ws.root} (index {matcher.version.name}, {len(matcher.members)} members) at "

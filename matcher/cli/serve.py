@@ -50,7 +50,10 @@ def serve(
     ] = None,  # fmt: skip
     cors_origin: Annotated[
         Optional[list[str]],
-        typer.Option("--cors-origin", help="Let web apps on this origin call the API from a browser (repeatable)."),
+        typer.Option(
+            "--cors-origin",
+            help="Let a web app on this origin (e.g. https://app.example.org) call the API in a browser (repeatable).",
+        ),
     ] = None,
     rate_limit: Annotated[
         int, typer.Option("--rate-limit", min=0, help="Requests per minute per client address; 0 for no limit.")

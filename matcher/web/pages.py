@@ -354,7 +354,10 @@ async def export(request: Request) -> Response:
 @router.post("/ui/key", response_class=HTMLResponse)
 async def set_key(request: Request) -> Response:
     """Stores the API key the person typed in a cookie, so that the page's forms carry it, and a
-    fresh nonce for the forms' CSRF tokens."""
+    fresh nonce for the forms' CSRF tokens.
+
+    This form needs no token: what it posts is the key itself, which a forger does not have (and
+    OriginCheck refuses it from another site)."""
     form = await request.form(**FORM_LIMITS)
     key = str(form.get("api_key") or "")
     keys = _keys(request)

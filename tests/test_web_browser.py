@@ -22,6 +22,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 STARTUP_LIMIT_S = 180  # loading the model in a fresh process; a limit to give up at, not a speed check
+OLD_KEY, NEW_KEY = "browser-old-key-1234", "browser-new-key-5678"
 
 
 def chromium() -> str | None:
@@ -37,18 +38,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(sample_workspace, tmp_path_factory):
-    """`matcher serve` on the sample index, on a free port; its output goes to a log file."""
+def start_serve(workspace, folder: Path, *extra: str):
+    """`matcher serve` on the workspace, on a free port, its output in a log file; yields its URL."""
     port = free_port()
-    folder = tmp_path_factory.mktemp("serve")
     log = folder / "serve.log"
     env = {**os.environ, "XDG_CACHE_HOME": str(folder / "cache"), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     env.pop("MATCHER_API_KEY", None)
+    env.pop("MATCHER_API_KEY_FILE", None)
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "matcher", "serve", "-w", str(sample_workspace.root), "--port", str(port),
-             "--rate-limit", "0"],
+            [sys.executable, "-m", "matcher", "serve", "-w", str(workspace.root), "--port", str(port),
+             "--rate-limit", "0", *extra],
             stdout=out, stderr=subprocess.STDOUT, env=env,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -74,6 +74,21 @@ def server(sample_workspace, tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def server(sample_workspace, tmp_path_factory):
+    """`matcher serve` on the sample index, without a key."""
+    yield from start_serve(sample_workspace, tmp_path_factory.mktemp("serve"))
+
+
+@pytest.fixture(scope="module")
+def keyed_server(sample_workspace, tmp_path_factory):
+    """`matcher serve` on the sample index with two keys from a key file."""
+    folder = tmp_path_factory.mktemp("serve-keyed")
+    keys = folder / "api-keys"
+    keys.write_text(f"# the old key, until the clients move\n{OLD_KEY}\n{NEW_KEY}\n")
+    yield from start_serve(sample_workspace, folder, "--api-key-file", str(keys))
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +156,43 @@ def test_the_page_reads_on_a_phone(server, browser, tmp_path):
     page_width = page.evaluate("document.documentElement.scrollWidth")
     assert page_width <= 390, "nothing but the tables' own scroll boxes is wider than the phone"
     page.screenshot(path=str(tmp_path / "similar-phone.png"), full_page=True)
+
+
+def test_with_a_key_the_page_asks_for_it_once_and_its_forms_carry_the_token(keyed_server, browser, tmp_path):
+    """The key form, the HttpOnly cookies, the CSRF token and the Origin check, in a real browser:
+    Chromium's own form posts (with their Origin header) pass, and the downloads too."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(keyed_server + "/")
+    page.fill("#api_key", "a wrong key")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    assert "That is not this server" in page.content()
+    page.fill("#api_key", NEW_KEY)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    assert page.title() == "matcher"
+    cookies = {c["name"]: c for c in context.cookies()}
+    assert cookies["matcher_api_key"]["httpOnly"] and cookies["matcher_csrf"]["httpOnly"]
+    assert cookies["matcher_api_key"]["sameSite"] == "Strict"
+    page.select_option("#sample", "bridge-reconstruction.yaml")
+    page.fill("#top_k", "2")
+    with page.expect_navigation():
+        page.click("#suggest")
+    assert page.locator("#suggest-results h1").inner_text().startswith("SPB-2026-BR-0147")
+    with page.expect_download() as download:
+        page.click("button[value='rankings.csv']")
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.read_text(encoding="utf-8").startswith("tender_id,lot_id")
+
+    # A form whose token is gone is refused with a message, and the page it shows works again.
+    page.evaluate("document.querySelectorAll('input[name=csrf_token]').forEach(e => e.remove())")
+    with page.expect_navigation():
+        page.click("#suggest")
+    assert "no valid CSRF token" in page.content()
+    page.select_option("#sample", "bridge-reconstruction.yaml")
+    with page.expect_navigation():
+        page.click("#suggest")
+    assert page.locator("#suggest-results h1").count() == 1
+    context.close()

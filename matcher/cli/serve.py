@@ -39,6 +39,22 @@ def serve(
             help="Require this key in the X-API-Key header (the page asks for it once).",
         ),
     ] = None,  # fmt: skip
+    api_key_file: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--api-key-file",
+            envvar="MATCHER_API_KEY_FILE",
+            show_envvar=True,
+            help="Read the keys from this file, one a line (# comments); any of them is accepted (key rotation).",
+        ),
+    ] = None,  # fmt: skip
+    cors_origin: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--cors-origin",
+            help="Let a web app on this origin (e.g. https://app.example.org) call the API in a browser (repeatable).",
+        ),
+    ] = None,
     rate_limit: Annotated[
         int, typer.Option("--rate-limit", min=0, help="Requests per minute per client address; 0 for no limit.")
     ] = 120,
@@ -67,9 +83,9 @@ def serve(
     GET /ready, GET /metrics (Prometheus), GET /participants/{id}, GET /similar?id=...|text=...,
     POST /suggest and POST /consortium (a tender as JSON or YAML, or an OCDS release); the spec is
     at /openapi.json and the page at /. Logs are JSON lines on stderr. Listens on 127.0.0.1 unless
-    --host says otherwise; with --api-key (or MATCHER_API_KEY) every request but /health and
-    /ready needs the X-API-Key header. With --workers N the rate limit is shared by the workers
-    (a SQLite file in the workspace) and /metrics adds up every worker's counts.
+    --host says otherwise; with --api-key (or MATCHER_API_KEY) or --api-key-file every request but
+    /health and /ready needs the X-API-Key header. With --workers N the rate limit is shared by the
+    workers (a SQLite file in the workspace) and /metrics adds up every worker's counts.
 
     Example: matcher serve --sample --port 8000
 
@@ -81,8 +97,15 @@ def serve(
     from matcher.build import ensure_sample_workspace
     from matcher.search import Matcher
     from matcher.web import create_app
+    from matcher.web.keys import read_api_keys
     from matcher.web.logs import logging_config
 
+    if api_key is not None and api_key_file is not None:
+        raise InputError(
+            "give --api-key (MATCHER_API_KEY) or --api-key-file (MATCHER_API_KEY_FILE), not both; "
+            "the environment counts too"
+        )
+    keys = read_api_keys(api_key_file) if api_key_file is not None else api_key
     if sample:
         if workspace is not None or model is not None:
             raise InputError("--sample serves the bundled sample with the default model; drop --workspace/--model")
@@ -92,7 +115,7 @@ def serve(
         ws = _query_workspace(workspace)
     follow_s = poll or None
     matcher = Matcher(ws, model)  # opened (and verified) here too, so that a broken index fails before workers start
-    if not _is_loopback(host) and api_key is None:
+    if not _is_loopback(host) and keys is None:
         _note(f"Listening on {host} without an API key: anyone who can reach it can query. Set --api-key.")
     where = (
         f"{ws.root} (index {matcher.version.name}, {len(matcher.members)} members) at http://{host}:{port}/ "
@@ -100,13 +123,17 @@ def serve(
     )
     if workers == 1:
         application = create_app(
-            matcher, api_key=api_key, rate_limit=rate_limit, max_body_bytes=max_body, follow_s=follow_s
-        )
+            matcher, api_key=keys, rate_limit=rate_limit, max_body_bytes=max_body, follow_s=follow_s,
+            cors_origins=cors_origin or (),
+        )  # fmt: skip
         application.state.follower.service.warm_up()
         _note(f"Serving {where}")
         uvicorn.run(application, host=host, port=port, log_config=logging_config(), access_log=False)
         return
-    _serve_workers(ws.root, model, workers, host, port, api_key, rate_limit, max_body, follow_s, where)
+    key_list = [keys] if isinstance(keys, str) else list(keys or ())
+    _serve_workers(
+        ws.root, model, workers, host, port, key_list, rate_limit, max_body, follow_s, cors_origin or [], where
+    )
 
 
 def _serve_workers(
@@ -115,10 +142,11 @@ def _serve_workers(
     workers: int,
     host: str,
     port: int,
-    api_key: str | None,
+    keys: list[str],
     rate_limit: int,
     max_body: int,
     follow_s: float | None,
+    cors_origins: list[str],
     where: str,
 ) -> None:
     """uvicorn's supervisor over `workers` processes (a dead one is replaced), each calling
@@ -137,8 +165,9 @@ def _serve_workers(
     settings = WorkerSettings(
         workspace=str(root), model=model, rate_limit=rate_limit, max_body_bytes=max_body, follow_s=follow_s,
         shared_rate_limit=str(root / "serve" / "rate-limit.sqlite3") if rate_limit else None,
+        cors_origins=cors_origins,
     )  # fmt: skip
-    os.environ.update(settings.to_env([api_key] if api_key else []))
+    os.environ.update(settings.to_env(keys))
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir  # read by prometheus_client when a worker imports it
     # N workers share the cores: each one's math libraries get its share, not all of them each.
     share = str(max(1, thread_count() // workers))

@@ -17,6 +17,9 @@ from matcher.inputs.ocds_rows import ReleaseRows, add_release  # the importer's 
 from matcher.taxonomy import Taxonomy, load_taxonomy
 
 _CONTAINER_KEYS = ("releases", "records", "compiledRelease", "versionedRelease")
+# Releases and records in one document read as a tender: one process has a handful, and each
+# costs a merge (ocdsmerge) before the document can be refused for holding several processes.
+MAX_RELEASES = 1000
 
 
 def looks_like_ocds(data: Any) -> bool:
@@ -28,6 +31,19 @@ def looks_like_ocds(data: Any) -> bool:
     return isinstance(data, dict) and (
         isinstance(data.get("tender"), dict) or any(key in data for key in _CONTAINER_KEYS)
     )
+
+
+def _release_count(data: dict[str, Any]) -> int:
+    """The releases and records of a package or record, those inside its records included."""
+    count = 0
+    for key in ("releases", "records"):
+        items = data.get(key)
+        if isinstance(items, list):
+            count += len(items)
+            count += sum(
+                len(r["releases"]) for r in items if isinstance(r, dict) and isinstance(r.get("releases"), list)
+            )
+    return count
 
 
 def _known(codes: list[str] | None, taxonomy: Taxonomy) -> list[str]:
@@ -50,12 +66,19 @@ def native_tender(data: dict[str, Any], source: str = "<tender>") -> dict[str, A
         tender's own fields; the deadline from ``tender.tenderPeriod.endDate``.
 
     Raises:
-        TenderError: not OCDS, no release with an ocid, more than one process, or nothing to match on.
+        TenderError: not OCDS, no release with an ocid, more than one process, more than
+            ``MAX_RELEASES`` releases and records, or nothing to match on.
 
     Example:
         >>> native_tender({"ocid": "ocds-1", "tender": {"title": "Road bridge repair"}})["lots"][0]["title"]
         'Road bridge repair'
     """
+    count = _release_count(data)
+    if count > MAX_RELEASES:
+        raise TenderError(
+            f"{source}: holds {count:,} releases and records, over the limit of {MAX_RELEASES:,} for one tender; "
+            "send the release or record of one contracting process"
+        )
     rejects: list[OcdsReject] = []
     found = list(found_in(data, "", source, rejects))
     compiled = compile_groups(found, rejects) if found else []

@@ -3,16 +3,23 @@
 A tender without lots becomes one lot built from its own fields, so that everything
 downstream deals with lots only. An OCDS release, record or package of one contracting
 process is read too (see :mod:`matcher.inputs.ocds_tender`).
+
+Tenders come from people and from HTTP requests, so the text is refused before it is built when
+it could cost more than its size: a YAML alias (a "billion laughs" document multiplies a few
+lines into billions of values), containers nested deeper than ``MAX_DEPTH`` (in YAML or JSON),
+or YAML of more than ``MAX_YAML_NODES`` values (JSON, read in C, has only the body's limit).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from matcher.errors import TenderError
 from matcher.inputs.fields import FieldError, as_list, blank, number, parse_codes, text
@@ -20,7 +27,85 @@ from matcher.language import normalise_language
 from matcher.schema import Lot, Tender
 from matcher.taxonomy import load_taxonomy
 
+if TYPE_CHECKING:
+    import yaml
+
 TENDER_SUFFIXES = (".json", ".yaml", ".yml")
+MAX_DEPTH = 50  # lists and objects inside each other; a tender needs 4, an OCDS record about 10
+# Values in a YAML tender. PyYAML's safe loader is pure Python, ~40 µs and ~700 bytes a value:
+# a 1 MB flow list of 500,000 numbers took 20 s and 330 MB. A tender has a few hundred values.
+MAX_YAML_NODES = 20_000
+
+# A JSON string (skipped whole, brackets in it are text) or a bracket: all the depth check reads.
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[{]|[\]}]')
+
+
+class _Refused(Exception):
+    """Text refused before it is built: a YAML alias, or nesting past MAX_DEPTH."""
+
+    def __init__(self, line: int, reason: str):
+        super().__init__(reason)
+        self.line = line
+        self.reason = reason
+
+
+def _too_deep() -> str:
+    return f"lists and objects nested more than {MAX_DEPTH} deep; a tender needs a few levels, not that many"
+
+
+def _check_json_depth(content: str) -> None:
+    """Raises _Refused at the first bracket past MAX_DEPTH, before json.loads recurses into it."""
+    depth = 0
+    for match in _JSON_TOKEN.finditer(content):
+        char = content[match.start()]
+        if char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _Refused(content.count("\n", 0, match.start()) + 1, _too_deep())
+        elif char in "]}":
+            depth -= 1
+
+
+@functools.cache
+def _yaml_loader() -> type[yaml.SafeLoader]:
+    """PyYAML's SafeLoader, refusing aliases and deep nesting while it composes the node tree.
+
+    The composer meets every node once, in document order, before anything is constructed: an
+    alias is refused where it stands (so a billion laughs never multiplies), a collection past
+    MAX_DEPTH before the parser reads further into it (so a deep one never recurses), and the
+    node past MAX_YAML_NODES before the rest is read.
+    """
+    import yaml
+    from yaml.events import AliasEvent, CollectionStartEvent
+
+    class TenderLoader(yaml.SafeLoader):
+        depth = 0
+        nodes = 0
+
+        def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+            event = self.peek_event()
+            line = event.start_mark.line + 1 if event.start_mark is not None else 0
+            if isinstance(event, AliasEvent):
+                raise _Refused(
+                    line, f"a YAML alias (*{str(event.anchor)[:40]}); a tender needs none, write the value out in full"
+                )
+            self.nodes += 1
+            if self.nodes > MAX_YAML_NODES:
+                raise _Refused(
+                    line, f"more than {MAX_YAML_NODES:,} values in YAML; a tender has a few hundred. "
+                    "Send a large document (an OCDS package) as JSON",
+                )  # fmt: skip
+            if not isinstance(event, CollectionStartEvent):
+                return super().compose_node(parent, index)
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise _Refused(line, _too_deep())
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+    return TenderLoader
 
 
 def _date(value: Any, name: str) -> date | None:
@@ -167,11 +252,14 @@ def parse_tender_text(content: str, source: str = "<tender>", suffix: str = ".ya
         raise TenderError(f"{path}: the tender is empty")
     try:
         if suffix == ".json":
+            _check_json_depth(content)
             data = json.loads(content)
         else:
             import yaml
 
-            data = yaml.safe_load(content)
+            data = yaml.load(content, Loader=_yaml_loader())  # a SafeLoader, stricter still
+    except _Refused as exc:
+        raise TenderError(f"{path}, line {exc.line}: {exc.reason}") from None
     except json.JSONDecodeError as exc:
         raise TenderError(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
     except RecursionError:

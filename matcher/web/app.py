@@ -5,6 +5,8 @@ Example:
     >>> from matcher.web import create_app
     >>> app = create_app(Matcher.open("my-cluster"), api_key="s3cret", rate_limit=120)  # doctest: +SKIP
     >>> import uvicorn; uvicorn.run(app, host="127.0.0.1", port=8000)                     # doctest: +SKIP
+
+Rotating a key: ``api_key=read_api_keys("keys.txt")`` with the old and the new key, then the new one only.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,16 @@ from matcher.errors import (
 )
 from matcher.search import Matcher
 from matcher.web.errors import ApiError, error_field, public_message, status_for
-from matcher.web.guards import ApiKeyGuard, BodyLimit, RateLimit, SlidingWindow
+from matcher.web.guards import (
+    ApiKeyGuard,
+    BodyLimit,
+    OriginCheck,
+    RateLimit,
+    SecurityHeaders,
+    SlidingWindow,
+    security_headers,
+)
+from matcher.web.keys import KeyRing
 from matcher.web.logs import Observe
 from matcher.web.metrics import Metrics
 from matcher.web.ratestore import SharedWindow, Window
@@ -41,8 +52,10 @@ log = logging.getLogger("matcher.web")
 MAX_BODY_BYTES = 1_000_000
 DEFAULT_RATE_LIMIT = 120  # requests per minute per client address; 0 turns the limit off
 OPEN_PATHS = ("/health", "/ready", "/ui/key")  # reachable without the API key: probes, the key form
+CORS_METHODS = ["GET", "POST"]
+CORS_HEADERS = ["X-API-Key", "Content-Type"]
 
-_KEY_RE = re.compile(r"[A-Za-z0-9._~+/=:@!$%^&*-]+")  # travels in a header and a cookie unquoted
+_ORIGIN_RE = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 
 def _error(status: int, detail: str, field: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -77,15 +90,30 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return _error(500, "internal error; the server log has the details")
+        # Starlette answers this one outside every middleware, SecurityHeaders included.
+        headers = security_headers(no_store=request.app.state.keys is not None)
+        return _error(500, "internal error; the server log has the details", headers=headers)
+
+
+def _cors_origins(origins: Sequence[str]) -> list[str]:
+    if isinstance(origins, str):
+        origins = [origins]
+    for origin in origins:
+        if not isinstance(origin, str) or not _ORIGIN_RE.fullmatch(origin):
+            raise InputError(
+                f"a CORS origin is a scheme and a host, e.g. https://app.example.org or http://localhost:3000 "
+                f"(no path, no trailing /, no *), got {str(origin)[:100]!r}"
+            )
+    return list(dict.fromkeys(origins))
 
 
 def create_app(
     matcher: Matcher,
-    api_key: str | None = None,
+    api_key: str | Sequence[str] | None = None,
     rate_limit: int = DEFAULT_RATE_LIMIT,
     *,
     max_body_bytes: int = MAX_BODY_BYTES,
+    cors_origins: Sequence[str] = (),
     clock: Callable[[], float] | None = None,
     follow_s: float | None = None,
     shared_rate_limit: Path | None = None,
@@ -95,9 +123,14 @@ def create_app(
     Args:
         matcher: the index to serve first.
         api_key: when set, every request but /health and /ready needs it in the X-API-Key header
-            (401 otherwise).
+            (401 otherwise), and the page's forms need its CSRF token. Several keys (a list) while
+            rotating: any of them is accepted (see :func:`matcher.web.keys.read_api_keys` for a key file).
         rate_limit: requests per minute per client address (429 with Retry-After beyond); 0 for none.
-        max_body_bytes: larger request bodies get 413.
+            Requests with a wrong key count too, so that keys cannot be guessed at speed.
+        max_body_bytes: larger request bodies get 413, uploads to the page included.
+        cors_origins: web apps on these origins (e.g. ``["https://app.example.org"]``) may call the
+            API from a browser (GET and POST, the X-API-Key and Content-Type headers, no cookies).
+            None by default: a page of another site cannot read any answer.
         clock: seconds, for the rate limit's window (tests pass a fake one).
         follow_s: while the app runs (its lifespan), read the workspace's CURRENT every this many
             seconds and swap in each newly published version (:mod:`matcher.web.swap`); None:
@@ -105,13 +138,12 @@ def create_app(
         shared_rate_limit: keep the rate limit's window in this SQLite file, shared by the
             worker processes of one server (:mod:`matcher.web.ratestore`), instead of in memory.
     """
+    from starlette.middleware.cors import CORSMiddleware
+
     from matcher.web import api, pages
 
-    if api_key is not None and not _KEY_RE.fullmatch(api_key):
-        raise InputError(
-            "the API key must be letters, digits and . _ ~ + / = : @ ! $ % ^ & * - (no spaces, quotes or ;), "
-            "e.g. from `python3 -c 'import secrets; print(secrets.token_urlsafe(24))'`"
-        )
+    keys = KeyRing.of(api_key)
+    origins = _cors_origins(cors_origins)
     if rate_limit < 0 or max_body_bytes < 1:
         raise InputError(f"rate_limit must be >= 0 and max_body_bytes >= 1, got {rate_limit}, {max_body_bytes}")
     metrics = Metrics()
@@ -149,13 +181,17 @@ def create_app(
     app.state.follower = follower
     app.state.metrics = metrics
     app.state.draining = False
-    app.state.api_key = api_key  # the page's key form checks what a person types against it
+    app.state.keys = keys  # the page's key form and CSRF tokens check against them
     _add_error_handlers(app)
     app.include_router(api.router)
     app.include_router(pages.router)
-    # Added last runs first: requests are observed (id, log line, metrics) and pinned to the
-    # version served when they arrive; then the key is checked, then the rate, then the body's size.
+    # Added last runs first: requests are observed (id, log line, metrics), the security headers go
+    # on every answer, each request is pinned to the version served when it arrives, CORS answers
+    # preflights, a post from another site is refused, then the rate (wrong keys count), the key,
+    # the body's size.
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    if keys is not None:
+        app.add_middleware(ApiKeyGuard, keys=keys, open_paths=OPEN_PATHS, key_form=pages.key_form_html)
     if rate_limit:
         window: Window
         if shared_rate_limit is not None:
@@ -163,9 +199,14 @@ def create_app(
         else:
             window = SlidingWindow(rate_limit, clock=clock or time.monotonic)
         app.add_middleware(RateLimit, window=window)
-    if api_key is not None:
-        app.add_middleware(ApiKeyGuard, api_key=api_key, open_paths=OPEN_PATHS, key_form=pages.key_form_html)
+    app.add_middleware(OriginCheck, cors_origins=origins)
+    if origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=origins, allow_methods=CORS_METHODS, allow_headers=CORS_HEADERS,
+            allow_credentials=False, expose_headers=["Retry-After"],
+        )  # fmt: skip
     app.add_middleware(PinVersion, follower=follower)
+    app.add_middleware(SecurityHeaders, no_store=keys is not None)
     app.add_middleware(Observe, metrics=metrics, routes=[*api.router.routes, *pages.router.routes])
     return app
 

@@ -3,10 +3,18 @@
 Server-rendered Jinja2 with autoescaping, plain forms, no script and nothing fetched from
 elsewhere (the CSS is inline). Downloads post the tender back and are computed again: the
 server keeps no state between requests, and the same inputs give the same rankings.
+
+With an API key, the key travels in a cookie, which a browser also sends with a form that a
+page of another site posts here; so each POST form carries a CSRF token (``keys.csrf_token``
+of a nonce cookie) that such a page cannot know, and a post authenticated by the cookie without
+it is refused (403). Without a key there is nothing for a forged post to use or to read (any
+client may query; a page of another site cannot read the answer), and the Origin check of
+:class:`matcher.web.guards.OriginCheck` still refuses cross-site posts.
 """
 
 from __future__ import annotations
 
+import hmac
 import re
 from collections.abc import Iterable
 from functools import lru_cache
@@ -32,7 +40,8 @@ from matcher.render.parts import (
 from matcher.results import Suggestion, Teams
 from matcher.schema import Tender
 from matcher.web.errors import public_message, status_for
-from matcher.web.guards import API_KEY_COOKIE
+from matcher.web.guards import API_KEY_COOKIE, API_KEY_HEADER, PAGE_REFERRER_POLICY
+from matcher.web.keys import CSRF_COOKIE, CSRF_FIELD, KeyRing, csrf_token, new_nonce, valid_nonce
 from matcher.web.service import Service, sample_tenders, tender_from_bytes
 
 if TYPE_CHECKING:
@@ -46,11 +55,16 @@ CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'"
 )
+PAGE_HEADERS = {"Content-Security-Policy": CSP, "Referrer-Policy": PAGE_REFERRER_POLICY}
 PART_LABEL = {
     "semantic": "Meaning", "lexical": "Words", "buyer": "Buyer", "codes": "Codes",
     "certifications": "Certs", "region": "Region", "size": "Size",
 }  # fmt: skip
 FORM_LIMITS = {"max_files": 1, "max_fields": 20}
+FORGED = (
+    "This form was refused: it carries no valid CSRF token, so it may have been sent by a page of "
+    "another site. If you sent it, submit it again from this page (it now has a fresh token)."
+)
 TEXT_SUFFIXES = {".json": ".json", ".yaml": ".yaml", ".yml": ".yaml"}
 
 
@@ -72,7 +86,7 @@ def environment() -> jinja2.Environment:
 
 def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
     html = environment().get_template(name).render(**context)
-    return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": CSP})
+    return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
 
 
 def key_form_html(error: str | None = None) -> str:
@@ -130,14 +144,66 @@ def _message(request: Request, exc: MatcherError) -> str:
     return public_message(str(exc), _service(request).matcher.workspace.root)
 
 
+def _keys(request: Request) -> KeyRing | None:
+    return request.app.state.keys
+
+
+def _cookie_key(request: Request) -> str | None:
+    """The API key of the page's cookie, when it is one of the server's keys."""
+    keys, key = _keys(request), request.cookies.get(API_KEY_COOKIE)
+    return key if keys is not None and keys.matches(key) else None
+
+
+def _by_header(request: Request) -> bool:
+    """Whether the request holds a right key in the X-API-Key header, which a page of another
+    site cannot add to a form (nor, without a CORS preflight this server answers, to a fetch)."""
+    keys = _keys(request)
+    return keys is not None and keys.matches(request.headers.get(API_KEY_HEADER))
+
+
+def _csrf(request: Request) -> tuple[str | None, str | None]:
+    """The token for the page's POST forms, and a new nonce to set when the browser has none."""
+    keys = _keys(request)
+    key = request.headers.get(API_KEY_HEADER) if _by_header(request) else _cookie_key(request)
+    if keys is None or key is None:
+        return None, None
+    nonce = request.cookies.get(CSRF_COOKIE)
+    fresh = None if valid_nonce(nonce) else new_nonce()
+    return csrf_token(key, fresh or str(nonce)), fresh
+
+
+def _set_nonce(response: Response, nonce: str) -> None:
+    response.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="strict")
+
+
+def _forged(request: Request, form: FormData) -> HTMLResponse | None:
+    """403 with the page for a POST that the key cookie authenticates but no valid token comes with."""
+    if _keys(request) is None or _by_header(request):
+        return None
+    key, nonce = _cookie_key(request), request.cookies.get(CSRF_COOKIE)
+    given = str(form.get(CSRF_FIELD) or "")
+    if (
+        key is not None
+        and valid_nonce(nonce)
+        and hmac.compare_digest(given.encode(), csrf_token(key, str(nonce)).encode())
+    ):
+        return None
+    return _page(request, 403, error=FORGED)
+
+
 def _page(request: Request, status: int = 200, **context: Any) -> HTMLResponse:
     svc = _service(request)
+    token, fresh = _csrf(request)
     base = {
         "samples": list(sample_tenders()), "members": sorted(svc.names.values(), key=str.casefold),
         "model": svc.matcher.model_name, "index_version": svc.index_version,
         "count": len(svc.names), "error": None, "form": {}, "similar": None, "suggest": None,
+        "csrf_token": token,
     }  # fmt: skip
-    return render("index.html", status, **{**base, **context})
+    response = render("index.html", status, **{**base, **context})
+    if fresh is not None:
+        _set_nonce(response, fresh)
+    return response
 
 
 # --- routes ---------------------------------------------------------------------------
@@ -221,10 +287,9 @@ def _share(form: FormData) -> float:
     return value
 
 
-async def _teams_for(request: Request) -> tuple[Teams, dict[str, Any]]:
+async def _teams_for(request: Request, form: FormData) -> tuple[Teams, dict[str, Any]]:
     from matcher.rank.consortium import TeamConstraints
 
-    form = await request.form(**FORM_LIMITS)
     top_k, teams = _int(form, "top_k", 5, 1, 50), _int(form, "teams", 2, 1, 5)
     max_partners, min_sme_share = _int(form, "max_partners", 5, 1, 20), _share(form)
     tender, again = await _form_tender(form)
@@ -236,8 +301,12 @@ async def _teams_for(request: Request) -> tuple[Teams, dict[str, Any]]:
 
 @router.post("/ui/suggest", response_class=HTMLResponse)
 async def suggest_page(request: Request) -> HTMLResponse:
+    posted = await request.form(**FORM_LIMITS)
+    refused = _forged(request, posted)
+    if refused is not None:
+        return refused
     try:
-        found, form = await _teams_for(request)
+        found, form = await _teams_for(request, posted)
     except MatcherError as exc:
         return _page(request, status_for(exc), error=_message(request, exc))
     result = found.suggestions
@@ -258,11 +327,14 @@ async def export(request: Request) -> Response:
     """The results of /ui/suggest as a download: rankings or teams as CSV, or both as XLSX."""
     from matcher.render.sheets import teams_csv, tender_csv, xlsx_bytes
 
+    form = await request.form(**FORM_LIMITS)
+    refused = _forged(request, form)
+    if refused is not None:
+        return refused
     try:
-        found, _ = await _teams_for(request)
+        found, _ = await _teams_for(request, form)
     except MatcherError as exc:
         return _page(request, status_for(exc), error=_message(request, exc))
-    form = await request.form(**FORM_LIMITS)
     what = str(form.get("what") or "xlsx")
     rankings = tender_csv(found.suggestions)
     teams = teams_csv(found)
@@ -281,17 +353,20 @@ async def export(request: Request) -> Response:
 
 @router.post("/ui/key", response_class=HTMLResponse)
 async def set_key(request: Request) -> Response:
-    """Stores the API key the person typed in a cookie, so that the page's forms carry it."""
-    import hmac
+    """Stores the API key the person typed in a cookie, so that the page's forms carry it, and a
+    fresh nonce for the forms' CSRF tokens.
 
+    This form needs no token: what it posts is the key itself, which a forger does not have (and
+    OriginCheck refuses it from another site)."""
     form = await request.form(**FORM_LIMITS)
     key = str(form.get("api_key") or "")
-    guard_key = request.app.state.api_key
-    if guard_key is None:
+    keys = _keys(request)
+    if keys is None:
         return RedirectResponse("/", status_code=303)
-    if not hmac.compare_digest(key.encode(), guard_key.encode()):
+    if not keys.matches(key):
         return HTMLResponse(key_form_html("That is not this server's API key."), status_code=401,
-                            headers={"Content-Security-Policy": CSP})  # fmt: skip
+                            headers=PAGE_HEADERS)  # fmt: skip
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(API_KEY_COOKIE, key, httponly=True, samesite="strict")
+    _set_nonce(response, new_nonce())
     return response

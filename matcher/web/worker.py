@@ -33,6 +33,7 @@ class WorkerSettings:
     max_body_bytes: int
     follow_s: float | None
     shared_rate_limit: str | None
+    cors_origins: list[str]
 
     def to_env(self, keys: list[str]) -> dict[str, str]:
         return {SETTINGS_ENV: json.dumps(asdict(self)), KEYS_ENV: "\n".join(keys)}
@@ -49,11 +50,12 @@ def create() -> FastAPI:
     matcher = Matcher(Workspace(Path(settings.workspace)), settings.model)
     app = create_app(
         matcher,
-        api_key=keys[0] if keys else None,
+        api_key=keys or None,
         rate_limit=settings.rate_limit,
         max_body_bytes=settings.max_body_bytes,
         follow_s=settings.follow_s,
         shared_rate_limit=Path(settings.shared_rate_limit) if settings.shared_rate_limit else None,
+        cors_origins=settings.cors_origins,
     )
     app.state.follower.service.warm_up()
     return app

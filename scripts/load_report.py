@@ -19,6 +19,16 @@ SECTION = "load-test"
 P95_TARGET_MS = 300
 SWAP_TARGET_S = 5.0
 ROUTES = {"suggest": "POST /suggest", "similar": "GET /similar"}
+HOW_TO_READ = """How to read: latencies are of good answers (200 with an `index_version`), from sending to the
+last byte, measured by the client process on the same cores as the server and the refreshes;
+errors are other statuses, timeouts ({timeout:.0f} s) and failed connections. A publication's time
+is when the script saw CURRENT change (polled every 50 ms); "every worker" comes from GET /health
+polled every 0.2 s on fresh connections, which the kernel hands to any worker, so a worker's
+first sighting can lag its swap by a poll or two. Phases go by send time: "refresh running"
+while a refresh (or rollback) subprocess ran, "after a publication" until every worker served it
+or reported it failed ({swap:.0f} s when none did), "quiet" the rest. With closed-loop clients a
+request waits for the ones ahead of it: {clients} clients at the measured answers/s wait about
+{clients} ÷ that rate seconds each (Little's law), so the latency follows the throughput of the cores."""
 
 
 def stats(answers: list[Answer], seconds: float) -> dict[str, Any]:
@@ -237,10 +247,15 @@ def finding_lines(summary: dict[str, Any]) -> list[str]:
     listed = ", ".join(f"`{k['version']}`{' (current)' if k['current'] else ''}"
                        f"{'' if k['complete'] else ' (broken)'}" for k in kept)  # fmt: skip
     older = [k for k in kept if not k["current"]]
-    lines.append(f"- Versions kept after the run: {listed}.")
+    if kept:
+        lines.append(f"- Versions kept after the run: {listed}.")
     if older and not older[-1]["complete"]:
         lines[-1] += (" A rollback now would land on the broken version (and be refused): the refresh's pruning "
                       "kept it and deleted the last complete one.")  # fmt: skip
+    for p in summary["publications"]:
+        if p["failure_reasons"]:
+            reasons = "; ".join(p["failure_reasons"])
+            lines.append(f'- /health said why `{p["version"]}` was not served: "{reasons}".')
     health = summary["health"]
     if not health["has_swap_field"]:
         lines.append(
@@ -283,14 +298,8 @@ def report(summary: dict[str, Any]) -> str:
         "### What else the run showed",
         "",
         *finding_lines(summary),
-        "How to read: latencies are of good answers (200 with an `index_version`), from sending to the",
-        "last byte, measured by the client process on the same cores as the server and the refreshes;",
-        f"errors are other statuses, timeouts ({config['timeout_s']:.0f} s) and failed connections. A",
-        'publication\'s time is when the script saw CURRENT change (polled every 50 ms); "every worker"',
-        "comes from GET /health polled every 0.2 s on fresh connections, which the kernel hands to any",
-        "worker, so a worker's first sighting can lag its swap by a few polls. Phases go by send time:",
-        '"refresh running" while a refresh (or rollback) subprocess ran, "after a publication" until every',
-        f"worker served it or reported it failed ({SWAP_TARGET_S:.0f} s when none did).",
+        HOW_TO_READ.format(timeout=config["timeout_s"], swap=SWAP_TARGET_S, clients=config["clients"]),
+        "",
         "Raw figures: `docs/load-test.json`.",
     ]
     return "\n".join(lines)

@@ -37,9 +37,12 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+from doc_sections import marked_sections
 
 ROOT = Path(__file__).resolve().parents[1]
 TENDERS = sorted((ROOT / "data" / "sample" / "tenders").glob("*"))
@@ -354,30 +357,56 @@ def _load(port: int, bodies: list[tuple[bytes, str]], clients: int, seconds: flo
     }
 
 
+def sample_bodies() -> list[tuple[bytes, str]]:
+    """The sample tenders as request bodies, each with its Content-Type."""
+    kinds = {".json": "application/json", ".yaml": "application/yaml"}
+    return [(path.read_bytes(), kinds[path.suffix]) for path in TENDERS]
+
+
+@contextmanager
+def running_server(workspace: str, log_path: Path, *options: str) -> Iterator[tuple[subprocess.Popen, int]]:
+    """`matcher serve` on a free local port, no rate limit, logging to `log_path`, up (GET /health)
+    inside the block and stopped after it, whatever happens (Ctrl+C included)."""
+    port = _free_port()
+    command = [matcher_command(), "serve", "--workspace", workspace, "--port", str(port), "--rate-limit", "0"]
+    with log_path.open("wb") as out:
+        # its own process group: Ctrl+C reaches this process only, which then stops the server
+        # and every worker process it started
+        server = subprocess.Popen([*command, *options], stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        _wait_until_up(server, port, log_path)
+        yield server, port
+    finally:  # never leave a server behind
+        stop_group(server)
+
+
+def stop_group(process: subprocess.Popen, grace: float = 30) -> None:
+    """SIGTERM to the process group `process` leads (started with start_new_session), SIGKILL
+    after `grace` s, then SIGKILL to any member that outlived it (a server's worker processes)."""
+    import signal
+    from contextlib import suppress
+
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        pass
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
 def serve_throughput(workspace: str, seconds: float, workdir: Path) -> dict:
     """`matcher serve` on a free local port, no rate limit; 1 client, then 4 concurrent ones, each for `seconds`."""
-    port = _free_port()
-    log_path = workdir / "serve.log"
-    command = [matcher_command(), "serve", "--workspace", workspace, "--port", str(port), "--rate-limit", "0"]
-    kinds = {".json": "application/json", ".yaml": "application/yaml"}
-    bodies = [(path.read_bytes(), kinds[path.suffix]) for path in TENDERS]
-    with log_path.open("wb") as out:
-        server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        start = time.perf_counter()
-        _wait_until_up(server, port, log_path)
+    bodies = sample_bodies()
+    start = time.perf_counter()
+    with running_server(workspace, workdir / "serve.log") as (_, port):
         ready_s = time.perf_counter() - start
         warm = _load(port, bodies, len(bodies), 0.0)  # each tender once, and it must succeed
         if warm["errors"]:
             raise RuntimeError(f"POST /suggest failed: {warm['first_error']}")
         one, four = _load(port, bodies, 1, seconds), _load(port, bodies, 4, seconds)
-    finally:  # never leave a server behind
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
     return {"ready_s": ready_s, "seconds": seconds, "one": one, "four": four, "ratio": four["rps"] / one["rps"]}
 
 
@@ -490,17 +519,14 @@ def hnsw_estimate(smaller: dict, rows: int) -> float:
 # --- 5. refresh -------------------------------------------------------------------------
 
 
-def refresh_cost(size: dict, rate: float | None = None) -> dict:
-    """Change 1% of the firms' descriptions in the source, refresh, and time it."""
+def change_descriptions(source: Path, seed: int = 1, share: float = 0.01) -> int:
+    """Add a sentence to the descriptions of `share` of the firms in the member table `source`
+    (rows drawn with `seed`), in place; returns how many changed."""
     import polars as pl
 
-    from matcher import Workspace
-    from matcher.refresh import refresh
-
-    source = Path(size["source"])
     frame = pl.read_parquet(source)
-    changed = max(1, frame.height // 100)
-    rows = np.random.default_rng(1).choice(frame.height, changed, replace=False)
+    changed = max(1, int(frame.height * share))
+    rows = np.random.default_rng(seed).choice(frame.height, changed, replace=False)
     mask = pl.Series(np.isin(np.arange(frame.height), rows))
     frame = frame.with_columns(
         pl.when(mask)
@@ -508,6 +534,15 @@ def refresh_cost(size: dict, rate: float | None = None) -> dict:
         .otherwise(pl.col("description"))
     )
     frame.write_parquet(source)
+    return changed
+
+
+def refresh_cost(size: dict, rate: float | None = None) -> dict:
+    """Change 1% of the firms' descriptions in the source, refresh, and time it."""
+    from matcher import Workspace
+    from matcher.refresh import refresh
+
+    changed = change_descriptions(Path(size["source"]))
     start = time.perf_counter()
     report = refresh(Workspace(Path(size["workspace"])))
     seconds = time.perf_counter() - start
@@ -847,8 +882,30 @@ def write_report(path: Path, results: dict) -> None:
             "",
         ]
     lines += [NOTES, "Raw figures: `docs/benchmarks.json`.", ""]
+    # sections other scripts write between markers (scripts/load_test.py's) stay as they were
+    kept = marked_sections(path.read_text(encoding="utf-8")) if path.exists() else []
+    lines += [line for block in kept for line in (block, "")]
     path.write_text("\n".join(lines), encoding="utf-8")
     path.with_suffix(".json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+
+
+def firms_file(folders: list[Path], rows: int) -> Path:
+    """A synthetic firms table of at least `rows` firms: the largest in `folders`, else one written
+    into the first. The firms are the same prefix whatever the file's size (matcher.eval.synthetic)."""
+    from matcher.eval.synthetic import write_firms
+
+    found = [f for folder in folders for f in folder.glob("firms-*.parquet") if f.stem.split("-")[-1].isdigit()]
+    larger = sorted((int(f.stem.split("-")[-1]), f) for f in found if int(f.stem.split("-")[-1]) >= rows)
+    if larger:
+        return larger[-1][1]
+    firms = folders[0] / f"firms-{rows}.parquet"
+    log(f"generating {rows:,} firms in {firms}")
+    return write_firms(firms, rows, seed=0)
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "")
+    return f"{os.cpu_count()} cores ({cpu or platform.machine()}), Python {platform.python_version()}"
 
 
 def main(argv: list[str]) -> None:
@@ -887,7 +944,6 @@ def main(argv: list[str]) -> None:
     if args.ann_worker:
         ann_worker(args.ann_worker, args.ann_kind)
         return
-    from matcher.eval.synthetic import write_firms
     from matcher.inputs.participants import read_participants
     from matcher.profiles import profile_vectors_texts
     from matcher.taxonomy import load_taxonomy
@@ -898,19 +954,11 @@ def main(argv: list[str]) -> None:
     sizes = sorted(int(s) for s in args.sizes.split(","))
     skip = set(filter(None, args.skip.split(",")))
     args.workdir.mkdir(parents=True, exist_ok=True)
-    # the firms are the same prefix whatever the file's size (matcher.eval.synthetic): take the largest there
-    larger = [f for f in args.workdir.glob("firms-*.parquet") if f.stem.split("-")[-1].isdigit()]
-    larger = sorted((int(f.stem.split("-")[-1]), f) for f in larger if int(f.stem.split("-")[-1]) >= sizes[-1])
-    firms = larger[-1][1] if larger else args.workdir / f"firms-{sizes[-1]}.parquet"
-    if not firms.exists():
-        log(f"generating {sizes[-1]:,} firms in {firms}")
-        write_firms(firms, sizes[-1], seed=0)
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "")
-    machine = f"{os.cpu_count()} cores ({cpu or platform.machine()}), Python {platform.python_version()}"
-    results: dict = {"machine": machine, "commands": [f"{COMMAND} {' '.join(argv)}".strip()]}
+    firms = firms_file([args.workdir], sizes[-1])
+    results: dict = {"machine": machine(), "commands": [f"{COMMAND} {' '.join(argv)}".strip()]}
     previous = args.out.with_suffix(".json")
     if args.merge and previous.exists():  # sections measured by an earlier run stay, with its command
-        results = {**json.loads(previous.read_text()), "machine": machine}
+        results = {**json.loads(previous.read_text()), "machine": machine()}
         results["commands"] = [*results.get("commands", []), f"{COMMAND} {' '.join(argv)}".strip()]
     if "throughput" not in skip:
         sample = args.workdir / "throughput.parquet"

@@ -122,9 +122,13 @@ class BuildSettings:
 
 
 def current_settings(workspace: Workspace) -> BuildSettings:
-    """The settings the current version was built with (the defaults where there is none)."""
+    """The settings the current version was built with (the newest complete one's, when CURRENT
+    names a damaged version; the defaults where there is none)."""
+    base = workspace.base_version()
+    if base is None:
+        return BuildSettings()
     try:
-        manifest = workspace.read_manifest(workspace.current_version())
+        manifest = workspace.read_manifest(base)
     except MatcherError:
         return BuildSettings()
     backend = manifest.get("model", {}).get("backend")
@@ -323,11 +327,12 @@ def _changes(workspace: Workspace, participants: list[Participant], hashes: list
     """Added, updated, removed and unchanged participants against the current version."""
     import polars as pl
 
-    try:
-        previous = pl.read_parquet(workspace.current_version() / "participants.parquet", columns=["id", "profile_hash"])
+    base = workspace.base_version()  # a damaged CURRENT is compared past, to the newest complete version
+    if base is None:
+        before: dict[str, str] = {}  # no previous version: everything is new
+    else:
+        previous = pl.read_parquet(base / "participants.parquet", columns=["id", "profile_hash"])
         before = dict(zip(previous["id"].to_list(), previous["profile_hash"].to_list()))
-    except Exception:  # no previous version (or an unreadable one): everything is new
-        before = {}
     now = dict(zip((p.id for p in participants), hashes))
     return {
         "added": sum(1 for pid in now if pid not in before),

@@ -381,7 +381,7 @@ def test_refresh_status_and_rollback_commands(tmp_path, members):
     assert data["participants"] == 109 and len(data["versions"]) == 2
     result = run("index", "rollback", "-w", ws)
     assert result.exit_code == 0 and f"Now serving {data['versions'][0]}" in result.stdout
-    one_line_error(run("index", "rollback", "-w", ws), "no version before")
+    one_line_error(run("index", "rollback", "-w", ws), "no complete version before")
 
 
 def test_a_busy_workspace_and_a_full_disk_are_one_line_errors(tmp_path, members, monkeypatch):

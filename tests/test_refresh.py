@@ -81,8 +81,52 @@ def test_keep_and_rollback(ws):
     assert back.name == names[-2] and ws.current_version().name == names[-2] != current
     Matcher.open(ws)  # serves the older version
     ws.rollback()
-    with pytest.raises(IndexMissing, match="no version before"):
+    with pytest.raises(IndexMissing, match="no complete version before"):
         ws.rollback()
+
+
+def publish_damaged(ws: Workspace, name: str = "participants.parquet") -> Path:
+    """The current version copied to the next name with one file cut in half, and CURRENT on it:
+    what a server following CURRENT refuses to serve."""
+    import shutil
+
+    current = ws.current_version()
+    damaged = ws.versions_dir / f"v{ws._next_sequence():06d}-{current.name.split('-', 1)[1]}"
+    shutil.copytree(current, damaged)
+    path = damaged / name
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    ws.point_current_at(damaged)
+    return damaged
+
+
+def test_a_refresh_over_a_damaged_current_builds_from_the_last_complete_version(ws, tmp_path, fake, monkeypatch):
+    good = ws.current_version()
+    damaged = publish_damaged(ws)
+    assert ws.base_version() == good and not ws.is_complete(damaged)
+    calls = count_embedded(fake, monkeypatch)
+    rows = [r.replace("Asphalt paving", "Concrete paving") if r.startswith("R1") else r for r in ROWS]
+    write_members(tmp_path / "members.csv", rows)
+    report = refresh(ws, keep=2)
+    # compared with the complete version, not "5 added" against an unreadable table
+    assert report.manifest["changes"] == {"added": 0, "updated": 1, "removed": 0, "unchanged": 4}
+    assert sum(calls) == 1
+    # pruning keeps the complete version (a server may still serve it), not the damaged newer one
+    assert [v.name for v in ws.versions()] == [good.name, report.version]
+    assert ws.rollback() == good
+
+
+def test_rollback_skips_a_damaged_version_and_pruning_drops_it(ws):
+    first = ws.current_version()
+    damaged = publish_damaged(ws, "vectors.npy")
+    newest = ws.root / "index" / "versions" / refresh(ws, keep=5).version
+    assert ws.versions() == [first, newest] and not damaged.exists()  # a damaged version can never serve
+    assert ws.rollback() == first
+    ws.point_current_at(newest)
+    vectors = first / "vectors.npy"
+    vectors.write_bytes(vectors.read_bytes()[:100])
+    with pytest.raises(IndexMissing, match=rf"no complete version before {newest.name}.*damaged: {first.name}"):
+        ws.rollback()
+    assert ws.current_version() == newest
 
 
 def test_a_second_writer_is_refused_with_who_holds_the_lock_then_waits(ws):

@@ -140,13 +140,17 @@ def test_a_broken_version_is_never_served_and_health_says_why(workspace):
     metrics = client.get("/metrics").text
     assert "matcher_index_swap_failures_total 1.0" in metrics
     # The next good publication is served; the failure is gone from /health.
-    change_member(workspace)
-    shutil.rmtree(broken)  # what an operator does with a broken version; refresh then builds from the good one
+    # CURRENT moved back to the served version: nothing to swap, and the failure is gone from /health.
     workspace.point_current_at(workspace.versions_dir / good)
     assert app.state.follower.check() is False and client.get("/health").json()["swap_failure"] is None
+    # The next refresh, over the broken version again, builds from the good one and is served.
+    workspace.point_current_at(broken)
+    assert app.state.follower.check() is False
+    changed = change_member(workspace)
     new = refresh(workspace).version
+    assert not broken.exists()  # pruned: it could never serve
     assert app.state.follower.check() is True
-    assert client.get("/health").json()["index_version"] == new
+    assert similar_top(client, NEW_TEXT) == (new, changed)
 
 
 def test_a_rollback_is_followed(workspace):

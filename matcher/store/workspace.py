@@ -131,18 +131,47 @@ class Workspace:
             crash_point("current-tmp-written")
 
     def rollback(self) -> Path:
-        """Point CURRENT at the version before the current one; returns it."""
+        """Point CURRENT at the newest complete version before the current one; returns it.
+
+        A version that fails verification (a truncated file) is skipped: rolling back onto it
+        would serve nothing."""
         current = self.current_version()
         older = [v for v in self.versions() if _sequence(v) < _sequence(current)]
-        if not older:
-            raise IndexMissing(
-                f"no version before {current.name} in {self.versions_dir} to roll back to "
-                f"(kept: {', '.join(v.name for v in self.versions())})"
-            )
-        target = older[-1]
-        self.verify(target, self.read_manifest(target))  # never roll back onto a damaged version
-        self.point_current_at(target)
-        return target
+        damaged = []
+        for target in reversed(older):
+            try:
+                self.verify(target, self.read_manifest(target))
+            except MatcherError as exc:
+                damaged.append(f"{target.name}: {exc}")
+                continue
+            self.point_current_at(target)
+            return target
+        kept = ", ".join(v.name for v in self.versions())
+        raise IndexMissing(
+            f"no complete version before {current.name} in {self.versions_dir} to roll back to (kept: {kept})"
+            + ("; damaged: " + "; ".join(damaged) if damaged else "")
+            + "; run `matcher refresh` or `matcher index build` to publish a new one"
+        )
+
+    def is_complete(self, version: Path) -> bool:
+        """Whether a version's manifest reads and its files pass :meth:`verify` (sizes, small files' checksums)."""
+        try:
+            self.verify(version, self.read_manifest(version))
+        except MatcherError:
+            return False
+        return True
+
+    def base_version(self) -> Path | None:
+        """The version a new build starts from (its settings, what changed since): the current one
+        when it is complete, else the newest complete one (CURRENT may name a damaged version,
+        which the server refuses to serve); None when there is none."""
+        try:
+            current: Path | None = self.current_version()
+        except MatcherError:
+            current = None
+        if current is not None and self.is_complete(current):
+            return current
+        return next((v for v in reversed(self.versions()) if v != current and self.is_complete(v)), None)
 
     def versions(self) -> list[Path]:
         """Published versions, oldest first (names start with a sequence number)."""
@@ -156,9 +185,12 @@ class Workspace:
         return _sequence(last[-1]) + 1 if last else 1
 
     def _prune(self, keep: int, current: str) -> None:
-        """Delete versions beyond the newest `keep` (never the current one) and leftovers of killed runs."""
-        versions = self.versions()
-        old = [p for p in versions if p.name != current][: max(0, len(versions) - max(1, keep))]
+        """Keep the current version and the newest complete others, `keep` in all; delete the rest
+        (damaged versions too: a server that refused one may still be serving an older complete
+        one, which must not be the one deleted) and leftovers of killed runs."""
+        others = [p for p in reversed(self.versions()) if p.name != current]
+        kept = [p for p in others if self.is_complete(p)][: max(0, max(1, keep) - 1)]
+        old = [p for p in others if p not in kept]
         for p in old:
             shutil.rmtree(p, ignore_errors=True)
             crash_point("cleanup")
@@ -220,9 +252,10 @@ class Workspace:
     def index_model(self) -> str | None:
         """The model the current index was built with (None when there is no index): refresh
         and training keep using it."""
+        base = self.base_version()
         try:
-            return str(self.read_manifest(self.current_version())["model"]["name"])
-        except MatcherError:
+            return None if base is None else str(self.read_manifest(base)["model"]["name"])
+        except (MatcherError, KeyError, TypeError):
             return None
 
     def read_manifest(self, version: Path) -> dict[str, Any]:

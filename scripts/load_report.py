@@ -271,6 +271,38 @@ def finding_lines(summary: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def sweep_lines(summary: dict[str, Any]) -> list[str]:
+    """The quiet runs by number of clients, and what they say about the p95 target."""
+    swept = summary.get("sweep") or []
+    if not swept:
+        return []
+    lines = [
+        "### Without publications: latency by number of clients",
+        "",
+        "The same server after the main run, nothing published, each row a run of its own "
+        f"({summary['config'].get('sweep_seconds', 20):.0f} s):",
+        "",
+        "| clients | requests | errors | answers/s | p50 ms | p95 ms | p99 ms | suggest p50 ms | similar p50 ms |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in swept:
+        lines.append(
+            f"| {row['clients']} | {row['requests']} | {row['errors']} | {row['answers_per_s']:.1f} | "
+            f"{_ms(row['p50_ms'])} | {_ms(row['p95_ms'])} | {_ms(row['p99_ms'])} | "
+            f"{_ms(row['suggest_p50_ms'])} | {_ms(row['similar_p50_ms'])} |"
+        )
+    best = max(swept, key=lambda r: r["answers_per_s"] or 0)
+    under = [r["clients"] for r in swept if r["p95_ms"] is not None and r["p95_ms"] <= P95_TARGET_MS]
+    lines += [
+        "",
+        f"The cores answer at most about {best['answers_per_s']:.1f} requests a second of this mix; closed-loop "
+        f"clients then wait about clients ÷ that rate each, so p95 ≤ {P95_TARGET_MS} ms holds up to "
+        + (f"{max(under)} client(s) here." if under else "no number of clients measured here."),
+        "",
+    ]
+    return lines
+
+
 def report(summary: dict[str, Any]) -> str:
     config, ws = summary["config"], summary["workspace"]
     index = (ws.get("index") or {}).get("type", "?")
@@ -295,6 +327,7 @@ def report(summary: dict[str, Any]) -> str:
         "### Targets",
         "",
         *target_lines(summary),
+        *sweep_lines(summary),
         "### What else the run showed",
         "",
         *finding_lines(summary),

@@ -304,7 +304,7 @@ async def publisher(run: Run, source: Path, at: list[float], truncate: str) -> N
     run.check_pointer()
     action.ended, action.ok, run.action = run.now(), True, "none running"
     await run.until(at[2])
-    if not await refresh(run, "refresh 2", source):  # over the broken version: a library bug, worked around here
+    if not await refresh(run, "refresh 2", source):  # over the broken version (it builds from the last complete one)
         await command(run, "rollback", "rollback", "index", "rollback")
         await refresh(run, "refresh 2, after the rollback", source)
 
@@ -332,6 +332,27 @@ async def load(args: argparse.Namespace, port: int, workspace: Path, source: Pat
     return run
 
 
+async def sweep(args: argparse.Namespace, port: int, workspace: Path, bodies, texts) -> list[dict]:
+    """After the main run, on the same server with nothing published: `--sweep-seconds` of load at
+    each number of clients in --sweep, so the report shows where the latency comes from (one
+    client: the service time; more: the queue ahead of each request)."""
+    from load_report import stats
+
+    out = []
+    for clients in [int(c) for c in args.sweep.split(",") if c.strip()]:
+        run = Run(workspace, args.workdir)
+        tasks = [asyncio.create_task(client(run, k, port, bodies, texts, args.timeout)) for k in range(clients)]
+        await asyncio.sleep(args.sweep_seconds)
+        run.stop.set()
+        elapsed = run.now()
+        await asyncio.gather(*tasks)
+        out.append({"clients": clients, **stats(run.answers, elapsed),
+                    **{f"{route}_p50_ms": stats([a for a in run.answers if a.route == route], elapsed)["p50_ms"]
+                       for route in ("suggest", "similar")}})  # fmt: skip
+        bench.log(f"sweep: {out[-1]}")
+    return out
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
@@ -350,6 +371,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--settle", type=float, default=10, help="seconds of load after the last publication")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md", help="the report's doc")
     parser.add_argument("--no-write", action="store_true", help="print the report; write no doc")
+    parser.add_argument("--sweep", default="1,2,4,8,16", help="clients of the quiet runs after the main one ('' none)")
+    parser.add_argument("--sweep-seconds", type=float, default=20, help="seconds of each quiet run")
     args = parser.parse_args(argv)
     size = prepare_workspace(args.rows, args.workdir, args.cache, args.reuse)
     source = Path(size["source"])
@@ -361,14 +384,16 @@ def main(argv: list[str]) -> None:
         ready = wait_ready(port, server)
         warm_up(port, bodies, texts[0])
         run = asyncio.run(load(args, port, Path(size["workspace"]), source, bodies, texts, probes=2 * workers))
+        swept = asyncio.run(sweep(args, port, Path(size["workspace"]), bodies, texts))
     (args.workdir / "load-raw.json").write_text(json.dumps({
         "answers": run.answers, "probes": run.probes, "publications": run.publications,
         "actions": [a.__dict__ for a in run.actions],
     }))  # fmt: skip
     config = {"clients": args.clients, "seconds": args.seconds, "workers": workers, "workers_asked": args.workers,
               "rows": args.rows, "truncate": args.truncate, "timeout_s": args.timeout, "settle_s": args.settle,
-              "ready": ready, "tenders": len(bodies), "similar_texts": len(texts)}  # fmt: skip
-    summary = summarize(run, config, size)
+              "ready": ready, "tenders": len(bodies), "similar_texts": len(texts),
+              "sweep_seconds": args.sweep_seconds}  # fmt: skip
+    summary = summarize(run, config, size) | {"sweep": swept}
     summary |= {"command": f"{COMMAND} {' '.join(argv)}".strip(), "machine": bench.machine(), "code": served_code(),
                 "load_average": {"before": before, "after": os.getloadavg()[0]},
                 "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}  # fmt: skip

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from matcher.errors import InputError, UnknownParticipant, close_matches, did_you_mean
 from matcher.results import FeedbackReport
 from matcher.schema import Lot, Tender
-from matcher.store.feedback import FeedbackStore
+from matcher.store.feedback import FeedbackStore, check_fields, normalise_reason, normalise_status
 from matcher.store.members import Members, MemberTable
 from matcher.store.workspace import Workspace
 
@@ -59,9 +59,10 @@ def mark(
     """Mark a member's suggestion for a lot (status: shortlisted, contacted, not-relevant, won, lost;
     a not-relevant mark says why: wrong-kind-of-work, too-small, too-far, competitor, other)."""
     store = FeedbackStore(workspace.root)
-    from matcher.store.feedback import normalise_reason, normalise_status
-
-    normalise_reason(normalise_status(status), reason)  # a bad status fails before the index is opened
+    codes = tuple(codes)
+    # a bad status or field fails before the index is opened
+    normalise_reason(normalise_status(status), reason)
+    check_fields(tender_id, lot_id, member_id, note, text, codes)
     check_member(workspace, member_id, members)
     added = store.add(tender_id, lot_id, member_id, status, reason, note, codes, text)
     return FeedbackReport("marked", (added,), store.path)

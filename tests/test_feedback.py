@@ -250,3 +250,78 @@ def test_cli_mark_list_remove_undo(ws, tmp_path):
     assert out.exit_code == 0, out.output
     for command in ("mark", "list", "remove", "undo"):
         assert "Example: matcher feedback" in runner.invoke(app, ["feedback", command, "--help"]).output
+
+
+# --- the API and the page -----------------------------------------------------------------------
+
+KEY = "feedback-test-key-1234"
+TENDER_JSON = json.dumps({"id": "T-1", "title": "Bridge repair", "lots": [
+    {"id": "1", "title": "Road bridge repair", "codes": ["45221111-3"], "region": "RU-SPE"}]})  # fmt: skip
+
+
+@pytest.fixture
+def client(ws):
+    from fastapi.testclient import TestClient
+
+    from matcher.web import create_app
+
+    return TestClient(create_app(Matcher.open(ws), api_key=KEY, rate_limit=0), headers={"X-API-Key": KEY})
+
+
+def test_api_marks_lists_removes_and_suggest_shows_the_marks(client):
+    from fastapi.testclient import TestClient
+
+    body = {"tender_id": "T-1", "lot_id": "1", "member_id": "B1", "status": "not relevant", "reason": "competitor",
+            "codes": ["45221111-3"], "text": "Road bridge repair"}  # fmt: skip
+    made = client.post("/feedback", json=body)
+    assert made.status_code == 201, made.text
+    [m] = made.json()["marks"]
+    assert (m["status"], m["reason"]) == ("not-relevant", "competitor") and "file" not in made.json()
+    bad = client.post("/feedback", json={**body, "status": "maybe"})
+    assert bad.status_code == 422 and "shortlisted, contacted" in bad.json()["detail"]
+    unknown = client.post("/feedback", json={**body, "member_id": "B11"})
+    assert unknown.status_code == 404 and "did you mean B1" in unknown.json()["detail"]
+    assert [x["member_id"] for x in client.get("/feedback", params={"member": "B1"}).json()["marks"]] == ["B1"]
+    suggest = client.post("/suggest", content=TENDER_JSON, headers={"content-type": "application/json"}).json()
+    b1 = next(s for s in suggest["lots"][0]["suggestions"] if s["participant_id"] == "B1")
+    assert b1["marks"][0]["status"] == "not-relevant" and "feedback" in b1["parts"]
+    hidden = client.post("/suggest", params={"hide_rejected": True}, content=TENDER_JSON,
+                         headers={"content-type": "application/json"}).json()  # fmt: skip
+    assert "B1" not in [s["participant_id"] for s in hidden["lots"][0]["suggestions"]]
+    assert client.delete(f"/feedback/{m['id']}").status_code == 200
+    assert client.get("/feedback").json()["marks"] == []
+    assert client.delete(f"/feedback/{m['id']}").status_code == 422
+    spec = client.get("/openapi.json").json()
+    assert {"post", "get"} <= spec["paths"]["/feedback"].keys()
+    no_key = TestClient(client.app)
+    assert no_key.get("/feedback").status_code == 401 and no_key.post("/feedback", json=body).status_code == 401
+
+
+def test_the_page_mark_buttons_store_a_mark_that_shows_on_the_next_suggestion(client, ws):
+    import re
+
+    from fastapi.testclient import TestClient
+
+    client = TestClient(client.app)  # a browser: the key in a cookie, so every form needs its CSRF token
+    client.post("/ui/key", files={"api_key": (None, KEY)})
+    page = client.get("/")
+    csrf = re.findall(r'name="csrf_token" value="([0-9a-f]{64})"', page.text)[0]
+    form = {"tender_text": (None, TENDER_JSON), "suffix": (None, ".json"), "top_k": (None, "3"),
+            "csrf_token": (None, csrf)}  # fmt: skip
+    shown = client.post("/ui/suggest", files=form)
+    assert shown.status_code == 200 and 'form="mark-form"' in shown.text and 'id="mark-form"' in shown.text
+    forged = {**form, "csrf_token": (None, "0" * 64), "mark": (None, "1\tB2\twon\t")}
+    forged = client.post("/ui/feedback", files=forged)
+    assert forged.status_code == 403 and list_marks(ws).marks == ()
+    marked = client.post("/ui/feedback", files={**form, "mark": (None, "1\tB2\tshortlisted\t")})
+    assert marked.status_code == 200, marked.text
+    assert "Marked #1: B2 shortlisted for lot 1." in marked.text
+    assert '<span class="badge mark-shortlisted"' in marked.text
+    again = client.post("/ui/suggest", files=form)
+    assert ">shortlisted</span>" in again.text
+    rejected = client.post("/ui/feedback", files={**form, "mark": (None, "1\tB2\tnot-relevant\ttoo-far")})
+    assert "not relevant (too far)" in rejected.text and "marked not relevant (too far) for this lot" in rejected.text
+    hidden = client.post("/ui/suggest", files={**form, "hide_rejected": (None, "1")})
+    assert "B2" not in re.findall(r"<small>(\w+)", hidden.text.split("Whole tender")[0])
+    bad = client.post("/ui/feedback", files={**form, "mark": (None, "1\tB2\tmaybe\t")})
+    assert bad.status_code == 422 and "use one of" in bad.text

@@ -79,6 +79,21 @@ def normalise_reason(status: FeedbackStatus, reason: str | None) -> FeedbackReas
     return cast(FeedbackReason, word)
 
 
+def check_fields(
+    tender_id: str, lot_id: str, member_id: str, note: str = "", text: str = "", codes: Sequence[str] = ()
+) -> None:
+    """InputError for an empty id, or text that is not valid Unicode (a lone surrogate from JSON)."""
+    for name, value in (("tender id", tender_id), ("lot id", lot_id), ("member id", member_id)):
+        if not value or not value.strip():
+            raise InputError(f"the {name} is empty")
+    named = {"tender id": tender_id, "lot id": lot_id, "member id": member_id, "note": note, "text": text}
+    for name, value in {**named, "codes": " ".join(codes)}.items():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError(f"the {name} is not valid Unicode text") from None
+
+
 class FeedbackStore:
     """The marks of one workspace (created on the first write; reading a missing file finds none)."""
 
@@ -159,11 +174,9 @@ class FeedbackStore:
         """Store one mark and return it (status and reason checked: see :func:`normalise_status`)."""
         checked = normalise_status(status)
         why = normalise_reason(checked, reason)
-        for name, value in (("tender id", tender_id), ("lot id", lot_id), ("member id", member_id)):
-            if not value or not value.strip():
-                raise InputError(f"the {name} is empty")
-        now = datetime.now(UTC).isoformat(timespec="seconds")
         codes = tuple(codes)
+        check_fields(tender_id, lot_id, member_id, note, text, codes)
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         row = (tender_id.strip(), lot_id.strip(), member_id.strip(), checked, why, note, " ".join(codes), text, now)
         mark_id = self._write(
             "INSERT INTO marks (tender_id, lot_id, member_id, status, reason, note, codes, text, created_at)"
@@ -189,6 +202,8 @@ class FeedbackStore:
         return self.remove(marks[-1].id)
 
     def get(self, mark_id: int) -> Mark | None:
+        if not 0 < mark_id < 2**63:  # SQLite's integers are 64-bit: no mark has such an id
+            return None
         found = self._select("WHERE id = ?", (mark_id,))
         return found[0] if found else None
 

@@ -381,6 +381,7 @@ class TrainReport:
     pairs: int
     window: tuple[str, str]  # (from, until) of the awards used, as the ranker's manifest says
     coefficients: tuple[tuple[str, float], ...]  # (feature, weight on the standardised feature)
+    feedback_lots: int = 0  # marked lots among the queries (matcher.rank.feedback_labels)
 
     @classmethod
     def from_ranker(cls, ranker: Any, path: Path) -> TrainReport:
@@ -388,7 +389,8 @@ class TrainReport:
         m = ranker.manifest
         pairs = tuple((str(f), float(w)) for f, w in zip(ranker.features, ranker.coef))
         window = (m["window"]["from"], m["window"]["until"])
-        return cls(path, m["queries_used"], m["queries"], m["pairs"], window, pairs)
+        lots = int((m.get("feedback") or {}).get("lots", 0))
+        return cls(path, m["queries_used"], m["queries"], m["pairs"], window, pairs, lots)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -325,3 +326,39 @@ def test_the_page_mark_buttons_store_a_mark_that_shows_on_the_next_suggestion(cl
     assert "B2" not in re.findall(r"<small>(\w+)", hidden.text.split("Whole tender")[0])
     bad = client.post("/ui/feedback", files={**form, "mark": (None, "1\tB2\tmaybe\t")})
     assert bad.status_code == 422 and "use one of" in bad.text
+
+
+# --- training -------------------------------------------------------------------------------------
+
+HISTORY = ROOT / "tests" / "data" / "history" / "small-history.jsonl"
+
+
+def test_train_learns_from_the_marks_and_the_rejected_firm_moves_down_for_a_similar_new_lot(ws, fake, monkeypatch):
+    from datetime import date
+
+    import matcher.train
+    from matcher.rank.feedback_labels import feedback_examples
+    from matcher.train import train
+
+    monkeypatch.setattr(matcher.train, "load_embedder", lambda model=None: fake)
+    plain, _ = train(ws, [HISTORY], until=date(2023, 1, 1))
+    assert "feedback" not in plain.manifest
+    before = ranked(Matcher.open(ws).suggest(LATER, top_k=5), "A")
+    first, second = before[0], before[1]
+    mark_lot(ws, BRIDGE, "1", first, "not-relevant", "wrong-kind-of-work")
+    mark_lot(ws, BRIDGE, "1", second, "shortlisted")
+    mark_lot(ws, BRIDGE, "2", "T1", "won")
+    # the labels: on lot 1 the shortlisted firm is the positive, the rejected one and the rest negatives
+    data = feedback_examples(list_marks(ws).marks, ws.load_participants(), fake.encode)
+    assert data is not None and data.sizes and data.window_of == [0] * len(data.sizes)
+    taught, _ = train(ws, [HISTORY], until=date(2023, 1, 1))
+    assert taught.manifest["feedback"]["lots"] == 2 and taught.manifest["queries"] == plain.manifest["queries"] + 2
+    assert not np.allclose(taught.coef, plain.coef)  # the marks changed what was learned
+    m = Matcher.open(ws)
+    assert m.ranker.name == plain.name  # suggest answers with the trained ranker
+    after = m.suggest(LATER, top_k=5)
+    assert ranked(after, "A").index(first) > before.index(first)
+    demoted = next(s for s in after.lots[0].suggestions if s.participant_id == first)
+    assert "marked not relevant (wrong kind of work)" in demoted.part(FEEDBACK_PART).detail
+    skipped, _ = train(ws, [HISTORY], until=date(2023, 1, 1), use_feedback=False)
+    assert "feedback" not in skipped.manifest

@@ -197,7 +197,7 @@ def train_dict(report: TrainReport) -> dict[str, Any]:
     return {
         "path": str(report.path), "queries_used": report.queries_used, "queries": report.queries,
         "pairs": report.pairs, "window": {"from": report.window[0], "until": report.window[1]},
-        "coefficients": dict(report.coefficients),
+        "coefficients": dict(report.coefficients), "feedback_lots": report.feedback_lots,
     }  # fmt: skip
 
 

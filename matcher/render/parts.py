@@ -37,7 +37,10 @@ class Columns:
 def columns(suggestions: Sequence[Suggestion]) -> Columns:
     learned = any(p.name not in PART_ORDER for s in suggestions for p in s.parts)
     present = () if learned else tuple(p for p in PART_ORDER if any(s.part(p) for s in suggestions))
-    weights = {p.name: p.weight for s in suggestions[:1] for p in s.parts}
+    weights: dict[str, float] = {}
+    for s in suggestions:  # every suggestion's, since only a demoted one has the "feedback" part
+        for p in s.parts:
+            weights.setdefault(p.name, p.weight)
     return Columns(learned, present, weights, any(s.fit is not None for s in suggestions))
 
 

@@ -320,6 +320,10 @@ def test_the_page_mark_buttons_store_a_mark_that_shows_on_the_next_suggestion(cl
     assert '<span class="badge mark-shortlisted"' in marked.text
     again = client.post("/ui/suggest", files=form)
     assert ">shortlisted</span>" in again.text
+    export = client.post("/ui/export", files={**form, "what": (None, "rankings.csv")})
+    assert export.status_code == 200 and "shortlisted #1" in export.text  # the download carries the marks
+    workbook = client.post("/ui/export", files={**form, "what": (None, "xlsx")})
+    assert workbook.status_code == 200 and workbook.content[:2] == b"PK"
     rejected = client.post("/ui/feedback", files={**form, "mark": (None, "1\tB2\tnot-relevant\ttoo-far")})
     assert "not relevant (too far)" in rejected.text and "marked not relevant (too far) for this lot" in rejected.text
     hidden = client.post("/ui/suggest", files={**form, "hide_rejected": (None, "1")})

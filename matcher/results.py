@@ -34,6 +34,37 @@ class ScorePart:
     detail: str
 
 
+FeedbackStatus = Literal["shortlisted", "contacted", "not-relevant", "won", "lost"]
+FeedbackReason = Literal["wrong-kind-of-work", "too-small", "too-far", "competitor", "other"]
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A manager's mark on one (lot, member) suggestion, as stored in the workspace's feedback file.
+
+    A lot is its tender id and lot id; it also carries the lot's codes and text, so that "similar
+    lots" (:func:`matcher.rank.feedback.similar_lots`) can be told without the index that was
+    serving when it was marked. ``reason`` is set for "not-relevant" only.
+    """
+
+    id: int
+    tender_id: str
+    lot_id: str
+    member_id: str
+    status: FeedbackStatus
+    reason: FeedbackReason | None = None
+    note: str = ""
+    codes: tuple[str, ...] = ()
+    text: str = ""
+    created_at: str = ""  # ISO 8601, UTC
+
+    @property
+    def label(self) -> str:
+        """e.g. "not relevant (too far)", "shortlisted"."""
+        status = self.status.replace("-", " ")
+        return f"{status} ({self.reason.replace('-', ' ')})" if self.reason else status
+
+
 @dataclass(frozen=True)
 class Suggestion:
     """A ranked participant with its score and the parts the score is made of."""
@@ -50,6 +81,9 @@ class Suggestion:
     # no calibration (and `similar`, whose scores are not calibrated).
     fit: float | None = None
     band: str | None = None
+    # The managers' marks on this member for this lot (for a whole-tender ranking: for any lot of
+    # the tender), oldest first; a demotion for a similar lot is the "feedback" part, not a mark here.
+    marks: tuple[Mark, ...] = ()
 
     def part(self, name: str) -> ScorePart | None:
         return next((p for p in self.parts if p.name == name), None)
@@ -347,6 +381,7 @@ class TrainReport:
     pairs: int
     window: tuple[str, str]  # (from, until) of the awards used, as the ranker's manifest says
     coefficients: tuple[tuple[str, float], ...]  # (feature, weight on the standardised feature)
+    feedback_lots: int = 0  # marked lots among the queries (matcher.rank.feedback_labels)
 
     @classmethod
     def from_ranker(cls, ranker: Any, path: Path) -> TrainReport:
@@ -354,7 +389,17 @@ class TrainReport:
         m = ranker.manifest
         pairs = tuple((str(f), float(w)) for f, w in zip(ranker.features, ranker.coef))
         window = (m["window"]["from"], m["window"]["until"])
-        return cls(path, m["queries_used"], m["queries"], m["pairs"], window, pairs)
+        lots = int((m.get("feedback") or {}).get("lots", 0))
+        return cls(path, m["queries_used"], m["queries"], m["pairs"], window, pairs, lots)
+
+
+@dataclass(frozen=True)
+class FeedbackReport:
+    """What `feedback mark`, `list`, `remove` or `undo` did: the action and the marks it concerns."""
+
+    action: Literal["marked", "listed", "removed"]
+    marks: tuple[Mark, ...]
+    path: Path
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,17 @@ import os
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from matcher.embed.cache import EmbeddingCache
 from matcher.embed.embedders import load_embedder
 from matcher.errors import InputError
 from matcher.inputs.history import contracts_from_tables, history_language
 from matcher.inputs.ocds import read_history, read_ocds
+from matcher.rank.feedback_labels import feedback_examples
+from matcher.rank.learned import TrainingSet
 from matcher.rank.trained import DEFAULT_KIND, RankerKind, TrainedRanker, train_calibrated
+from matcher.store.feedback import FeedbackStore
 from matcher.store.workspace import Workspace
 
 
@@ -29,13 +33,16 @@ def train(
     kind: RankerKind = DEFAULT_KIND,
     progress: Callable[[str], None] | None = None,
     embed_progress: Callable[[int, int], None] | None = None,
+    use_feedback: bool = True,
 ) -> tuple[TrainedRanker, Path]:
     """Train on OCDS files (or the workspace's imported history) and save `<workspace>/models/ranker.json`.
 
     Uses the model of the workspace's index when it has one, so that training and serving see
     the same dense scores; awards dated on or after `until` (default: none) are left out.
     `kind` is "linear" (pairwise logistic regression) or "lightgbm" (LightGBM lambdarank); the
-    default is the one that won on the project's split (docs/evaluation.md).
+    default is the one that won on the project's split (docs/evaluation.md). With `use_feedback`,
+    the managers' marks (`matcher feedback`) are labels beside the awards
+    (:mod:`matcher.rank.feedback_labels` says which are positive and why).
     """
     tables = read_ocds(files) if files else read_history(workspace)
     if tables is None:
@@ -49,7 +56,9 @@ def train(
         raise InputError("no dated awards in the history: nothing to train on")
     end = until or date.fromordinal(last.toordinal() + 1)
     language = history_language(tables.tenders)
-    ranker, calibration = train_calibrated(kind, contracts, end, cache.encoder(embed_progress), language, progress)
+    encode = cache.encoder(embed_progress)
+    extra = _feedback(workspace, encode, language) if use_feedback else None
+    ranker, calibration = train_calibrated(kind, contracts, end, encode, language, progress, extra=extra)
     ranker.manifest["embedding_model"] = cache.embedder.name
     ranker.manifest["calibrated"] = calibration.fitted_on if calibration is not None else None
     path = workspace.ranker_path
@@ -59,3 +68,11 @@ def train(
         workspace.calibration_path.unlink(missing_ok=True)
     ranker.save(path)
     return ranker, path
+
+
+def _feedback(workspace: Workspace, encode: Callable[..., Any], language: str) -> TrainingSet | None:
+    """The marks' examples over the workspace's members (None: no marks, or no members)."""
+    marks = FeedbackStore(workspace.root).marks()
+    if not marks or not workspace.has_participants():
+        return None
+    return feedback_examples(marks, workspace.load_participants(), encode, language)

@@ -102,7 +102,7 @@ def test_json_carries_the_fit_band_and_the_warning():
 def test_csv_adds_fit_band_and_lot_warning_after_the_old_columns():
     text = tender_csv(RESULT)
     head = text.splitlines()[0].split(",")
-    assert head[: len(OLD_HEAD)] == OLD_HEAD and head[-3:] == ["fit", "band", "lot_warning"]
+    assert head[: len(OLD_HEAD)] == OLD_HEAD and head[-4:] == ["fit", "band", "lot_warning", "marks"]
     assert head[len(OLD_HEAD)] == "semantic"  # the parts keep their place
     rows = list(csv.DictReader(io.StringIO(text)))
     got = [(r["lot_id"], r["participant_id"], r["fit"], r["band"], r["lot_warning"]) for r in rows]

@@ -196,3 +196,43 @@ def test_with_a_key_the_page_asks_for_it_once_and_its_forms_carry_the_token(keye
         page.click("#suggest")
     assert page.locator("#suggest-results h1").count() == 1
     context.close()
+
+
+def test_a_mark_made_on_the_page_shows_on_the_next_suggestion(keyed_server, browser, sample_workspace):
+    """The Shortlist button of a lot's ranking (a form post with its CSRF token), then a new suggestion."""
+    from matcher.store.feedback import FeedbackStore
+
+    store = FeedbackStore(sample_workspace.root)
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(keyed_server + "/")
+        page.fill("#api_key", NEW_KEY)
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+        page.select_option("#sample", "bridge-reconstruction.yaml")
+        page.fill("#top_k", "3")
+        with page.expect_navigation():
+            page.click("#suggest")
+        top = page.locator("table.ranking").first.locator("tbody tr").first
+        member = top.locator("td.member small").inner_text().split(" · ")[0]
+        assert top.locator(".badge").count() == 0
+        with page.expect_navigation():
+            top.locator("button.mark", has_text="Shortlist").click()
+        assert "shortlisted for lot 1" in page.locator("#mark-notice").inner_text()
+        [mark] = store.marks()
+        assert (mark.tender_id, mark.lot_id, mark.member_id, mark.status) == (
+            "SPB-2026-BR-0147",
+            "1",
+            member,
+            "shortlisted",
+        )
+        page.select_option("#sample", "bridge-reconstruction.yaml")  # the next suggestion, from the form
+        with page.expect_navigation():
+            page.click("#suggest")
+        row = page.locator("table.ranking").first.locator("tbody tr", has_text=member).first
+        assert row.locator(".badge.mark-shortlisted").inner_text() == "shortlisted"
+    finally:  # the sample workspace is shared by the session's other tests
+        for m in store.marks():
+            store.remove(m.id)
+        context.close()

@@ -426,12 +426,13 @@ def test_the_page_forms_carry_a_token_and_work_with_it(sample_matcher):
     result = client.post("/ui/suggest", files=suggest_form(csrf))
     assert result.status_code == 200, result.text
     assert "Nevsky Bridge Foundations LLC" in result.text
-    assert result.text.count(f'name="csrf_token" value="{csrf}"') == 2  # the tender form and the downloads
+    # the tender form, the downloads and the mark buttons' form
+    assert result.text.count(f'name="csrf_token" value="{csrf}"') == 3
     download = client.post("/ui/export", files=suggest_form(csrf, what=(None, "rankings.csv")))
     assert download.status_code == 200 and download.text.startswith("tender_id,lot_id")
 
 
-@pytest.mark.parametrize("path", ["/ui/suggest", "/ui/export"])
+@pytest.mark.parametrize("path", ["/ui/suggest", "/ui/export", "/ui/feedback"])
 def test_a_forged_post_with_the_cookie_but_no_valid_token_is_403(sample_matcher, path):
     client = logged_in(sample_matcher)
     csrf = token(client.get("/"))
@@ -446,7 +447,9 @@ def test_a_forged_post_with_the_cookie_but_no_valid_token_is_403(sample_matcher,
     client.cookies.delete(CSRF_COOKIE)
     client.cookies.set(CSRF_COOKIE, other_nonce)
     assert client.post(path, files=suggest_form(other_nonce)).status_code == 403
-    assert client.post(path, files=suggest_form(csrf_token(NEW, other_nonce), what=(None, "xlsx"))).status_code == 200
+    accepted = client.post(path, files=suggest_form(csrf_token(NEW, other_nonce), what=(None, "xlsx")))
+    # (a mark form without a pressed mark button is let through the token check and then refused)
+    assert accepted.status_code == (422 if path == "/ui/feedback" else 200)
 
 
 def test_a_token_is_tied_to_the_key_of_the_cookie(sample_matcher):

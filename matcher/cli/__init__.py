@@ -9,6 +9,7 @@ place (:class:`matcher.cli.base._Group`). Commands live by topic in members, his
 from matcher.cli import members  # noqa: I001, F401
 from matcher.cli import index  # noqa: F401
 from matcher.cli import history  # noqa: F401
+from matcher.cli import feedback  # noqa: F401
 from matcher.cli import serve  # noqa: F401
 from matcher.cli.base import app, main
 

@@ -110,6 +110,9 @@ def train(
             "the better by warm R@10 on the SECOP split of docs/evaluation.md].",
         ),
     ] = None,
+    feedback: Annotated[
+        bool, typer.Option("--feedback/--no-feedback", help="Learn from the managers' marks too (`matcher feedback`).")
+    ] = True,
     output: ReportFormatOpt = ReportFormat.table,
 ) -> None:
     """Train a learned ranker on award history; `suggest` then uses it in this workspace.
@@ -117,7 +120,9 @@ def train(
     Each past tender becomes a query whose features use only the history before its quarter;
     negatives come from the same candidate rule that serves queries. Saves
     WORKSPACE/models/ranker.json (JSON coefficients, or LightGBM's text model inside the JSON;
-    no pickle); `suggest --ranker hand` ignores it.
+    no pickle); `suggest --ranker hand` ignores it. Each lot with managers' marks is a query too:
+    shortlisted, contacted and won members are positives, not relevant and lost ones negatives
+    (the calibration of the fit stays on awards only).
 
     Example: matcher train -w my-cluster
     """
@@ -139,5 +144,8 @@ def train(
         except ValueError:
             raise InputError(f"--until {until!r} is not a date; write it like 2023-01-01") from None
     with _ProgressBar("Embedding") as update:
-        ranker, path = train(ws, files or (), until=day, kind=kind, progress=_note, embed_progress=update)  # type: ignore[arg-type]
+        ranker, path = train(
+            ws, files or (), until=day, kind=kind, progress=_note, embed_progress=update,  # type: ignore[arg-type]
+            use_feedback=feedback,
+        )  # fmt: skip
     _show(TrainReport.from_ranker(ranker, path), output)

@@ -75,15 +75,24 @@ def suggest(
     region: RegionsOpt = None,
     exclude: ExcludeOpt = None,
     require: RequireOpt = None,
+    hide_rejected: Annotated[
+        bool,
+        typer.Option(
+            "--hide-rejected", help="Leave out members marked not relevant for a similar lot, rather than demote them."
+        ),
+    ] = False,
 ) -> None:
     """Rank members for every lot of a tender, and for the tender as a whole.
 
     Each suggestion shows its score and the parts it is made of: semantic similarity, BM25,
     work for this buyer, capability-code overlap, certifications held or missing, region, and
     size vs lot value (or a trained ranker's feature contributions). With --consortium it also
-    proposes teams (see `matcher consortium`).
+    proposes teams (see `matcher consortium`). Managers' marks (`matcher feedback`) show beside
+    each member; one marked not relevant for a similar lot is demoted, and the "feedback" part
+    says why.
 
     Example: matcher suggest data/sample/tenders/bridge-reconstruction.yaml --top-k 5 --format json
+    Example: matcher suggest data/sample/tenders/bridge-reconstruction.yaml --hide-rejected
     """
     from matcher.inputs.tenders import read_tender
     from matcher.search import consortium as find_teams
@@ -92,12 +101,14 @@ def suggest(
     parsed = read_tender(tender)  # a bad tender fails before anything is built or loaded
     ws = _query_workspace(workspace)
     if not consortium:
-        _show(rank_members(ws, parsed, top_k=top_k, model=model, ranker=ranker.value), output)
+        ranked = rank_members(ws, parsed, top_k=top_k, model=model, ranker=ranker.value, hide_rejected=hide_rejected)
+        _show(ranked, output)
         return
     constraints = team_constraints(max_partners, min_sme_share, region, exclude, require)
     found = find_teams(
-        ws, parsed, constraints, teams=teams, candidates=max(20, top_k), model=model, ranker=ranker.value
-    )
+        ws, parsed, constraints, teams=teams, candidates=max(20, top_k), model=model, ranker=ranker.value,
+        hide_rejected=hide_rejected,
+    )  # fmt: skip
     _show(found.top(top_k), output)  # the rankings cut to --top-k, then the teams
 
 

@@ -77,6 +77,7 @@ def train_calibrated(
     progress: Callable[[str], None] | None = None,
     *,
     calibrate: bool = True,
+    extra: TrainingSet | None = None,
 ) -> tuple[TrainedRanker, Calibration | None]:
     """A ranker trained on all the history before `until`, and the fit of its scores.
 
@@ -84,14 +85,22 @@ def train_calibrated(
     before the last CALIBRATION_QUARTERS scores the candidates of those last quarters, and an
     isotonic regression of "won" on those scores is the fit: the share of held-out tenders in which
     a candidate scoring this much won. None when the history has too few quarters for that.
+
+    ``extra`` (the managers' marks, :func:`matcher.rank.feedback_labels.feedback_examples`) joins
+    the examples of the saved ranker only: the calibration stays fitted on awards.
     """
     if kind not in KINDS:
         raise InputError(f"unknown ranker kind {kind!r}; choose from: {', '.join(KINDS)}")
+    from matcher.rank.feedback_labels import with_feedback
     from matcher.rank.learned import quarters_between, training_set
 
     data = training_set(contracts, until, vectors, language, progress)
     first = min(c.date for c in contracts if c.date is not None)
-    ranker = _fit(kind, data, (first, until))
+    ranker = _fit(kind, with_feedback(data, extra), (first, until))
+    if extra is not None:
+        ranker.manifest["feedback"] = {
+            "lots": len(extra.sizes), "positives": int(extra.y.sum()), "negatives": int((~extra.y).sum()),
+        }  # fmt: skip
     if not calibrate or data.windows <= CALIBRATION_QUARTERS:
         return ranker, None
     cut = data.windows - CALIBRATION_QUARTERS

@@ -34,6 +34,7 @@ from matcher.render.sheets import similar_csv, teams_csv, tender_csv, xlsx_bytes
 from matcher.results import (
     BuildReport,
     EvalReport,
+    FeedbackReport,
     GapsReport,
     ImportReport,
     IndexStatus,
@@ -63,6 +64,7 @@ _TABLE: dict[type, Callable[[Any, Any], None]] = {
     TrainReport: summaries.print_train,
     EvalReport: metrics.print_eval,
     GapsReport: gaps.print_gaps,
+    FeedbackReport: text.print_feedback,
 }
 _JSON: dict[type, Callable[[Any], Any]] = {
     TenderSuggestions: plain.tender_dict,
@@ -77,12 +79,14 @@ _JSON: dict[type, Callable[[Any], Any]] = {
     TrainReport: plain.train_dict,
     EvalReport: plain.eval_dict,
     GapsReport: gaps.gaps_dict,
+    FeedbackReport: plain.feedback_dict,
 }
 _CSV: dict[type, Callable[[Any], str]] = {
     TenderSuggestions: sheets.tender_csv,
     SimilarResult: sheets.similar_csv,
     Teams: sheets.teams_csv,
     GapsReport: gaps.gaps_csv,
+    FeedbackReport: sheets.feedback_csv,
 }
 _MARKDOWN: dict[type, Callable[[Any], str]] = {
     EvalReport: lambda report: eval_summary(report) + "\n\n" + eval_markdown(report) + "\n",

@@ -10,9 +10,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from matcher.rank.parts import NOT_ASKED_WORDS
-from matcher.results import LotSuggestions, Suggestion, Team
+from matcher.results import LotSuggestions, Mark, Suggestion, Team
 
-PART_ORDER = ("semantic", "lexical", "buyer", "codes", "certifications", "region", "size")
+# "feedback" is there only for a member demoted by a manager's mark (matcher.rank.feedback)
+PART_ORDER = ("semantic", "lexical", "buyer", "codes", "certifications", "region", "size", "feedback")
 # What the table's and the page's footnote says a score and a fit are (matcher.rank.calibration).
 FOOTNOTE = (
     "score = Σ part × weight; a part the lot does not ask about is neutral; "
@@ -36,7 +37,10 @@ class Columns:
 def columns(suggestions: Sequence[Suggestion]) -> Columns:
     learned = any(p.name not in PART_ORDER for s in suggestions for p in s.parts)
     present = () if learned else tuple(p for p in PART_ORDER if any(s.part(p) for s in suggestions))
-    weights = {p.name: p.weight for s in suggestions[:1] for p in s.parts}
+    weights: dict[str, float] = {}
+    for s in suggestions:  # every suggestion's, since only a demoted one has the "feedback" part
+        for p in s.parts:
+            weights.setdefault(p.name, p.weight)
     return Columns(learned, present, weights, any(s.fit is not None for s in suggestions))
 
 
@@ -66,7 +70,20 @@ def short_reasons(s: Suggestion) -> str:
         part = s.part(name)
         if part and part.value < 1.0 and part.detail not in NOT_ASKED_WORDS:
             bits.append(part.detail)
+    feedback = s.part("feedback")
+    if feedback:
+        bits.insert(0, feedback.detail)
     return "; ".join(bits) or "text similarity only"
+
+
+def mark_text(mark: Mark) -> str:
+    """One mark in short, e.g. "not relevant (too far) #3"; the id is what `feedback remove` takes."""
+    return f"{mark.label} #{mark.id}"
+
+
+def marks_text(s: Suggestion) -> str:
+    """Every mark beside a suggestion, oldest first, e.g. "shortlisted #1, contacted #4"."""
+    return ", ".join(mark_text(m) for m in s.marks)
 
 
 def largest(s: Suggestion, n: int = 4) -> list[tuple[str, float]]:

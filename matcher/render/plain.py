@@ -10,9 +10,11 @@ from matcher.render.parts import lot_warning
 from matcher.results import (
     BuildReport,
     EvalReport,
+    FeedbackReport,
     ImportReport,
     IndexStatus,
     IngestReport,
+    Mark,
     RefreshReport,
     RollbackReport,
     ScorePart,
@@ -58,7 +60,19 @@ def suggestion_dict(s: Suggestion) -> dict[str, Any]:
     }
     if s.lots:
         out["lots"] = list(s.lots)
+    out["marks"] = [mark_dict(m) for m in s.marks]
     return out
+
+
+def mark_dict(m: Mark) -> dict[str, Any]:
+    return {
+        "id": m.id, "tender_id": m.tender_id, "lot_id": m.lot_id, "member_id": m.member_id, "status": m.status,
+        "reason": m.reason, "note": m.note, "codes": list(m.codes), "text": m.text, "created_at": m.created_at,
+    }  # fmt: skip
+
+
+def feedback_dict(report: FeedbackReport) -> dict[str, Any]:
+    return {"action": report.action, "file": str(report.path), "marks": [mark_dict(m) for m in report.marks]}
 
 
 def tender_head(result: TenderSuggestions) -> dict[str, Any]:
@@ -183,7 +197,7 @@ def train_dict(report: TrainReport) -> dict[str, Any]:
     return {
         "path": str(report.path), "queries_used": report.queries_used, "queries": report.queries,
         "pairs": report.pairs, "window": {"from": report.window[0], "until": report.window[1]},
-        "coefficients": dict(report.coefficients),
+        "coefficients": dict(report.coefficients), "feedback_lots": report.feedback_lots,
     }  # fmt: skip
 
 

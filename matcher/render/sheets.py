@@ -13,8 +13,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from matcher.render.parts import PART_ORDER, lot_warning
-from matcher.results import SimilarResult, Suggestion, Teams, TenderSuggestions
+from matcher.render.parts import PART_ORDER, lot_warning, marks_text
+from matcher.results import FeedbackReport, SimilarResult, Suggestion, Teams, TenderSuggestions
 from matcher.store.files import safe_csv_cell
 
 
@@ -31,7 +31,7 @@ def _flat(s: Suggestion) -> dict[str, Any]:
     row: dict[str, Any] = {
         "rank": s.rank, "participant_id": s.participant_id, "name": s.name, "kind": s.kind or "",
         "score": s.score, "lots": ";".join(s.lots),
-        "fit": "" if s.fit is None else s.fit, "band": s.band or "",
+        "fit": "" if s.fit is None else s.fit, "band": s.band or "", "marks": marks_text(s),
     }  # fmt: skip
     for p in s.parts:
         row[p.name] = p.value
@@ -62,7 +62,19 @@ def tender_csv(result: TenderSuggestions) -> str:
                          "lot_warning": warning})  # fmt: skip
     head = ["tender_id", "lot_id", "lot_title", "rank", "participant_id", "name", "kind", "score", "lots"]
     every = [s for lr in (*result.lots, result.overall) for s in lr.suggestions]
-    return _csv(rows, head + _part_columns(every) + ["fit", "band", "lot_warning"])
+    return _csv(rows, head + _part_columns(every) + ["fit", "band", "lot_warning", "marks"])
+
+
+def feedback_csv(report: FeedbackReport) -> str:
+    """One row per mark."""
+    columns = ["id", "tender_id", "lot_id", "member_id", "status", "reason", "note", "codes", "text", "created_at"]
+    rows = [
+        {"id": m.id, "tender_id": m.tender_id, "lot_id": m.lot_id, "member_id": m.member_id, "status": m.status,
+         "reason": m.reason or "", "note": m.note, "codes": " ".join(m.codes), "text": m.text,
+         "created_at": m.created_at}
+        for m in report.marks
+    ]  # fmt: skip
+    return _csv(rows, columns)
 
 
 def similar_csv(result: SimilarResult) -> str:

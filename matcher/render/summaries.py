@@ -122,6 +122,7 @@ def print_rollback(r: RollbackReport, console: Any) -> None:
 
 def print_train(r: TrainReport, console: Any) -> None:
     window = f"{r.pairs} pairs, {r.window[0]} to {r.window[1]}"
-    _write(console, f"Trained on {r.queries_used} of {r.queries} tenders ({window}); saved {r.path}")
+    marked = f", {r.feedback_lots} of them lots with managers' marks" if r.feedback_lots else ""
+    _write(console, f"Trained on {r.queries_used} of {r.queries} tenders{marked} ({window}); saved {r.path}")
     by_size = sorted(r.coefficients, key=lambda fw: -abs(fw[1]))
     _write(console, *(f"  {feature:15s} {weight:+.3f}" for feature, weight in by_size))

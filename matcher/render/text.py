@@ -9,12 +9,21 @@ from collections.abc import Iterable
 from typing import Any
 
 from matcher.rank.parts import human_amount
-from matcher.render.parts import FOOTNOTE, columns, fit_text, largest, lot_warning, short_reasons, team_title
-from matcher.results import LotSuggestions, SimilarResult, Suggestion, Teams, TenderSuggestions
+from matcher.render.parts import (
+    FOOTNOTE,
+    columns,
+    fit_text,
+    largest,
+    lot_warning,
+    marks_text,
+    short_reasons,
+    team_title,
+)
+from matcher.results import FeedbackReport, LotSuggestions, SimilarResult, Suggestion, Teams, TenderSuggestions
 
 _SHORT = {
     "semantic": "Sem", "lexical": "BM25", "buyer": "Buyer", "codes": "Codes",
-    "certifications": "Certs", "region": "Region", "size": "Size",
+    "certifications": "Certs", "region": "Region", "size": "Size", "feedback": "Marked",
 }  # fmt: skip
 _BAND_STYLE = {"strong": "green", "possible": "yellow", "weak": "red"}
 
@@ -47,7 +56,8 @@ def _table(title: str, suggestions: Iterable[Suggestion], show_lots: bool = Fals
     for s in suggestions:
         cells = [
             str(s.rank),
-            f"{escape(s.name)}\n[dim]{escape(s.participant_id)}{' · ' + escape(s.kind) if s.kind else ''}[/dim]",
+            f"{escape(s.name)}\n[dim]{escape(s.participant_id)}{' · ' + escape(s.kind) if s.kind else ''}[/dim]"
+            + (f"\n[bold magenta]◆ {escape(marks_text(s))}[/bold magenta]" if s.marks else ""),
             f"[bold]{s.score:.3f}[/bold]",
         ]
         if cols.fit:
@@ -102,6 +112,28 @@ def print_similar(result: SimilarResult, console: Any) -> None:
     query = result.query_id or f'"{result.query_text}"'
     console.print(_table(escape(f"Members similar to {query}"), result.suggestions))
     console.print(f"[dim]model {result.model} · index {result.index_version}[/dim]")
+
+
+def print_feedback(report: FeedbackReport, console: Any) -> None:
+    """The marks as a table; a mark or removal as one line."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    if report.action != "listed":
+        for m in report.marks:
+            line = f"{report.action} #{m.id}: {m.member_id} {m.label} for lot {m.lot_id} of {m.tender_id}"
+            console.print(escape(line))
+        return
+    if not report.marks:
+        console.print(f"No feedback marks in {escape(str(report.path))}.")
+        return
+    table = Table(title=escape(f"Feedback marks ({len(report.marks)})"), title_justify="left")
+    for name in ("#", "Tender", "Lot", "Member", "Mark", "Codes", "Note", "When"):
+        table.add_column(name, overflow="fold")
+    for m in report.marks:
+        cells = [str(m.id), m.tender_id, m.lot_id, m.member_id, m.label, " ".join(m.codes), m.note, m.created_at]
+        table.add_row(*(escape(c) for c in cells))
+    console.print(table)
 
 
 def print_teams(result: Teams, console: Any) -> None:

@@ -26,13 +26,15 @@ from matcher.embed.embedders import rescale_similarity
 from matcher.errors import InputError
 from matcher.inputs.tenders import read_tender
 from matcher.profiles import lot_language, lot_text, tender_text
+from matcher.rank.feedback import LotKey, apply_marks
 from matcher.rank.hand import HandWeighted
 from matcher.rank.need import SIMILAR_WEIGHTS, SUGGEST_WEIGHTS, Need
 from matcher.rank.ranker import Ranker, rank
-from matcher.results import LotSuggestions, SimilarResult, Suggestion, Teams, TenderSuggestions
+from matcher.results import LotSuggestions, Mark, SimilarResult, Suggestion, Teams, TenderSuggestions
 from matcher.schema import Participant, Tender
 from matcher.search.candidates import CandidateRetriever
 from matcher.search.version import IndexVersion
+from matcher.store.feedback import FeedbackStore
 from matcher.store.members import Members
 from matcher.store.workspace import Workspace
 from matcher.taxonomy import load_taxonomy
@@ -74,6 +76,7 @@ class Matcher:
         else:
             self.opened = IndexVersion(workspace, version, model, verify=verify)
         self.pool = self.opened.pool
+        self.feedback = FeedbackStore(workspace.root)
         self.candidates = CandidateRetriever(self.opened, self.pool)
         # Called with ("embed" | "rank", seconds) after each stage of a query: the server's metrics.
         self.observer: Callable[[str, float], None] | None = None
@@ -113,6 +116,14 @@ class Matcher:
     def model_name(self) -> str:
         return self.opened.model_name
 
+    def marks(self) -> dict[str, list[Mark]]:
+        """The workspace's feedback marks by member id (read afresh for each query: the CLI and
+        the page add marks while a server runs)."""
+        by_member: dict[str, list[Mark]] = defaultdict(list)
+        for m in self.feedback.marks():
+            by_member[m.member_id].append(m)
+        return dict(by_member)
+
     def participant(self, participant_id: str) -> Participant:
         """A member's whole profile, as stored in the served version (description included)."""
         return self.opened.participant(participant_id)
@@ -143,12 +154,18 @@ class Matcher:
 
     # --- queries --------------------------------------------------------------------
 
-    def suggest(self, tender: Tender | str | os.PathLike[str], top_k: int = 10) -> TenderSuggestions:
+    def suggest(
+        self, tender: Tender | str | os.PathLike[str], top_k: int = 10, *, hide_rejected: bool = False
+    ) -> TenderSuggestions:
         """Rank members for every lot of a tender, and for the tender as a whole.
+
+        The workspace's feedback marks are shown beside each suggestion, and a member marked not
+        relevant for a similar lot is demoted (a "feedback" part: :mod:`matcher.rank.feedback`).
 
         Args:
             tender: a Tender, or the path of a tender JSON/YAML file.
             top_k: how many members to return per lot.
+            hide_rejected: leave out, rather than demote, members marked not relevant for a similar lot.
         """
         if top_k < 1:
             raise InputError(f"--top-k must be at least 1, got {top_k}")
@@ -161,26 +178,31 @@ class Matcher:
         with self._timed("embed"):
             vectors = self.opened.embed(texts)
         year = (tender.deadline or date.today()).year  # recency features count to the tender's date
+        marks = self.marks()
+        # with marks, rank more than shown so that a demoted member's place goes to the next one
+        deeper = top_k if not marks else top_k * 2 + 5
         per_lot = []
         with self._timed("rank"):
             for lot, vector, text in zip(tender.lots, vectors, texts):
                 need = Need(lot.codes, (lot.region,) if lot.region else (), lot.certifications, lot.value, tender.buyer)
-                ranked = self._rank(need, vector[None, :], top_k, text, year=year, language=lot_language(lot, tender))
+                ranked = self._rank(need, vector[None, :], deeper, text, year=year, language=lot_language(lot, tender))
+                key = LotKey(tender.id, lot.id, lot.codes, f"{lot.title} {lot.description}")
+                ranked = apply_marks(ranked, key, marks, top_k, hide_rejected=hide_rejected)
                 per_lot.append(LotSuggestions(lot.id, lot.title, tuple(ranked)))
             overall = self._rank(
-                _tender_need(tender), vectors[-1][None, :], top_k, texts[-1], year=year,
+                _tender_need(tender), vectors[-1][None, :], deeper, texts[-1], year=year,
                 language=tender.language or lot_language(tender.lots[0], tender),
+            )  # fmt: skip
+            whole = LotKey(tender.id, "*", _tender_need(tender).codes, f"{tender.title} {tender.description}")
+            overall = apply_marks(
+                overall, whole, marks, top_k, hide_rejected=hide_rejected,
+                shown_here=lambda m: m.tender_id == tender.id,
             )  # fmt: skip
         in_lots: dict[str, list[str]] = defaultdict(list)
         for lot_result in per_lot:
             for s in lot_result.suggestions:
                 in_lots[s.participant_id].append(lot_result.lot_id)
-        overall = [
-            Suggestion(
-                s.rank, s.participant_id, s.name, s.kind, s.score, s.parts, tuple(in_lots.get(s.participant_id, ()))
-            )
-            for s in overall
-        ]
+        overall = [replace(s, lots=tuple(in_lots.get(s.participant_id, ()))) for s in overall]
         return TenderSuggestions(
             tender,
             tuple(per_lot),
@@ -197,6 +219,7 @@ class Matcher:
         teams: int = 3,
         candidates: int = 20,
         solver: Literal["auto", "cp-sat", "greedy"] = "auto",
+        hide_rejected: bool = False,
     ) -> Teams:
         """Teams that together cover a tender's lots, built from each lot's `candidates` best members.
 
@@ -208,7 +231,7 @@ class Matcher:
         """
         from matcher.rank.consortium import TeamConstraints, build_consortia
 
-        result = self.suggest(tender, top_k=candidates)
+        result = self.suggest(tender, top_k=candidates, hide_rejected=hide_rejected)
 
         def fit(s: Suggestion) -> float:  # the suggestion's calibrated fit, as suggest shows it
             return s.fit if s.fit is not None else self.ranker.unit_score(s.score)
@@ -289,13 +312,14 @@ def suggest(
     top_k: int = 10,
     model: str | None = None,
     ranker: RankerChoice = "auto",
+    hide_rejected: bool = False,
 ) -> TenderSuggestions:
     """Rank a workspace's members for every lot of a tender (see :meth:`Matcher.suggest`).
 
     Example:
         >>> suggest("my-cluster", "tender.yaml", top_k=3).lots[0].suggestions[0].name  # doctest: +SKIP
     """
-    return Matcher.open(workspace, model, ranker=ranker).suggest(tender, top_k)
+    return Matcher.open(workspace, model, ranker=ranker).suggest(tender, top_k, hide_rejected=hide_rejected)
 
 
 def similar(
@@ -319,9 +343,10 @@ def consortium(
     candidates: int = 20,
     model: str | None = None,
     ranker: RankerChoice = "auto",
+    hide_rejected: bool = False,
 ) -> Teams:
     """Teams that together cover a tender's lots (see :meth:`Matcher.consortium`); ``.top(k)``
     cuts the rankings they were built from, to show beside them."""
     return Matcher.open(workspace, model, ranker=ranker).consortium(
-        tender, constraints, teams=teams, candidates=candidates
+        tender, constraints, teams=teams, candidates=candidates, hide_rejected=hide_rejected
     )

@@ -6,6 +6,8 @@ Layout::
     <workspace>/index/CURRENT                  name of the version that serves queries
     <workspace>/index/versions/<name>/         one built index, never changed after it is written
         index.faiss  participants.parquet  manifest.json
+    <workspace>/feedback.sqlite3               the managers' marks (matcher.store.feedback): outside
+                                               the versions, so refresh and rollback keep them
 
 A version is written under a temporary name, loaded back and searched, and only then does
 ``CURRENT`` move to it (write a temp file, fsync, ``os.replace``, fsync the folder), so a
@@ -65,6 +67,10 @@ class Workspace:
     @property
     def rejects_dir(self) -> Path:
         return self.root / "rejects"
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.root / "feedback.sqlite3"
 
     def has_participants(self) -> bool:
         return self.participants_path.exists()

@@ -1,7 +1,7 @@
 """The JSON API: the CLI's queries over HTTP, each answer carrying the explanation parts.
 
 GET /health, GET /ready, GET /metrics, GET /participants/{id}, GET /similar, POST /suggest,
-POST /consortium. A tender
+POST /consortium, POST /feedback, GET /feedback, DELETE /feedback/{id}. A tender
 is the request body: the project's tender format (as in data/sample/tenders/) or an OCDS
 release, record or package of one process, as JSON or YAML.
 """
@@ -20,12 +20,15 @@ from matcher.web.errors import ApiError, openapi_errors, public_message
 from matcher.web.metrics import CONTENT_TYPE as METRICS_TYPE
 from matcher.web.models import (
     ConsortiumOut,
+    FeedbackOut,
     HealthOut,
+    MarkIn,
     ParticipantOut,
     ReadyOut,
     SimilarOut,
     SuggestOut,
     consortium_out,
+    feedback_out,
     participant_out,
     similar_out,
     suggest_out,
@@ -87,6 +90,9 @@ TENDER_BODY: dict[str, Any] = {
 }
 
 TopK = Annotated[int, Query(ge=1, le=100, description="Members per lot.")]
+HideRejected = Annotated[
+    bool, Query(description="Leave out members marked not relevant for a similar lot, rather than demote them.")
+]
 
 
 def service(request: Request) -> Service:
@@ -184,10 +190,15 @@ def similar(
     "/suggest", response_model=SuggestOut, openapi_extra=TENDER_BODY,
     responses=openapi_errors(400, 401, 413, 415, 422, 429, 503),
 )  # fmt: skip
-async def suggest(request: Request, svc: ServiceDep, top_k: TopK = 5) -> dict[str, Any]:
-    """Members ranked for every lot of the tender in the body, and for the tender as a whole."""
+async def suggest(
+    request: Request, svc: ServiceDep, top_k: TopK = 5, hide_rejected: HideRejected = False
+) -> dict[str, Any]:
+    """Members ranked for every lot of the tender in the body, and for the tender as a whole.
+
+    Each suggestion carries the managers' marks (`marks`); a member marked not relevant for a
+    similar lot is demoted, and its "feedback" part says why."""
     tender = await tender_body(request)
-    result = await run_in_threadpool(svc.suggest, tender, top_k)
+    result = await run_in_threadpool(svc.suggest, tender, top_k, hide_rejected)
     return suggest_out(result)
 
 
@@ -206,6 +217,7 @@ async def consortium(
     require: Annotated[list[str], Query(description="Every team includes these members.")] = [],  # noqa: B006
     candidates: Annotated[int, Query(ge=1, le=200, description="Best members per lot to build from.")] = 20,
     top_k: TopK = 5,
+    hide_rejected: HideRejected = False,
 ) -> dict[str, Any]:
     """Teams (a lead and partners) that together cover the tender's lots, with the per-lot rankings.
 
@@ -218,5 +230,34 @@ async def consortium(
         max_partners=max_partners, min_sme_share=min_sme_share, regions=tuple(r.upper() for r in region),
         exclude=tuple(exclude), require=tuple(require),
     )  # fmt: skip
-    found = await run_in_threadpool(svc.consortium, tender, constraints, teams, candidates, top_k)
+    found = await run_in_threadpool(svc.consortium, tender, constraints, teams, candidates, top_k, hide_rejected)
     return consortium_out(found)
+
+
+@router.post("/feedback", response_model=FeedbackOut, status_code=201, responses=openapi_errors(401, 404, 422, 429))
+def add_feedback(mark: MarkIn, svc: ServiceDep) -> dict[str, Any]:
+    """Mark a (lot, member) suggestion: shortlisted, contacted, not-relevant (with a reason), won or lost.
+
+    Stored in the workspace (it survives refreshes and rollbacks); later suggestions show it, and
+    `matcher train` learns from it. An unknown member id is a 404 that says which ids are close."""
+    return feedback_out(svc.mark(
+        mark.tender_id, mark.lot_id, mark.member_id, mark.status, mark.reason, mark.note, tuple(mark.codes), mark.text,
+    ))  # fmt: skip
+
+
+@router.get("/feedback", response_model=FeedbackOut, responses=openapi_errors(401, 429))
+def list_feedback(
+    svc: ServiceDep,
+    member: Annotated[str | None, Query(max_length=300, description="Only this member's marks.")] = None,
+    tender: Annotated[str | None, Query(max_length=300, description="Only this tender id's marks.")] = None,
+) -> dict[str, Any]:
+    """Every mark, oldest first."""
+    return feedback_out(svc.marks(member, tender))
+
+
+@router.delete("/feedback/{mark_id}", response_model=FeedbackOut, responses=openapi_errors(401, 422, 429))
+def remove_feedback(
+    mark_id: Annotated[int, Path(ge=1, description="The mark's id.")], svc: ServiceDep
+) -> dict[str, Any]:
+    """Delete one mark (undo)."""
+    return feedback_out(svc.remove_mark(mark_id))

@@ -11,7 +11,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from matcher.render import short_reasons, similar_dict, suggestion_dict, team_dicts, tender_dict
-from matcher.results import SimilarResult, Suggestion, Teams, TenderSuggestions
+from matcher.render.plain import mark_dict
+from matcher.results import FeedbackReport, SimilarResult, Suggestion, Teams, TenderSuggestions
 from matcher.schema import Participant
 
 
@@ -31,6 +32,46 @@ class ScorePartOut(BaseModel):
     detail: str
 
 
+class MarkOut(BaseModel):
+    """A manager's mark on a (lot, member) suggestion."""
+
+    id: int = Field(description="what DELETE /feedback/{id} takes")
+    tender_id: str
+    lot_id: str
+    member_id: str
+    status: Literal["shortlisted", "contacted", "not-relevant", "won", "lost"]
+    reason: Literal["wrong-kind-of-work", "too-small", "too-far", "competitor", "other"] | None
+    note: str
+    codes: list[str] = Field(description="the lot's codes, kept to tell similar lots")
+    text: str = Field(description="the lot's title and description, kept to tell similar lots without codes")
+    created_at: str
+
+
+class MarkIn(BaseModel):
+    """A mark to store. The lot's codes and text make a member marked not relevant drop for similar lots
+    (sharing a CPV group) of later tenders; without them, only for this lot."""
+
+    tender_id: str = Field(min_length=1, max_length=300, examples=["SPB-2026-BR-0147"])
+    lot_id: str = Field(min_length=1, max_length=300, examples=["1"])
+    member_id: str = Field(min_length=1, max_length=300, examples=["RU-INN-7842227069"])
+    status: str = Field(max_length=40, description="shortlisted, contacted, not-relevant, won or lost",
+                        examples=["not-relevant"])  # fmt: skip
+    reason: str | None = Field(
+        None, max_length=40, description="not-relevant only: wrong-kind-of-work, too-small, too-far, competitor, other",
+        examples=["too-far"],
+    )  # fmt: skip
+    note: str = Field("", max_length=2000)
+    codes: list[str] = Field(default_factory=list, max_length=100, examples=[["45221119-9", "45221111-3"]])
+    text: str = Field("", max_length=5000, examples=["Reconstruction of the bridge superstructure and piers"])
+
+
+class FeedbackOut(BaseModel):
+    """What was marked, listed or removed."""
+
+    action: Literal["marked", "listed", "removed"]
+    marks: list[MarkOut]
+
+
 class SuggestionOut(BaseModel):
     """A ranked member; the contributions of its parts add up to its score."""
 
@@ -47,6 +88,9 @@ class SuggestionOut(BaseModel):
     parts: dict[str, ScorePartOut] = Field(description="semantic, lexical, buyer, codes, certifications, region, size")
     why: str = Field(description="the reasons in short, as the CLI table's Why column")
     lots: list[str] = Field(default_factory=list, description="whole-tender ranking: lots where it is in the top list")
+    marks: list[MarkOut] = Field(
+        default_factory=list, description="managers' marks on this member for this lot (whole tender: any of its lots)"
+    )
 
 
 class TenderOut(BaseModel):
@@ -191,6 +235,10 @@ def suggest_out(result: TenderSuggestions) -> dict[str, Any]:
         lot_data["suggestions"] = [suggestion_out(s) for s in lot.suggestions]
     data["overall"] = [suggestion_out(s) for s in result.overall.suggestions]
     return data
+
+
+def feedback_out(report: FeedbackReport) -> dict[str, Any]:
+    return {"action": report.action, "marks": [mark_dict(m) for m in report.marks]}  # not the file's path
 
 
 def consortium_out(result: Teams) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from matcher.render.parts import (
 )
 from matcher.results import Suggestion, Teams
 from matcher.schema import Tender
+from matcher.store.feedback import REASONS
 from matcher.web.errors import public_message, status_for
 from matcher.web.guards import API_KEY_COOKIE, API_KEY_HEADER, PAGE_REFERRER_POLICY
 from matcher.web.keys import CSRF_COOKIE, CSRF_FIELD, KeyRing, csrf_token, new_nonce, valid_nonce
@@ -58,9 +59,17 @@ CSP = (
 PAGE_HEADERS = {"Content-Security-Policy": CSP, "Referrer-Policy": PAGE_REFERRER_POLICY}
 PART_LABEL = {
     "semantic": "Meaning", "lexical": "Words", "buyer": "Buyer", "codes": "Codes",
-    "certifications": "Certs", "region": "Region", "size": "Size",
+    "certifications": "Certs", "region": "Region", "size": "Size", "feedback": "Marked",
 }  # fmt: skip
 FORM_LIMITS = {"max_files": 1, "max_fields": 20}
+# The page's mark buttons: (status, reason, label); each posts "lot<TAB>member<TAB>status<TAB>reason".
+MARK_BUTTONS = (
+    ("shortlisted", "", "Shortlist"),
+    ("contacted", "", "Contacted"),
+    ("won", "", "Won"),
+    ("lost", "", "Lost"),
+)
+REJECT_BUTTONS = tuple((reason, reason.replace("-", " ")) for reason in REASONS)
 FORGED = (
     "This form was refused: it carries no valid CSRF token, so it may have been sent by a page of "
     "another site. If you sent it, submit it again from this page (it now has a fresh token)."
@@ -80,6 +89,8 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.globals["part_label"] = PART_LABEL
+    env.globals["mark_buttons"] = MARK_BUTTONS
+    env.globals["reject_buttons"] = REJECT_BUTTONS
     env.globals["footnote"] = FOOTNOTE
     return env
 
@@ -292,10 +303,13 @@ async def _teams_for(request: Request, form: FormData) -> tuple[Teams, dict[str,
 
     top_k, teams = _int(form, "top_k", 5, 1, 50), _int(form, "teams", 2, 1, 5)
     max_partners, min_sme_share = _int(form, "max_partners", 5, 1, 20), _share(form)
+    hide_rejected = bool(form.get("hide_rejected"))
     tender, again = await _form_tender(form)
     constraints = TeamConstraints(max_partners=max_partners, min_sme_share=min_sme_share)
-    found = await run_in_threadpool(_service(request).consortium, tender, constraints, teams, 20, top_k)
-    options = {"top_k": top_k, "teams": teams, "max_partners": max_partners, "min_sme_share": min_sme_share}
+    svc = _service(request)
+    found = await run_in_threadpool(svc.consortium, tender, constraints, teams, 20, top_k, hide_rejected)
+    options = {"top_k": top_k, "teams": teams, "max_partners": max_partners, "min_sme_share": min_sme_share,
+               "hide_rejected": "1" if hide_rejected else ""}  # fmt: skip
     return found, {**options, **again}
 
 
@@ -305,6 +319,11 @@ async def suggest_page(request: Request) -> HTMLResponse:
     refused = _forged(request, posted)
     if refused is not None:
         return refused
+    return await _suggest_view(request, posted)
+
+
+async def _suggest_view(request: Request, posted: FormData, notice: str | None = None) -> HTMLResponse:
+    """The rankings and teams of the posted tender (after a mark, with the mark: it is read afresh)."""
     try:
         found, form = await _teams_for(request, posted)
     except MatcherError as exc:
@@ -318,8 +337,31 @@ async def suggest_page(request: Request) -> HTMLResponse:
     tables = [item["table"] for item in lots] + [overall]
     shown = {c["name"] for t in tables for c in t["columns"]}
     legend = {"learned": overall["learned"], "columns": [{"name": n} for n in PART_ORDER if n in shown]}
-    view = {"tender": result.tender, "lots": lots, "overall": overall, "legend": legend, "teams": teams_view(found)}
+    view = {"tender": result.tender, "lots": lots, "overall": overall, "legend": legend, "teams": teams_view(found),
+            "notice": notice}  # fmt: skip
     return _page(request, form=form, suggest=view)
+
+
+@router.post("/ui/feedback", response_class=HTMLResponse)
+async def feedback_page(request: Request) -> HTMLResponse:
+    """A mark button of a ranking: stores the mark, then shows the tender's rankings again, with it.
+
+    The button's value is "lot<TAB>member<TAB>status<TAB>reason"; the form carries the tender as
+    the download form does, and the CSRF token."""
+    posted = await request.form(**FORM_LIMITS)
+    refused = _forged(request, posted)
+    if refused is not None:
+        return refused
+    try:
+        lot_id, member_id, status, reason = (str(posted.get("mark") or "").split("\t") + ["", "", "", ""])[:4]
+        if not lot_id or not member_id:
+            raise _FormError("press a mark button beside a member of a lot's ranking")
+        tender, _ = await _form_tender(posted)
+        done = await run_in_threadpool(_service(request).mark_lot, tender, lot_id, member_id, status, reason or None)
+    except MatcherError as exc:
+        return _page(request, status_for(exc), error=_message(request, exc))
+    m = done.marks[0]
+    return await _suggest_view(request, posted, f"Marked #{m.id}: {m.member_id} {m.label} for lot {m.lot_id}.")
 
 
 @router.post("/ui/export")

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from matcher.errors import InputError, TenderError, UnknownParticipant, close_matches, did_you_mean
 from matcher.inputs.tenders import TENDER_SUFFIXES, parse_tender_text
 from matcher.paths import data_dir
-from matcher.results import SimilarResult, Teams, TenderSuggestions
+from matcher.results import FeedbackReport, SimilarResult, Teams, TenderSuggestions
 from matcher.schema import Lot, Participant, Tender
 from matcher.search import Matcher
 
@@ -77,17 +78,49 @@ class Service:
         with self.lock:
             return self.matcher.similar(participant_id, text, top_k)
 
-    def suggest(self, tender: Tender, top_k: int) -> TenderSuggestions:
+    def suggest(self, tender: Tender, top_k: int, hide_rejected: bool = False) -> TenderSuggestions:
         with self.lock:
-            return self.matcher.suggest(tender, top_k)
+            return self.matcher.suggest(tender, top_k, hide_rejected=hide_rejected)
 
     def consortium(
-        self, tender: Tender, constraints: TeamConstraints, teams: int, candidates: int, top_k: int
-    ) -> Teams:
+        self, tender: Tender, constraints: TeamConstraints, teams: int, candidates: int, top_k: int,
+        hide_rejected: bool = False,
+    ) -> Teams:  # fmt: skip
         """The teams, shown with the per-lot rankings cut to top_k (built from `candidates` per lot)."""
         with self.lock:
-            found = self.matcher.consortium(tender, constraints, teams=teams, candidates=max(candidates, top_k))
+            found = self.matcher.consortium(
+                tender, constraints, teams=teams, candidates=max(candidates, top_k), hide_rejected=hide_rejected
+            )
         return found.top(top_k)
+
+    # --- feedback: the marks live in the workspace, not the version, so no lock is needed (SQLite's own)
+
+    def mark(
+        self, tender_id: str, lot_id: str, member_id: str, status: str, reason: str | None = None,
+        note: str = "", codes: Sequence[str] = (), text: str = "",
+    ) -> FeedbackReport:  # fmt: skip
+        from matcher.feedback import mark
+
+        return mark(
+            self.matcher.workspace, tender_id, lot_id, member_id, status, reason, note=note, codes=codes, text=text,
+            members=self.matcher.members,
+        )  # fmt: skip
+
+    def mark_lot(self, tender: Tender, lot_id: str, member_id: str, status: str, reason: str | None) -> FeedbackReport:
+        from matcher.feedback import lot_of, lot_text
+
+        lot = lot_of(tender, lot_id)
+        return self.mark(tender.id, lot.id, member_id, status, reason, codes=lot.codes, text=lot_text(lot))
+
+    def marks(self, member_id: str | None = None, tender_id: str | None = None) -> FeedbackReport:
+        from matcher.feedback import list_marks
+
+        return list_marks(self.matcher.workspace, member_id, tender_id)
+
+    def remove_mark(self, mark_id: int) -> FeedbackReport:
+        from matcher.feedback import remove
+
+        return remove(self.matcher.workspace, mark_id)
 
     def find_member(self, query: str) -> Participant:
         """A member by id, by name (any case), or by a close name; says which names are close otherwise."""

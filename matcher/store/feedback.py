@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -108,16 +109,31 @@ class FeedbackStore:
         if conn is not None:
             return conn
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            # isolation_level=None: transactions are ours (BEGIN IMMEDIATE), not the module's
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
-            self._migrate(conn)
-        except sqlite3.DatabaseError as exc:
-            message = f"{self.path} is not a readable feedback file ({exc}); move it aside to start anew"
-            raise IndexCorrupt(message) from None
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            opened: sqlite3.Connection | None = None
+            try:
+                # isolation_level=None: transactions are ours (BEGIN IMMEDIATE), not the module's
+                conn = opened = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                # Switching to WAL takes the file's lock without waiting on the busy timeout: two
+                # first connections at once (threads, workers) may see "database is locked". The
+                # mode is kept in the file, so only the first connection ever switches it.
+                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = FULL")
+                self._migrate(conn)
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) and time.monotonic() < deadline:
+                    if opened is not None:
+                        opened.close()
+                    time.sleep(0.02)
+                    continue
+                raise IndexCorrupt(f"{self.path}: {exc}; is another program holding it?") from None
+            except sqlite3.DatabaseError as exc:
+                message = f"{self.path} is not a readable feedback file ({exc}); move it aside to start anew"
+                raise IndexCorrupt(message) from None
         self._local.conn = conn
         return conn
 

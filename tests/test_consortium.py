@@ -259,14 +259,14 @@ def objective(team, lots, joint=3):
 def test_greedy_guarantee_without_side_constraints(seed):
     t, cands = random_case(seed, lots=6, firms=10)
     for k in (1, 2, 3, 6):
-        c = TeamConstraints(max_partners=k)
+        c = TeamConstraints(max_partners=k, max_joint=1)  # the bound is for single holders
         [best] = build_consortia(t, cands, c, teams=1, solver="cp-sat")
         [rough] = build_consortia(t, cands, c, teams=1, solver="greedy")
         assert best.optimal
-        assert objective(rough, 6) >= (1 - 1 / math.e) * objective(best, 6)
+        assert objective(rough, 6, 1) >= (1 - 1 / math.e) * objective(best, 6, 1)
         assert len(rough.assignments) >= (1 - 1 / math.e) * len(best.assignments)
         if k >= len(t.lots):  # room for every lot's best firm: greedy is optimal
-            assert objective(rough, 6) == objective(best, 6)
+            assert objective(rough, 6, 1) == objective(best, 6, 1)
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -459,3 +459,41 @@ def test_max_joint_and_max_partners_limit_groups(solver):
     ]
     [two] = build_consortia(t, trio, TeamConstraints(max_joint=2), teams=1, solver=solver)
     assert two.uncovered == ("J3",)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_cp_sat_with_joint_holding_matches_brute_force(seed):
+    """The oracle: every choice of one option (or none) per lot, tried on tiny instances whose
+    lots ask for two or three certifications and whose firms are small."""
+    import itertools
+
+    from matcher.rank.team_problem import prepare
+    from matcher.rank.team_solvers import solve_cp
+
+    rng = random.Random(seed)
+    certs = ["X", "Y", "Z"]
+    t = tender(*(Lot(f"L{i}", value=rng.choice([50, 100, 200]), certifications=tuple(rng.sample(certs, 2)))
+                 for i in range(3)))  # fmt: skip
+    firms = [firm(f"F{j}", sme=rng.random() < 0.5, certs=rng.sample(certs, rng.randint(0, 2)),
+                  largest=rng.choice([None, 20, 40])) for j in range(5)]  # fmt: skip
+    cands = {lot.id: [(f, round(rng.random(), 3)) for f in firms] for lot in t.lots}
+    c = TeamConstraints(max_partners=rng.choice([2, 3, 4]), min_sme_share=rng.choice([0.0, 0.3]))
+    p = prepare(t, cands, c)
+    p.sme_need = p.wanted
+    choices = [[None, *(q for q in p.order if q[0] == lot)] for lot in p.lots]
+    best = None
+    for pick in itertools.product(*choices):
+        plan = {q[0]: q[1] for q in pick if q is not None}
+        members = p.members(plan)
+        if not 1 <= len(members) <= p.max_partners or p.sme_value(plan) < p.sme_need:
+            continue
+        if any(units > p.cap.get(f, math.inf) for f, units in p.loads(plan).items()):
+            continue
+        best = max(best or -1, p.objective(plan))
+    status, plan = solve_cp(p, [], 10.0)
+    if not p.order:  # nothing to choose: one empty team (see test_nothing_coverable...)
+        assert (status, plan) == ("optimal", {})
+        return
+    assert (status == "infeasible") == (best is None)
+    if best is not None:
+        assert status == "optimal" and p.objective(plan) == best

@@ -43,24 +43,29 @@ def build_consortia(
 ) -> list[Team]:
     """The best teams that together cover a tender's lots, best first, with distinct member sets.
 
-    A team covers as many lots as it can, then maximises the sum of its assignment scores. Each
-    later team uses a member set no earlier team used (CP-SAT: a no-good cut); the list is
-    shorter than ``teams`` when no other non-empty team exists (or greedy finds none). When no
-    team reaches ``min_sme_share``, the requirement is lowered to the highest share any team
-    reaches, and every team says so in ``lacks``: "SME share 0.30 < required 0.40: no team reaches it".
+    A team covers as many lots as it can, then uses as few extra firms per lot as it can, then
+    maximises the sum of its assignment scores. Each later team uses a member set no earlier
+    team used (CP-SAT: a no-good cut); the list is shorter than ``teams`` when no other
+    non-empty team exists (or greedy finds none). When no team reaches ``min_sme_share``, the
+    requirement is lowered to the highest share any team reaches, and every team says so in
+    ``lacks``: "SME share 0.30 < required 0.40: no team reaches it".
 
-    Greedy (``method="greedy"``) keeps the better of two passes, by pairs (best (lot, firm) score
-    first; a new firm only while there is room) and by firms (add the firm that gains the most
-    lots covered, then score, while there is room), after moving lots to SME firms, smallest
-    score loss first, until the SME share is met. Its alternatives are greedy re-run with one or
-    two members of earlier greedy teams left out, ranked by SME share (up to the requirement),
-    then lots covered, then score. What it guarantees:
+    A lot no single firm can take may go to a group of up to ``max_joint`` firms (see the module
+    docstring); its assignment names the holder and the partners, each with what it brings.
 
-    - every team respects eligibility, capacity, max_partners and the required firms;
-    - with no capacity limits, required firms or SME share, the by-firms pass maximises a
-      monotone submodular function under a cardinality limit, so the first team reaches at
-      least (1 - 1/e) of the optimal objective (lots covered × big M + points) and of the
-      optimal number of lots covered (Nemhauser, Wolsey and Fisher, 1978);
+    Greedy (``method="greedy"``) keeps the better of two passes over single holders, by pairs
+    (best (lot, firm) score first; a new firm only while there is room) and by firms (add the
+    firm that gains the most lots covered, then score, while there is room), after moving lots
+    to SME firms, smallest score loss first, until the SME share is met; then it gives the lots
+    left to groups (fewest firms, then best score, first) while there is room. Its alternatives
+    are greedy re-run with one or two members of earlier greedy teams left out, ranked by SME
+    share (up to the requirement), then lots covered, then score. What it guarantees:
+
+    - every team respects eligibility, capacity, max_partners, max_joint and the required firms;
+    - with no capacity limits, required firms, SME share or joint holding (``max_joint=1``), the
+      by-firms pass maximises a monotone submodular function under a cardinality limit, so the
+      first team reaches at least (1 - 1/e) of the optimal objective (lots covered × big M +
+      points) and of the optimal number of lots covered (Nemhauser, Wolsey and Fisher, 1978);
     - if moreover max_partners is at least the number of lots, the by-pairs pass gives every
       lot its best eligible firm: the first team is optimal.
 

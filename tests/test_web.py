@@ -270,6 +270,11 @@ def test_consortium_api_and_page_show_the_joint_holding(client):
         in page.text
     )
     assert 'name="max_joint"' in page.text
+    rows = list(csv.DictReader(io.StringIO(_export(client, "teams.csv", teams="1").text)))
+    [lot5] = [r for r in rows if r["lot_id"] == "5"]
+    assert lot5["partners"].endswith("(subcontractor: Laboratory accreditation, Bridge inspection accreditation)")
+    alone = list(csv.DictReader(io.StringIO(_export(client, "teams.csv", teams="1", max_joint="1").text)))
+    assert [r["participant_id"] for r in alone if r["lot_id"] == "5"] == [""]
 
 
 def test_consortium_bad_options_are_422_naming_them(client):

@@ -135,7 +135,8 @@ class Partner:
 
     A subcontractor brings certifications only: the holder carries the lot's whole value. A
     co-holder shares the value (the holder alone is too small): ``value_share`` is the part of the
-    lot's value it carries, in proportion to its capacity.
+    lot's value it carries, in proportion to its capacity. ``codes`` are for information: codes
+    are no requirement, so no firm joins a group for them.
     """
 
     participant_id: str
@@ -143,6 +144,7 @@ class Partner:
     certifications: tuple[str, ...]  # the lot's required certifications it holds and the holder lacks
     value_share: float  # share of the lot's value it carries, 0 for a subcontractor
     score: float  # its own ranking score for the lot
+    codes: tuple[str, ...] = ()  # the lot's codes it answers (same or narrower) and the holder does not
 
 
 @dataclass(frozen=True)

@@ -387,7 +387,7 @@ def test_suggest_consortium_shows_the_joint_holding(sample_workspace):
     assert result.exit_code == 0, result.stderr
     [lot5] = [a for a in json.loads(result.stdout)["teams"][0]["assignments"] if a["lot_id"] == "5"]
     assert [p["brings"] for p in lot5["partners"]] == [
-        "subcontractor: Laboratory accreditation, Bridge inspection accreditation"
+        "subcontractor: Laboratory accreditation, Bridge inspection accreditation; codes 71631450-9, 71900000-7"
     ]
     alone = run(
         "consortium", BRIDGE, "-w", str(sample_workspace.root), "--teams", "1", "--max-joint", "1", "-f", "json"

@@ -402,6 +402,18 @@ def test_a_lot_no_single_member_can_take_is_held_jointly(solver):
     assert_valid(team, tender(LOT_J), cands, TeamConstraints())
 
 
+def test_a_partner_is_shown_with_the_codes_it_brings():
+    # codes are no requirement (the group is there for the accreditation), but the lot's testing
+    # code that only the laboratory answers, with a narrower code, is shown as what it brings
+    lot = Lot("J", value=100, codes=("71631000-0", "45221119-9"), certifications=(LAB,))
+    builder = Participant("M", "M", codes=("45221119-9",), projects=(Project("bridge", value=500),))
+    lab = Participant("T", "T", codes=("71631450-9",), certifications=(LAB,), projects=(Project("tests", value=5),))
+    [team] = build_consortia(tender(lot), {"J": [(builder, 0.6), (lab, 0.4)]}, teams=1)
+    [a] = team.assignments
+    assert a.firms == ("M", "T") and a.partners[0].codes == ("71631000-0",)
+    assert a.partners[0].certifications == (LAB,) and a.partners[0].role == "subcontractor"
+
+
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_a_single_holder_wins_over_a_better_scoring_group(solver):
     # S holds both accreditations but fits worst (.2); L+B would score .65: S still takes J alone.

@@ -254,6 +254,7 @@ def test_consortium_api_and_page_show_the_joint_holding(client):
     [lab] = lot5["partners"]
     assert lab["role"] == "subcontractor" and lab["name"] and lab["value_share"] == 0.0
     assert lab["certifications"] == ["Laboratory accreditation", "Bridge inspection accreditation"]
+    assert lab["codes"] and set(lab["codes"]) <= {"71520000-9", "71631450-9", "71900000-7"}  # lot 5's codes
     assert {m["participant_id"] for m in first["members"]} >= {lot5["participant_id"], lab["participant_id"]}
     alone = client.post("/consortium", content=BRIDGE.read_bytes(), params={"teams": 1, "max_joint": 1},
                         headers={"Content-Type": "application/yaml"})  # fmt: skip
@@ -266,13 +267,13 @@ def test_consortium_api_and_page_show_the_joint_holding(client):
     )
     page = client.post("/ui/suggest", files={"sample": (None, "bridge-reconstruction.yaml"), "teams": (None, "1")})
     assert (
-        '<td class="partner">+ subcontractor: Laboratory accreditation, Bridge inspection accreditation</td>'
+        '<td class="partner">+ subcontractor: Laboratory accreditation, Bridge inspection accreditation; codes'
         in page.text
     )
     assert 'name="max_joint"' in page.text
     rows = list(csv.DictReader(io.StringIO(_export(client, "teams.csv", teams="1").text)))
     [lot5] = [r for r in rows if r["lot_id"] == "5"]
-    assert lot5["partners"].endswith("(subcontractor: Laboratory accreditation, Bridge inspection accreditation)")
+    assert "(subcontractor: Laboratory accreditation, Bridge inspection accreditation; codes" in lot5["partners"]
     alone = list(csv.DictReader(io.StringIO(_export(client, "teams.csv", teams="1", max_joint="1").text)))
     assert [r["participant_id"] for r in alone if r["lot_id"] == "5"] == [""]
 

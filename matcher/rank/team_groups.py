@@ -11,7 +11,9 @@ brings a missing certification or capacity, and a firm that could take the lot a
 in one. Who carries the value: when some member's capacity alone reaches it, the best-scoring
 such member holds the lot and carries it all, and the others are subcontractors bringing
 certifications; otherwise the value is shared in proportion to capacity, the largest member
-holds and the others are co-holders.
+holds and the others are co-holders. Each partner is shown with what it brings: the lot's
+certifications and codes it answers that the holder does not (codes for information only), and
+its share of the value.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from itertools import combinations
 from matcher.rank.parts import holds_certification
 from matcher.results import Partner, PartnerRole
 from matcher.schema import Lot, Participant
+from matcher.taxonomy import best_matches
 
 POOL = 20  # the best-scoring firms per lot that may join a group: C(20, 3) = 1,140 trials at most
 KEEP = 60  # groups kept per lot, fewest firms then best score first: the CP-SAT model stays small
@@ -56,16 +59,23 @@ def groups_for(
 
     short = [(p, s) for p, s in firms if not covers([p.id])][:POOL]  # a firm that covers alone is in no minimal group
     score = {p.id: s for p, s in short}
+    answers = {p.id: _answers(lot, p) for p, _ in short}
     found: list[Group] = []
     for k in range(2, max_joint + 1):
         for combo in combinations(sorted(score), k):
             if covers(combo) and not any(covers([f for f in combo if f != g]) for g in combo):
-                found.append(_group(need, combo, score, held, value, cap))
+                found.append(_group(lot, combo, score, held, answers, value, cap))
     found.sort(key=lambda g: (len(g.firms), -g.score, g.firms))
     return found[:KEEP]
 
 
-def _group(need, combo, score, held, value, cap) -> Group:
+def _answers(lot: Lot, firm: Participant) -> frozenset[str]:
+    """The lot's codes the firm answers fully: the same code, or one under it."""
+    return frozenset(m.wanted for m in best_matches(list(lot.codes), list(firm.codes)) if m.score >= 1.0)
+
+
+def _group(lot, combo, score, held, answers, value, cap) -> Group:
+    need = lot.certifications
     big = [f for f in combo if cap(f) >= value]
     if big:  # one member is large enough: it holds and carries it all, the others subcontract
         holder = min(big, key=lambda f: (-score[f], f))
@@ -85,6 +95,7 @@ def _group(need, combo, score, held, value, cap) -> Group:
             tuple(x for x in need if x in held[f] and x not in held[holder]),
             round(carries[f] / value, 4) if value else 0.0,
             score[f],
+            tuple(x for x in lot.codes if x in answers[f] and x not in answers[holder]),
         )
         for f in rest
     )

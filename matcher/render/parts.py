@@ -88,10 +88,11 @@ def team_title(team: Team, names: Mapping[str, str]) -> str:
 
 
 def brings(p: Partner) -> str:
-    """What a partner brings to a lot, e.g. "subcontractor: Bridge inspection accreditation" or
-    "co-holder: 45% of the value"."""
+    """What a partner brings to a lot, e.g. "subcontractor: Bridge inspection accreditation; codes
+    71631450-9" or "co-holder: 45% of the value"."""
     what = ([f"{p.value_share:.0%} of the value"] if p.role == "co-holder" else []) + list(p.certifications)
-    return f"{p.role}: {', '.join(what) or 'capacity'}"
+    codes = f"; codes {', '.join(p.codes)}" if p.codes else ""
+    return f"{p.role}: {', '.join(what) or 'capacity'}{codes}"
 
 
 def partners_text(a: Assignment, names: Mapping[str, str]) -> str:

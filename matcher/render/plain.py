@@ -118,6 +118,7 @@ def team_dicts(teams: Sequence[Team], names: Mapping[str, str]) -> list[dict[str
                             "name": names.get(x.participant_id),
                             "role": x.role,
                             "certifications": list(x.certifications),
+                            "codes": list(x.codes),
                             "value_share": x.value_share,
                             "fit": x.score,
                             "brings": brings(x),

@@ -95,6 +95,7 @@ class PartnerOut(BaseModel):
     name: str | None
     role: Literal["co-holder", "subcontractor"]
     certifications: list[str]  # the lot's required certifications it holds and the holder lacks
+    codes: list[str]  # the lot's codes it answers (same or narrower) and the holder does not; for information
     value_share: float  # share of the lot's value it carries (0 for a subcontractor)
     fit: float  # its own fit for the lot
     brings: str  # the same in words, e.g. "subcontractor: Laboratory accreditation"

@@ -158,19 +158,9 @@ def prepare(tender: Tender, candidates: Candidates, c: TeamConstraints) -> Probl
             if not _barred(firm, c):
                 joinable[lot.id].append((firm, float(s)))
     singles = sorted(score, key=lambda q: (-score[q], lot_ids.index(q[0]), q[1]))
-    shares: dict[Pair, tuple[int, ...]] = {}
-    partners: dict[Pair, tuple[Partner, ...]] = {}
-    grouped: list[Pair] = []
-    for lot in tender.lots:
-        best_first = sorted(joinable[lot.id], key=lambda t: (-t[1], t[0].id))
-        # a group larger than the team could never be used
-        for g in groups_for(lot, best_first, value[lot.id], caps, min(c.max_joint, c.max_partners)):
-            q = (lot.id, g.firms)
-            score[q], shares[q], partners[q] = g.score, g.carries, g.partners
-            grouped.append(q)
-    grouped.sort(key=lambda q: (len(q[1]), -score[q], lot_ids.index(q[0]), q[1]))
+    shares, partners = _add_groups(tender, joinable, value, caps, c, score)
     points = {q: round(s * SCORE_POINTS) for q, s in score.items()}
-    order = singles + grouped
+    order = singles + sorted(shares, key=lambda q: (len(q[1]), -score[q], lot_ids.index(q[0]), q[1]))
     coverable = {lot for lot, _ in order}
     reasons = {lot.id: _uncoverable(lot, refused[lot.id], c) for lot in tender.lots if lot.id not in coverable}
     base = sum(value[lot] for lot in coverable)
@@ -183,6 +173,26 @@ def prepare(tender: Tender, candidates: Candidates, c: TeamConstraints) -> Probl
     p.sme_need, p.shares, p.partners = wanted, shares, partners
     p.fixed = _place_required(p, firms, refused)  # every required firm gets a lot of its own, or InputError
     return p
+
+
+def _add_groups(
+    tender: Tender,
+    joinable: Mapping[str, list[tuple[Participant, float]]],
+    value: Mapping[str, int],
+    caps: dict[str, int],
+    c: TeamConstraints,
+    score: dict[Pair, float],
+) -> tuple[dict[Pair, tuple[int, ...]], dict[Pair, tuple[Partner, ...]]]:
+    """Each lot's groups into ``score``; returns what each group's firms carry and its partners."""
+    shares: dict[Pair, tuple[int, ...]] = {}
+    partners: dict[Pair, tuple[Partner, ...]] = {}
+    for lot in tender.lots:
+        best_first = sorted(joinable[lot.id], key=lambda t: (-t[1], t[0].id))
+        # a group larger than the team could never be used
+        for g in groups_for(lot, best_first, value[lot.id], caps, min(c.max_joint, c.max_partners)):
+            q = (lot.id, g.firms)
+            score[q], shares[q], partners[q] = g.score, g.carries, g.partners
+    return shares, partners
 
 
 def _uncoverable(lot: Lot, refused: list[tuple[Participant, str]], c: TeamConstraints) -> str:

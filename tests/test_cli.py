@@ -369,8 +369,13 @@ def test_every_sample_tender_is_covered_by_its_first_team(sample_matcher, name):
     subcontractor; every other lot of every sample tender has a single holder."""
     from matcher.inputs.tenders import read_tender
 
-    [team] = sample_matcher.consortium(read_tender(SAMPLE / "tenders" / name), teams=1).teams
+    tender = read_tender(SAMPLE / "tenders" / name)
+    [team] = sample_matcher.consortium(tender, teams=1).teams
     assert team.uncovered == () and team.lacks == ()
+    [rough] = sample_matcher.consortium(tender, teams=1, solver="greedy").teams  # the fallback covers them too
+    assert rough.uncovered == () and [a.firms for a in rough.assignments if a.partners] == [
+        a.firms for a in team.assignments if a.partners
+    ]
     joint = {a.lot_id: a for a in team.assignments if a.partners}
     if name != "bridge-reconstruction.yaml":
         assert joint == {}

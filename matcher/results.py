@@ -160,13 +160,45 @@ class SimilarResult:
     index_version: str
 
 
+PartnerRole = Literal["co-holder", "subcontractor"]
+
+
+@dataclass(frozen=True)
+class Partner:
+    """A firm that takes part in a lot beside its holder, and what it brings that the holder lacks.
+
+    A subcontractor brings certifications only: the holder carries the lot's whole value. A
+    co-holder shares the value (the holder alone is too small): ``value_share`` is the part of the
+    lot's value it carries, in proportion to its capacity. ``codes`` are for information: codes
+    are no requirement, so no firm joins a group for them.
+    """
+
+    participant_id: str
+    role: PartnerRole
+    certifications: tuple[str, ...]  # the lot's required certifications it holds and the holder lacks
+    value_share: float  # share of the lot's value it carries, 0 for a subcontractor
+    score: float  # its own ranking score for the lot
+    codes: tuple[str, ...] = ()  # the lot's codes it answers (same or narrower) and the holder does not
+
+
 @dataclass(frozen=True)
 class Assignment:
-    """One lot given to one firm, with the firm's ranking score for that lot."""
+    """One lot given to its holder, alone or with partners, and the score of the holding.
+
+    Held alone, ``score`` is the holder's ranking score for the lot; held jointly, the mean of the
+    group's scores (a weak partner weighs on the holding).
+    """
 
     lot_id: str
-    participant_id: str
+    participant_id: str  # the holder
     score: float
+    partners: tuple[Partner, ...] = ()  # co-holders and subcontractors; () when held alone
+    holder_share: float = 1.0  # share of the lot's value the holder carries
+
+    @property
+    def firms(self) -> tuple[str, ...]:
+        """The holder, then its partners."""
+        return (self.participant_id, *(x.participant_id for x in self.partners))
 
 
 @dataclass(frozen=True)
@@ -175,7 +207,7 @@ class Team:
 
     rank: int
     lead_id: str | None  # the member with the largest assigned value (ties: higher score, then id)
-    members: tuple[str, ...]  # lead first, then by assigned value
+    members: tuple[str, ...]  # lead first, then by assigned value; partners included
     assignments: tuple[Assignment, ...]  # one per covered lot, in lot order
     total_score: float  # sum of the assignment scores
     sme_share: float  # SME-held share of the coverable lot value (see the module docstring)

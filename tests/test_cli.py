@@ -362,6 +362,47 @@ def test_suggest_with_consortium_shows_rankings_then_teams(sample_workspace):
     assert "Fit" in words and "shared out" not in words and "a part the lot does not ask about is neutral" in words
 
 
+@pytest.mark.parametrize("name", sorted(p.name for p in (SAMPLE / "tenders").iterdir()))
+def test_every_sample_tender_is_covered_by_its_first_team(sample_matcher, name):
+    """With joint holding every sample lot has a holder: the bridge tender's lot 5, whose two
+    accreditations only small laboratories hold, goes to a large firm with a laboratory as
+    subcontractor; every other lot of every sample tender has a single holder."""
+    from matcher.inputs.tenders import read_tender
+
+    tender = read_tender(SAMPLE / "tenders" / name)
+    [team] = sample_matcher.consortium(tender, teams=1).teams
+    assert team.uncovered == () and team.lacks == ()
+    [rough] = sample_matcher.consortium(tender, teams=1, solver="greedy").teams  # the fallback covers them too
+    assert rough.uncovered == () and [a.firms for a in rough.assignments if a.partners] == [
+        a.firms for a in team.assignments if a.partners
+    ]
+    joint = {a.lot_id: a for a in team.assignments if a.partners}
+    if name != "bridge-reconstruction.yaml":
+        assert joint == {}
+        return
+    assert list(joint) == ["5"]
+    [lab] = joint["5"].partners
+    assert lab.role == "subcontractor" and joint["5"].holder_share == 1.0
+    assert lab.certifications == ("Laboratory accreditation", "Bridge inspection accreditation")
+    assert set(team.members) >= {joint["5"].participant_id, lab.participant_id}
+
+
+def test_suggest_consortium_shows_the_joint_holding(sample_workspace):
+    result = run("suggest", BRIDGE, "-w", str(sample_workspace.root), "--consortium", "--teams", "1", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    [lot5] = [a for a in json.loads(result.stdout)["teams"][0]["assignments"] if a["lot_id"] == "5"]
+    assert [p["brings"] for p in lot5["partners"]] == [
+        "subcontractor: Laboratory accreditation, Bridge inspection accreditation; codes 71631450-9, 71900000-7"
+    ]
+    alone = run(
+        "consortium", BRIDGE, "-w", str(sample_workspace.root), "--teams", "1", "--max-joint", "1", "-f", "json"
+    )
+    first = json.loads(alone.stdout)["teams"][0]
+    assert first["uncovered"] == ["5"] and "max_joint 2 or more" in first["lacks"][0]
+    table = " ".join(run("consortium", BRIDGE, "-w", str(sample_workspace.root), "--teams", "1").stdout.split())
+    assert "holds" in table and "+ subcontractor:" in table  # the cell wraps at the runner's 80 columns
+
+
 def test_consortium_with_an_impossible_requirement_is_a_one_line_error(sample_workspace):
     metro = str(SAMPLE / "tenders" / "metro-depot.yaml")
     one_line_error(run("consortium", metro, "-w", str(sample_workspace.root), "--require", "RU-INN-0000000000"),

@@ -142,3 +142,28 @@ def test_similar_has_no_fit_to_show():
     assert similar_dict(result)["suggestions"][0]["fit"] is None
     head = similar_csv(result).splitlines()[0].split(",")
     assert head[:5] == ["rank", "participant_id", "name", "kind", "score"] and "fit" not in head
+
+
+def test_a_joint_holding_says_who_holds_and_what_each_partner_brings_in_every_format():
+    from matcher.render import teams_csv
+    from matcher.results import Assignment, Partner, Team
+
+    lab = Partner("B", "subcontractor", ("Laboratory accreditation",), 0.0, 0.4)
+    share = Partner("C", "co-holder", (), 0.45, 0.5)
+    joint = Assignment("1", "A", 0.5, (lab, share), 0.55)
+    team = Team(1, "A", ("A", "B", "C"), (joint,), 0.5, 0.0, (), (), "cp-sat", True)
+    t = Tender("T-1", "Bridge", lots=(Lot("1", "Testing laboratory"),))
+    found = Teams(TenderSuggestions(t, (), LotSuggestions("*", "", ()), "m", "v1"), (team,),
+                  {"A": "Alpha", "B": "Beta Lab", "C": "Gamma"})  # fmt: skip
+    text = " ".join(table_text(found).split())
+    assert "✓ 0.50 holds 55%" in text and "+ subcontractor: Laboratory accreditation" in text
+    assert "+ co-holder: 45% of the value" in text
+    [a] = json.loads(dump_json(teams_dict(found)))["teams"][0]["assignments"]
+    assert a["participant_id"] == "A" and a["holder_share"] == 0.55
+    assert [(p["participant_id"], p["role"], p["brings"]) for p in a["partners"]] == [
+        ("B", "subcontractor", "subcontractor: Laboratory accreditation"),
+        ("C", "co-holder", "co-holder: 45% of the value"),
+    ]
+    [row] = list(csv.DictReader(io.StringIO(teams_csv(found))))
+    assert row["participant_id"] == "A" and row["holder_share"] == "0.55"
+    assert row["partners"] == "Beta Lab (subcontractor: Laboratory accreditation); Gamma (co-holder: 45% of the value)"

@@ -244,6 +244,40 @@ def test_consortium_for_the_water_main_is_the_library_answer(client, sample_matc
     assert all(len(lot["suggestions"]) == 3 for lot in body["lots"])
 
 
+def test_consortium_api_and_page_show_the_joint_holding(client):
+    response = client.post("/consortium", content=BRIDGE.read_bytes(), params={"teams": 1, "top_k": 1},
+                           headers={"Content-Type": "application/yaml"})  # fmt: skip
+    assert response.status_code == 200, response.text
+    first = response.json()["teams"][0]
+    assert first["uncovered"] == []
+    [lot5] = [a for a in first["assignments"] if a["lot_id"] == "5"]
+    [lab] = lot5["partners"]
+    assert lab["role"] == "subcontractor" and lab["name"] and lab["value_share"] == 0.0
+    assert lab["certifications"] == ["Laboratory accreditation", "Bridge inspection accreditation"]
+    assert lab["codes"] and set(lab["codes"]) <= {"71520000-9", "71631450-9", "71900000-7"}  # lot 5's codes
+    assert {m["participant_id"] for m in first["members"]} >= {lot5["participant_id"], lab["participant_id"]}
+    alone = client.post("/consortium", content=BRIDGE.read_bytes(), params={"teams": 1, "max_joint": 1},
+                        headers={"Content-Type": "application/yaml"})  # fmt: skip
+    assert alone.json()["teams"][0]["uncovered"] == ["5"]
+    error(client.post("/consortium", json={"title": "x"}, params={"max_joint": 9}), 422, "max_joint")
+    spec = client.get("/openapi.json").json()
+    assert "max_joint" in [p["name"] for p in spec["paths"]["/consortium"]["post"]["parameters"]]
+    assert {"role", "certifications", "value_share", "brings"} <= set(
+        spec["components"]["schemas"]["PartnerOut"]["properties"]
+    )
+    page = client.post("/ui/suggest", files={"sample": (None, "bridge-reconstruction.yaml"), "teams": (None, "1")})
+    assert (
+        '<td class="partner">+ subcontractor: Laboratory accreditation, Bridge inspection accreditation; codes'
+        in page.text
+    )
+    assert 'name="max_joint"' in page.text
+    rows = list(csv.DictReader(io.StringIO(_export(client, "teams.csv", teams="1").text)))
+    [lot5] = [r for r in rows if r["lot_id"] == "5"]
+    assert "(subcontractor: Laboratory accreditation, Bridge inspection accreditation; codes" in lot5["partners"]
+    alone = list(csv.DictReader(io.StringIO(_export(client, "teams.csv", teams="1", max_joint="1").text)))
+    assert [r["participant_id"] for r in alone if r["lot_id"] == "5"] == [""]
+
+
 def test_consortium_bad_options_are_422_naming_them(client):
     tender = {"title": "Bridge repair", "codes": ["45221111-3"]}
     error(client.post("/consortium", json=tender, params={"min_sme_share": 2}), 422, "min_sme_share")

@@ -134,7 +134,10 @@ def test_the_page_ranks_the_bridge_tender_and_proposes_teams(server, browser, tm
     header = teams.first.locator("thead th")
     assert header.first.inner_text() == "Lot" and "(lead)" in header.nth(1).inner_text()
     assert teams.first.locator("tbody tr").count() == 6  # lot × member: one row per lot
-    assert teams.first.locator("td.hit").count() >= 5
+    assert teams.first.locator("td.hit").count() == 6  # every lot has a holder: lot 5 held jointly
+    partner = teams.first.locator("td.partner")
+    assert partner.count() == 1 and "subcontractor: Laboratory accreditation" in partner.inner_text()
+    assert "holds" in teams.first.locator("tbody tr").nth(4).locator("td.hit").inner_text()
 
     shot = tmp_path / "bridge-tender.png"
     page.screenshot(path=str(shot), full_page=True)

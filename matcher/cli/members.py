@@ -13,6 +13,7 @@ from matcher.cli.options import (
     ExcludeOpt,
     FormatOpt,
     GapLevel,
+    MaxJointOpt,
     MaxPartnersOpt,
     MinSmeOpt,
     ModelOpt,
@@ -71,6 +72,7 @@ def suggest(
     consortium: Annotated[bool, typer.Option("--consortium", help="Also propose teams that cover the lots.")] = False,
     teams: TeamsOpt = 3,
     max_partners: MaxPartnersOpt = 5,
+    max_joint: MaxJointOpt = 3,
     min_sme_share: MinSmeOpt = 0.0,
     region: RegionsOpt = None,
     exclude: ExcludeOpt = None,
@@ -104,7 +106,7 @@ def suggest(
         ranked = rank_members(ws, parsed, top_k=top_k, model=model, ranker=ranker.value, hide_rejected=hide_rejected)
         _show(ranked, output)
         return
-    constraints = team_constraints(max_partners, min_sme_share, region, exclude, require)
+    constraints = team_constraints(max_partners, min_sme_share, region, exclude, require, max_joint)
     found = find_teams(
         ws, parsed, constraints, teams=teams, candidates=max(20, top_k), model=model, ranker=ranker.value,
         hide_rejected=hide_rejected,
@@ -117,6 +119,7 @@ def consortium(
     tender: Annotated[Path, typer.Argument(help="Tender file (.yaml, .yml or .json).")],
     teams: TeamsOpt = 3,
     max_partners: MaxPartnersOpt = 5,
+    max_joint: MaxJointOpt = 3,
     min_sme_share: MinSmeOpt = 0.0,
     region: RegionsOpt = None,
     exclude: ExcludeOpt = None,
@@ -128,11 +131,14 @@ def consortium(
 ) -> None:
     """Propose teams (a lead and partners) that together cover every lot of a tender.
 
-    Each lot goes to one member holding its required certifications; teams cover as many lots
-    as possible, then maximise the members' fit, with at most --max-partners firms, at least
-    --min-sme-share of the value to SMEs, no firm over 3x its largest past project, and the
-    --region, --exclude and --require limits. Solved exactly with OR-Tools CP-SAT (greedy
-    fallback); what a team lacks is said.
+    Each lot goes to one member holding its required certifications; a lot no member can take
+    alone may be held by up to --max-joint firms whose certifications together cover it and
+    whose capacities together reach its value (the holder and its co-holders or
+    subcontractors, each shown with what it brings); a single holder wins whenever one can take
+    the lot. Teams cover as many lots as possible, then maximise the members' fit, with at most
+    --max-partners firms, at least --min-sme-share of the value to SMEs, no firm over 3x its
+    largest past project, and the --region, --exclude and --require limits. Solved exactly with
+    OR-Tools CP-SAT (greedy fallback); what a team lacks is said.
 
     Example: matcher consortium data/sample/tenders/metro-depot.yaml --max-partners 4 --min-sme-share 0.3
     """
@@ -140,7 +146,7 @@ def consortium(
     from matcher.search import consortium as find_teams
 
     parsed = read_tender(tender)
-    constraints = team_constraints(max_partners, min_sme_share, region, exclude, require)
+    constraints = team_constraints(max_partners, min_sme_share, region, exclude, require, max_joint)
     ws = _query_workspace(workspace)
     _show(find_teams(ws, parsed, constraints, teams=teams, candidates=candidates, model=model), output)
 

@@ -104,6 +104,12 @@ WaitOpt = Annotated[float, typer.Option("--wait", min=0, help="Seconds to wait f
 
 TeamsOpt = Annotated[int, typer.Option("--teams", min=1, max=20, help="Alternative teams to propose.")]
 MaxPartnersOpt = Annotated[int, typer.Option("--max-partners", min=1, help="At most this many firms per team.")]
+MaxJointOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-joint", min=1, max=4, help="Firms that may hold one lot jointly, holder included (1: alone only)."
+    ),
+]
 MinSmeOpt = Annotated[
     float, typer.Option("--min-sme-share", min=0.0, max=1.0, help="Least share of the lot value held by SMEs.")
 ]
@@ -118,11 +124,11 @@ RankerChoiceOpt = Annotated[
 ]
 
 
-def team_constraints(max_partners: int, min_sme: float, regions, exclude, require):
+def team_constraints(max_partners: int, min_sme: float, regions, exclude, require, max_joint: int = 3):
     """The consortium options as the library's TeamConstraints."""
     from matcher.rank.consortium import TeamConstraints
 
     return TeamConstraints(
         max_partners=max_partners, min_sme_share=min_sme, regions=tuple(r.upper() for r in regions or ()),
-        exclude=tuple(exclude or ()), require=tuple(require or ()),
+        exclude=tuple(exclude or ()), require=tuple(require or ()), max_joint=max_joint,
     )  # fmt: skip

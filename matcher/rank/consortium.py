@@ -1,10 +1,15 @@
 """Consortia: whole teams for a multi-lot tender, built from the per-lot rankings.
 
-A team is a set of firms and at most one firm per lot. Teams cover as many lots as possible
-first, then maximise the sum of the ranking scores of their assignments, within eligibility
-(certifications, regions, exclusions), a limit on firms, per-firm capacity, required firms and
-an SME share. OR-Tools CP-SAT solves it exactly; a greedy heuristic stands in when ortools is
-not installed or finds no solution in time.
+A team is a set of firms and, per lot, at most one holder, alone or with partners. Teams cover
+as many lots as possible first, then use as few extra firms per lot as they can, then maximise
+the sum of the ranking scores of their assignments, within eligibility (certifications,
+regions, exclusions), a limit on firms, per-firm capacity, required firms and an SME share.
+
+A lot no single firm can take may be held jointly by up to ``max_joint`` firms (see
+:mod:`matcher.rank.team_groups`): their certifications together cover the lot's, their
+capacities together its value. Each extra firm on a lot costs more than any sum of scores, so a
+single holder wins whenever one can take the lot. OR-Tools CP-SAT solves it exactly; a greedy
+heuristic stands in when ortools is not installed or finds no solution in time.
 
 Lot values: a lot without a value counts as the mean of the tender's known lot values (1 each
 if none is known). A firm's capacity is ``capacity_factor`` times its largest past project
@@ -38,24 +43,29 @@ def build_consortia(
 ) -> list[Team]:
     """The best teams that together cover a tender's lots, best first, with distinct member sets.
 
-    A team covers as many lots as it can, then maximises the sum of its assignment scores. Each
-    later team uses a member set no earlier team used (CP-SAT: a no-good cut); the list is
-    shorter than ``teams`` when no other non-empty team exists (or greedy finds none). When no
-    team reaches ``min_sme_share``, the requirement is lowered to the highest share any team
-    reaches, and every team says so in ``lacks``: "SME share 0.30 < required 0.40: no team reaches it".
+    A team covers as many lots as it can, then uses as few extra firms per lot as it can, then
+    maximises the sum of its assignment scores. Each later team uses a member set no earlier
+    team used (CP-SAT: a no-good cut); the list is shorter than ``teams`` when no other
+    non-empty team exists (or greedy finds none). When no team reaches ``min_sme_share``, the
+    requirement is lowered to the highest share any team reaches, and every team says so in
+    ``lacks``: "SME share 0.30 < required 0.40: no team reaches it".
 
-    Greedy (``method="greedy"``) keeps the better of two passes, by pairs (best (lot, firm) score
-    first; a new firm only while there is room) and by firms (add the firm that gains the most
-    lots covered, then score, while there is room), after moving lots to SME firms, smallest
-    score loss first, until the SME share is met. Its alternatives are greedy re-run with one or
-    two members of earlier greedy teams left out, ranked by SME share (up to the requirement),
-    then lots covered, then score. What it guarantees:
+    A lot no single firm can take may go to a group of up to ``max_joint`` firms (see the module
+    docstring); its assignment names the holder and the partners, each with what it brings.
 
-    - every team respects eligibility, capacity, max_partners and the required firms;
-    - with no capacity limits, required firms or SME share, the by-firms pass maximises a
-      monotone submodular function under a cardinality limit, so the first team reaches at
-      least (1 - 1/e) of the optimal objective (lots covered × big M + points) and of the
-      optimal number of lots covered (Nemhauser, Wolsey and Fisher, 1978);
+    Greedy (``method="greedy"``) keeps the better of two passes over single holders, by pairs
+    (best (lot, firm) score first; a new firm only while there is room) and by firms (add the
+    firm that gains the most lots covered, then score, while there is room), after moving lots
+    to SME firms, smallest score loss first, until the SME share is met; then it gives the lots
+    left to groups (fewest firms, then best score, first) while there is room. Its alternatives
+    are greedy re-run with one or two members of earlier greedy teams left out, ranked by SME
+    share (up to the requirement), then lots covered, then score. What it guarantees:
+
+    - every team respects eligibility, capacity, max_partners, max_joint and the required firms;
+    - with no capacity limits, required firms, SME share or joint holding (``max_joint=1``), the
+      by-firms pass maximises a monotone submodular function under a cardinality limit, so the
+      first team reaches at least (1 - 1/e) of the optimal objective (lots covered × big M +
+      points) and of the optimal number of lots covered (Nemhauser, Wolsey and Fisher, 1978);
     - if moreover max_partners is at least the number of lots, the by-pairs pass gives every
       lot its best eligible firm: the first team is optimal.
 
@@ -101,7 +111,7 @@ def _search(p: Problem, teams: int, exact: bool, limit: float) -> list[tuple[Pla
     found: list[tuple[Plan, Method, bool]] = []
     pool: list[Plan] | None = None
     while len(found) < teams:
-        used = [frozenset(a.values()) for a, _, _ in found]
+        used = [p.members(a) for a, _, _ in found]
         if exact:
             status, assign = solve_cp(p, used, limit)
             if status == "infeasible" and not found and p.sme_need == p.wanted > 0:
@@ -117,7 +127,7 @@ def _search(p: Problem, teams: int, exact: bool, limit: float) -> list[tuple[Pla
                 continue
             exact = False  # nothing within the time budget: greedy finishes the list
         pool = pool if pool is not None else greedy_pool(p)
-        rest = [a for a in pool if frozenset(a.values()) not in used]
+        rest = [a for a in pool if p.members(a) not in used]
         if not rest:
             break
         found.append((rest[0], "greedy", False))
@@ -134,6 +144,8 @@ def _check(c: TeamConstraints, teams: int, solver: str) -> None:
             raise InputError(f"{name} must be a tuple of strings, e.g. ({getattr(c, name)!r},)")
     if c.max_partners < 1:
         raise InputError(f"max_partners must be at least 1 (the lead), got {c.max_partners}")
+    if not 1 <= c.max_joint <= 4:
+        raise InputError(f"max_joint is firms per lot, holder included, from 1 (alone) to 4; got {c.max_joint}")
     if not 0.0 <= c.min_sme_share <= 1.0:
         raise InputError(f"min_sme_share is a share of the lot value, from 0 to 1; got {c.min_sme_share}")
     if not c.capacity_factor > 0 or not c.time_limit_s > 0:
@@ -145,12 +157,18 @@ def _check(c: TeamConstraints, teams: int, solver: str) -> None:
         raise InputError(f"{len(set(c.require))} required firms exceed max_partners={c.max_partners}; raise it")
 
 
+def _assignment(p: Problem, lot: str, firms: tuple[str, ...]) -> Assignment:
+    q = (lot, firms)
+    share = round(p.carries(q)[0] / p.value[lot], 4) if p.value[lot] else 1.0
+    return Assignment(lot, firms[0], p.score[q], p.partners.get(q, ()), share)
+
+
 def _team(p: Problem, assign: Plan, rank: int, method: Method, optimal: bool, c: TeamConstraints) -> Team:
-    value, score = p.loads(assign), {f: 0.0 for f in assign.values()}
-    for lot, f in assign.items():
-        score[f] += p.score[(lot, f)]
+    value, score = p.loads(assign), {f: 0.0 for f in p.members(assign)}
+    for q in assign.items():
+        score[q[1][0]] += p.score[q]
     members = tuple(sorted(value, key=lambda f: (-value[f], -score[f], f)))
-    assignments = tuple(Assignment(lot, assign[lot], p.score[(lot, assign[lot])]) for lot in p.lots if lot in assign)
+    assignments = tuple(_assignment(p, lot, assign[lot]) for lot in p.lots if lot in assign)
     uncovered = tuple(lot for lot in p.lots if lot not in assign)
     fits = f"no eligible firm fits this team (max_partners {c.max_partners}, capacity)"
     lacks = [p.reasons.get(lot) or f"lot {lot}: {fits}" for lot in uncovered]

@@ -1,6 +1,6 @@
 """The solvers of the team-building problem: CP-SAT (exact, when ortools is installed) and a greedy heuristic.
 
-Both read a :class:`matcher.rank.team_problem.Problem` and return plans (lot id -> firm id);
+Both read a :class:`matcher.rank.team_problem.Problem` and return plans (lot id -> firms, holder first);
 :func:`matcher.rank.consortium.build_consortia` says what each guarantees.
 """
 
@@ -15,26 +15,29 @@ from matcher.rank.team_problem import Pair, Plan, Problem
 
 
 def solve_cp(p: Problem, used: list[frozenset[str]], limit: float, most_sme: bool = False) -> tuple[str, Plan]:
-    """One CP-SAT solve: ("optimal" | "feasible" | "infeasible" | "unknown", lot -> firm)."""
+    """One CP-SAT solve: ("optimal" | "feasible" | "infeasible" | "unknown", lot -> firms)."""
     from ortools.sat.python import cp_model  # heavy (native solver, protobuf): only when the exact solver runs
 
     model = cp_model.CpModel()
-    x = {q: model.new_bool_var(f"x[{q[0]},{q[1]}]") for q in p.order}
-    firms = sorted({f for _, f in p.order})
+    x = {q: model.new_bool_var(f"x[{q[0]},{'+'.join(q[1])}]") for q in p.order}
+    firms = sorted({f for _, g in p.order for f in g})
     if not firms:  # nothing to choose: one empty team that names every lot in lacks, then no other
         return ("infeasible" if used else "optimal"), {}
     y = {f: model.new_bool_var(f"y[{f}]") for f in firms}
     for lot in p.lots:
         model.add_at_most_one(v for q, v in x.items() if q[0] == lot)
+    held: dict[str, list[tuple[int, cp_model.IntVar]]] = {f: [] for f in firms}  # firm -> (units it carries, x)
+    for q, v in x.items():
+        for f, units in zip(q[1], p.carries(q)):
+            held[f].append((units, v))
     for f in firms:
-        held = [(q[0], v) for q, v in x.items() if q[1] == f]
-        model.add_max_equality(y[f], [v for _, v in held])  # y is "takes a lot": cuts speak of real member sets
+        model.add_max_equality(y[f], [v for _, v in held[f]])  # y is "takes part in a lot": cuts see real members
         if f in p.cap:
-            model.add(sum(p.value[lot] * v for lot, v in held) <= p.cap[f])
+            model.add(sum(units * v for units, v in held[f]) <= p.cap[f])
     model.add_linear_constraint(sum(y.values()), 1, p.max_partners)  # an empty team is no alternative
     for f in p.required:
         model.add(y[f] == 1)
-    sme = sum(p.value[q[0]] * v for q, v in x.items() if q[1] in p.sme)
+    sme = sum(units * v for f in firms if f in p.sme for units, v in held[f])
     for members in used:
         model.add(sum(1 - y[f] for f in members) + sum(y[f] for f in firms if f not in members) >= 1)
     if most_sme:
@@ -42,8 +45,8 @@ def solve_cp(p: Problem, used: list[frozenset[str]], limit: float, most_sme: boo
     else:
         if p.sme_need:
             model.add(sme >= p.sme_need)
-        # lots covered, then points, then fewer firms: each level outweighs all below it
-        model.maximize(sum((p.big_m + p.points[q]) * (len(firms) + 1) * v for q, v in x.items()) - sum(y.values()))
+        # lots covered, then fewer firms per lot, then points, then fewer firms: each outweighs all below it
+        model.maximize(sum(p.gain(q) * (len(firms) + 1) * v for q, v in x.items()) - sum(y.values()))
     solver = cp_model.CpSolver()
     # One worker, a fixed seed and a budget in deterministic time (about seconds, but counted in work
     # done): the same input gives the same teams even when the budget runs out.
@@ -60,48 +63,57 @@ def solve_cp(p: Problem, used: list[frozenset[str]], limit: float, most_sme: boo
     return ("optimal" if status == cp_model.OPTIMAL else "feasible"), assign
 
 
-def _fill(p: Problem, pairs: Iterable[Pair], room: int | None) -> Plan:
-    """Take pairs in order while the lot is free, the firm has capacity and the team room."""
-    assign = dict(p.fixed)
+def _fill(p: Problem, pairs: Iterable[Pair], room: int | None, start: Plan | None = None) -> Plan:
+    """Take options in order while the lot is free, its firms have capacity and the team room."""
+    assign = dict(p.fixed if start is None else start)
     load = p.loads(assign)
-    for lot, f in pairs:
-        if lot in assign or (f not in load and room is not None and len(load) >= room):
+    for q in pairs:
+        lot, firms = q
+        new = sum(f not in load for f in firms)
+        if lot in assign or (new and room is not None and len(load) + new > room):
             continue
-        if load[f] + p.value[lot] <= p.cap.get(f, math.inf):
-            assign[lot] = f
-            load[f] += p.value[lot]
+        carries = p.carries(q)
+        if all(load[f] + u <= p.cap.get(f, math.inf) for f, u in zip(firms, carries)):
+            assign[lot] = firms
+            for f, u in zip(firms, carries):
+                load[f] += u
     return assign
 
 
 def _more_sme(p: Problem, assign: Plan, pairs: Sequence[Pair]) -> Plan:
     """Move lots to SME firms, smallest score loss first, until the SME share is met or no move is left."""
     while p.sme_value(assign) < p.sme_need:
-        count, load = Counter(assign.values()), p.loads(assign)
+        count, load = Counter(f for g in assign.values() for f in g), p.loads(assign)
         moves = []
-        for lot, f in pairs:
-            old = assign.get(lot)
+        for lot, (f,) in pairs:
+            held = assign.get(lot)
+            if held is not None and len(held) > 1:
+                continue  # a lot held jointly stays with its group
+            old = held[0] if held else None
             if f not in p.sme or old in p.sme or (old in p.required and count[old] == 1):
                 continue  # only non-SME (or empty) lots move; a required firm keeps its last lot
             full = f not in count and len(count) - (old is not None and count[old] == 1) >= p.max_partners
             if full or load[f] + p.value[lot] > p.cap.get(f, math.inf):
                 continue
-            before = p.big_m + p.points[(lot, old)] if old else 0
-            moves.append((before - p.big_m - p.points[(lot, f)], p.lots.index(lot), f, lot))
+            before = p.big_m + p.points[(lot, (old,))] if old else 0
+            moves.append((before - p.big_m - p.points[(lot, (f,))], p.lots.index(lot), f, lot))
         if not moves:
             break
         *_, f, lot = min(moves)
-        assign = {**assign, lot: f}
+        assign = {**assign, lot: (f,)}
     return assign
 
 
 def _greedy(p: Problem, banned: frozenset[str]) -> Plan:
-    pairs = [q for q in p.order if q[1] not in banned]
+    """Both passes over single holders; then the lots left are given to groups, fewest firms first."""
+    pairs = [q for q in p.order if len(q[1]) == 1 and q[1][0] not in banned]
+    groups = [q for q in p.order if len(q[1]) > 1 and not banned & set(q[1])]
     by_pairs = _fill(p, pairs, p.max_partners)
     rank = {q: i for i, q in enumerate(pairs)}
     own: dict[str, list[Pair]] = {}
     for q in pairs:
-        own.setdefault(q[1], []).append(q)
-    chosen = set(p.fixed.values())
+        own.setdefault(q[1][0], []).append(q)
+    chosen = set(p.members(p.fixed))
     inside = sorted((q for f in chosen for q in own.get(f, ())), key=rank.__getitem__)
     by_firms = _fill(p, inside, None)
     while len(chosen) < p.max_partners:
@@ -114,7 +126,8 @@ def _greedy(p: Problem, banned: frozenset[str]) -> Plan:
         chosen.add(best[0])
         inside = list(merge(inside, own[best[0]], key=rank.__getitem__))
         by_firms = best[1]
-    return min((_more_sme(p, a, pairs) for a in (by_pairs, by_firms)), key=p.sort_key)
+    passes = (_more_sme(p, a, pairs) for a in (by_pairs, by_firms))
+    return min((_fill(p, groups, p.max_partners, a) for a in passes), key=p.sort_key)
 
 
 def greedy_pool(p: Problem) -> list[Plan]:
@@ -128,7 +141,7 @@ def greedy_pool(p: Problem) -> list[Plan]:
         grown: list[frozenset[str]] = []
         for ban in bans:
             assign = _greedy(p, ban)
-            found.setdefault(frozenset(assign.values()), assign)
-            grown += [ban | {m} for m in sorted(set(assign.values()) - set(p.required))]
+            found.setdefault(p.members(assign), assign)
+            grown += [ban | {m} for m in sorted(p.members(assign) - set(p.required))]
         bans = list(dict.fromkeys(grown))
     return sorted((a for a in found.values() if a or not p.order), key=p.sort_key)  # no empty alternatives

@@ -1,7 +1,8 @@
 """The score parts as every format shows them: their order, which columns a ranking shows, the reasons in short.
 
 The table, the CSV, the JSON API's ``why`` and the web page all take their columns and short
-reasons from here, so that they say the same thing.
+reasons from here, so that they say the same thing; likewise what a team member does on a lot
+(holds it, or what it brings as partner).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from matcher.rank.parts import NOT_ASKED_WORDS
-from matcher.results import LotSuggestions, Mark, Suggestion, Team
+from matcher.results import Assignment, LotSuggestions, Mark, Partner, Suggestion, Team
 
 # "feedback" is there only for a member demoted by a manager's mark (matcher.rank.feedback)
 PART_ORDER = ("semantic", "lexical", "buyer", "codes", "certifications", "region", "size", "feedback")
@@ -101,3 +102,30 @@ def team_title(team: Team, names: Mapping[str, str]) -> str:
         f"Team {team.rank}: lead {lead} · {len(team.members)} firm(s) · total fit {team.total_score:.2f} · "
         f"SME share {team.sme_share:.0%} · {how}"
     )
+
+
+def brings(p: Partner) -> str:
+    """What a partner brings to a lot, e.g. "subcontractor: Bridge inspection accreditation; codes
+    71631450-9" or "co-holder: 45% of the value"."""
+    what = ([f"{p.value_share:.0%} of the value"] if p.role == "co-holder" else []) + list(p.certifications)
+    codes = f"; codes {', '.join(p.codes)}" if p.codes else ""
+    return f"{p.role}: {', '.join(what) or 'capacity'}{codes}"
+
+
+def partners_text(a: Assignment, names: Mapping[str, str]) -> str:
+    """A lot's partners in one line, e.g. "Nevsky Lab (subcontractor: Laboratory accreditation)"."""
+    return "; ".join(f"{names.get(p.participant_id, p.participant_id)} ({brings(p)})" for p in a.partners)
+
+
+def coverage_cell(a: Assignment | None, member: str) -> tuple[str, str] | None:
+    """What ``member`` does on a lot, as (kind, text): ("holds", "✓ 0.65 holds 55%") or ("partner",
+    "+ subcontractor: Laboratory accreditation"); None when it takes no part."""
+    if a is None:
+        return None
+    if member == a.participant_id:
+        joint = "" if not a.partners else " holds" + ("" if a.holder_share >= 1 else f" {a.holder_share:.0%}")
+        return "holds", f"✓ {a.score:.2f}{joint}"
+    for p in a.partners:
+        if p.participant_id == member:
+            return "partner", f"+ {brings(p)}"
+    return None

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from matcher.render.parts import lot_warning
+from matcher.render.parts import brings, lot_warning
 from matcher.results import (
     BuildReport,
     EvalReport,
@@ -125,6 +125,20 @@ def team_dicts(teams: Sequence[Team], names: Mapping[str, str]) -> list[dict[str
                     "participant_id": a.participant_id,
                     "name": names.get(a.participant_id),
                     "fit": a.score,
+                    "holder_share": a.holder_share,
+                    "partners": [
+                        {
+                            "participant_id": x.participant_id,
+                            "name": names.get(x.participant_id),
+                            "role": x.role,
+                            "certifications": list(x.certifications),
+                            "codes": list(x.codes),
+                            "value_share": x.value_share,
+                            "fit": x.score,
+                            "brings": brings(x),
+                        }
+                        for x in a.partners
+                    ],
                 }
                 for a in t.assignments
             ],

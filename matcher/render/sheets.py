@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from matcher.render.parts import PART_ORDER, lot_warning, marks_text
+from matcher.render.parts import PART_ORDER, lot_warning, marks_text, partners_text
 from matcher.results import FeedbackReport, SimilarResult, Suggestion, Teams, TenderSuggestions
 from matcher.store.files import safe_csv_cell
 
@@ -83,7 +83,7 @@ def similar_csv(result: SimilarResult) -> str:
 
 
 def teams_csv(result: Teams) -> str:
-    """One row per (team, lot): who takes it and how well, or why nobody does."""
+    """One row per (team, lot): who holds it and how well, its partners and what each brings, or why nobody does."""
     rows = []
     tender, names = result.tender, result.names
     for t in result.teams:
@@ -94,12 +94,15 @@ def teams_csv(result: Teams) -> str:
                 "tender_id": tender.id, "team": t.rank, "lead": t.lead_id or "", "lot_id": lot.id,
                 "lot_title": lot.title, "participant_id": a.participant_id if a else "",
                 "name": names.get(a.participant_id, "") if a else "", "fit": a.score if a else "",
-                "is_lead": bool(a and a.participant_id == t.lead_id), "team_total_fit": t.total_score,
+                "is_lead": bool(a and a.participant_id == t.lead_id),
+                "holder_share": a.holder_share if a else "", "partners": partners_text(a, names) if a else "",
+                "team_total_fit": t.total_score,
                 "team_sme_share": round(t.sme_share, 4), "method": t.method, "optimal": t.optimal,
                 "lacks": "; ".join(x for x in t.lacks if x.startswith(f"lot {lot.id}:")) if not a else "",
             })  # fmt: skip
     columns = ["tender_id", "team", "lead", "lot_id", "lot_title", "participant_id", "name", "fit", "is_lead",
-               "team_total_fit", "team_sme_share", "method", "optimal", "lacks"]  # fmt: skip
+               "holder_share", "partners", "team_total_fit", "team_sme_share", "method", "optimal",
+               "lacks"]  # fmt: skip
     return _csv(rows, columns)
 
 

@@ -12,6 +12,7 @@ from matcher.rank.parts import human_amount
 from matcher.render.parts import (
     FOOTNOTE,
     columns,
+    coverage_cell,
     fit_text,
     largest,
     lot_warning,
@@ -136,9 +137,18 @@ def print_feedback(report: FeedbackReport, console: Any) -> None:
     console.print(table)
 
 
+def _cell(cell: tuple[str, str] | None) -> str:
+    from rich.markup import escape
+
+    if cell is None:
+        return ""
+    kind, text = cell
+    return f"[bold]{escape(text)}[/bold]" if kind == "holds" else f"[cyan]{escape(text)}[/cyan]"
+
+
 def print_teams(result: Teams, console: Any) -> None:
     """The rankings first when the result shows them; then each team as a coverage table: lots
-    down, members across, the fit where a member takes a lot."""
+    down, members across, the fit where a member holds a lot, what it brings where it is a partner."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -157,7 +167,7 @@ def print_teams(result: Teams, console: Any) -> None:
         for lot in result.tender.lots:
             a = taken.get(lot.id)
             cells = [escape(f"{lot.id}: {lot.title}")]
-            cells += [f"[bold]✓ {a.score:.2f}[/bold]" if a and a.participant_id == m else "" for m in t.members]
+            cells += [_cell(coverage_cell(a, m)) for m in t.members]
             table.add_row(*cells)
         console.print(table)
         for line in t.lacks:

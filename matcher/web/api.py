@@ -211,6 +211,9 @@ async def consortium(
     svc: ServiceDep,
     teams: Annotated[int, Query(ge=1, le=10, description="Alternative teams to propose.")] = 3,
     max_partners: Annotated[int, Query(ge=1, le=50, description="At most this many firms per team.")] = 5,
+    max_joint: Annotated[
+        int, Query(ge=1, le=4, description="Firms that may hold one lot jointly, holder included (1: alone only).")
+    ] = 3,
     min_sme_share: Annotated[float, Query(ge=0, le=1, description="Least share of the lot value held by SMEs.")] = 0.0,
     region: Annotated[list[str], Query(description="Members must serve one of these regions.")] = [],  # noqa: B006
     exclude: Annotated[list[str], Query(description="Never use these members.")] = [],  # noqa: B006
@@ -221,14 +224,16 @@ async def consortium(
 ) -> dict[str, Any]:
     """Teams (a lead and partners) that together cover the tender's lots, with the per-lot rankings.
 
-    Each team's assignments are the lot × member coverage table; `lacks` says what it misses.
+    Each team's assignments are the lot × member coverage table: per lot its holder and, where no
+    member can take it alone, the partners (co-holders, subcontractors) and what each brings;
+    `lacks` says what the team misses.
     """
     from matcher.rank.consortium import TeamConstraints
 
     tender = await tender_body(request)
     constraints = TeamConstraints(
         max_partners=max_partners, min_sme_share=min_sme_share, regions=tuple(r.upper() for r in region),
-        exclude=tuple(exclude), require=tuple(require),
+        exclude=tuple(exclude), require=tuple(require), max_joint=max_joint,
     )  # fmt: skip
     found = await run_in_threadpool(svc.consortium, tender, constraints, teams, candidates, top_k, hide_rejected)
     return consortium_out(found)

@@ -132,11 +132,28 @@ class MemberOut(BaseModel):
     name: str
 
 
+class PartnerOut(BaseModel):
+    """A firm beside a lot's holder: a subcontractor brings certifications, a co-holder a share of the value."""
+
+    participant_id: str
+    name: str | None
+    role: Literal["co-holder", "subcontractor"]
+    certifications: list[str]  # the lot's required certifications it holds and the holder lacks
+    codes: list[str]  # the lot's codes it answers (same or narrower) and the holder does not; for information
+    value_share: float  # share of the lot's value it carries (0 for a subcontractor)
+    fit: float  # its own fit for the lot
+    brings: str  # the same in words, e.g. "subcontractor: Laboratory accreditation"
+
+
 class AssignmentOut(BaseModel):
+    """A lot and its holder (`participant_id`), alone or with partners (held jointly)."""
+
     lot_id: str
     participant_id: str
     name: str | None
-    fit: float
+    fit: float  # the holder's fit; held jointly, the mean of the group's
+    holder_share: float  # share of the lot's value the holder carries
+    partners: list[PartnerOut]
 
 
 class TeamOut(BaseModel):

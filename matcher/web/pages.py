@@ -31,6 +31,7 @@ from matcher.render.parts import (
     FOOTNOTE,
     PART_ORDER,
     columns,
+    coverage_cell,
     fit_text,
     largest,
     lot_warning,
@@ -138,14 +139,15 @@ def table_view(suggestions: Iterable[Suggestion]) -> dict[str, Any]:
 
 
 def teams_view(found: Teams) -> list[dict[str, Any]]:
-    """Each team as its coverage table: lots down, members across, the fit where a member takes a lot."""
+    """Each team as its coverage table: lots down, members across, the fit where a member holds a
+    lot and what it brings where it is a partner (cells are (kind, text) or None)."""
     out = []
     for t in found.teams:
         taken = {a.lot_id: a for a in t.assignments}
         lots = []
         for lot in found.tender.lots:
             a = taken.get(lot.id)
-            lots.append({"lot": lot, "cells": [a.score if a and a.participant_id == m else None for m in t.members]})
+            lots.append({"lot": lot, "cells": [coverage_cell(a, m) for m in t.members]})
         members = [{"id": m, "name": found.names.get(m, m), "lead": m == t.lead_id} for m in t.members]
         out.append({"team": t, "members": members, "lots": lots, "title": team_title(t, found.names)})
     return out
@@ -304,12 +306,13 @@ async def _teams_for(request: Request, form: FormData) -> tuple[Teams, dict[str,
     top_k, teams = _int(form, "top_k", 5, 1, 50), _int(form, "teams", 2, 1, 5)
     max_partners, min_sme_share = _int(form, "max_partners", 5, 1, 20), _share(form)
     hide_rejected = bool(form.get("hide_rejected"))
+    max_joint = _int(form, "max_joint", 3, 1, 4)
     tender, again = await _form_tender(form)
-    constraints = TeamConstraints(max_partners=max_partners, min_sme_share=min_sme_share)
+    constraints = TeamConstraints(max_partners=max_partners, min_sme_share=min_sme_share, max_joint=max_joint)
     svc = _service(request)
     found = await run_in_threadpool(svc.consortium, tender, constraints, teams, 20, top_k, hide_rejected)
     options = {"top_k": top_k, "teams": teams, "max_partners": max_partners, "min_sme_share": min_sme_share,
-               "hide_rejected": "1" if hide_rejected else ""}  # fmt: skip
+               "max_joint": max_joint, "hide_rejected": "1" if hide_rejected else ""}  # fmt: skip
     return found, {**options, **again}
 
 

@@ -170,3 +170,43 @@ def test_a_member_that_is_unknown_is_named(ws, matcher):
 
     with pytest.raises(MatcherError, match="no participant"):
         opportunities(ws, [FEED], member="NOPE", matcher=matcher)
+
+
+def test_the_member_page_and_the_api_show_its_open_lots(ws, matcher):
+    from fastapi.testclient import TestClient
+
+    from matcher.store.reported import ReportedLot
+    from matcher.web import create_app
+
+    Reported(ws.root).record([
+        ReportedLot(SESTRORETSK, "T-9", "1", "Footbridge <script>x</script>", "Deck renewal", 0.81, "strong",
+                    None, None, "2026-12-01T02:00:00+00:00"),
+        ReportedLot(SESTRORETSK, "T-8", "1", "Old bridge", "Closed long ago", 0.9, "strong",
+                    None, date(2020, 1, 1), "2019-12-01T02:00:00+00:00"),
+    ])  # fmt: skip
+    client = TestClient(create_app(matcher, rate_limit=0))
+    page = client.get(f"/ui/member/{SESTRORETSK}")
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert "Sestroretsk Bridgebuilding Company LLC" in html and "Past projects" in html
+    firm = matcher.participant(SESTRORETSK)
+    assert firm.codes and all(code in html for code in firm.codes)
+    assert "Open lots that fit it" in html and "Deck renewal" in html and "Closed long ago" not in html
+    assert "<script>x" not in html and "&lt;script&gt;x" in html
+    assert 'href="/ui/member/' in html  # the similar members link to their own pages
+    assert "<script" not in html
+    api = client.get(f"/participants/{SESTRORETSK}/opportunities")
+    assert api.status_code == 200 and [lot["lot_title"] for lot in api.json()["lots"]] == ["Deck renewal"]
+    assert client.get("/participants/NOPE/opportunities").status_code == 404
+    assert client.get("/ui/member/NOPE").status_code == 404
+    assert "/participants/{participant_id}/opportunities" in client.get("/openapi.json").json()["paths"]
+
+
+def test_the_rankings_link_member_names_to_their_pages(matcher):
+    from fastapi.testclient import TestClient
+
+    from matcher.web import create_app
+
+    client = TestClient(create_app(matcher, rate_limit=0))
+    page = client.post("/ui/suggest", data={"sample": "bridge-reconstruction.yaml", "top_k": "3"})
+    assert page.status_code == 200 and 'href="/ui/member/RU-INN-' in page.text

@@ -1,7 +1,7 @@
 """The JSON API: the CLI's queries over HTTP, each answer carrying the explanation parts.
 
-GET /health, GET /ready, GET /metrics, GET /participants/{id}, GET /similar, POST /suggest,
-POST /consortium. A tender
+GET /health, GET /ready, GET /metrics, GET /participants/{id}, GET /participants/{id}/opportunities,
+GET /similar, POST /suggest, POST /consortium. A tender
 is the request body: the project's tender format (as in data/sample/tenders/) or an OCDS
 release, record or package of one process, as JSON or YAML.
 """
@@ -21,11 +21,13 @@ from matcher.web.metrics import CONTENT_TYPE as METRICS_TYPE
 from matcher.web.models import (
     ConsortiumOut,
     HealthOut,
+    MemberOpportunitiesOut,
     ParticipantOut,
     ReadyOut,
     SimilarOut,
     SuggestOut,
     consortium_out,
+    open_lots_out,
     participant_out,
     similar_out,
     suggest_out,
@@ -161,6 +163,21 @@ def participant(
 ) -> dict[str, Any]:
     """A member's capability profile as indexed."""
     return participant_out(svc.participant(participant_id))
+
+
+@router.get(
+    "/participants/{participant_id}/opportunities", response_model=MemberOpportunitiesOut,
+    responses=openapi_errors(401, 404, 429),
+)  # fmt: skip
+def participant_opportunities(
+    participant_id: Annotated[str, Path(max_length=300, description="A member id, e.g. RU-INN-7809972852.")],
+    svc: ServiceDep,
+    limit: Annotated[int, Query(ge=1, le=500, description="At most this many lots.")] = 50,
+) -> dict[str, Any]:
+    """The open lots that fit a member, best fit first: those `matcher opportunities` reported to it
+    (the nightly run over the day's tenders) whose deadline has not passed."""
+    firm = svc.participant(participant_id)
+    return open_lots_out(firm, svc.open_lots(firm.id, limit))
 
 
 @router.get("/similar", response_model=SimilarOut, responses=openapi_errors(401, 404, 422, 429, 503))

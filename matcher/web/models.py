@@ -205,3 +205,41 @@ def similar_out(result: SimilarResult) -> dict[str, Any]:
 
 def participant_out(p: Participant) -> dict[str, Any]:
     return p.as_record()
+
+
+class OpenLotOut(BaseModel):
+    """A lot `matcher opportunities` reported to a member, deadline not passed."""
+
+    tender_id: str
+    tender_title: str
+    lot_id: str
+    lot_title: str
+    fit: float = Field(description="The member's calibrated fit for the lot when it was reported.")
+    band: str = Field(description="strong (fit ≥ 0.50) or possible (≥ 0.20).")
+    published: str | None
+    deadline: str | None
+    reported_at: str = Field(description="When it was first or last reported (ISO 8601, UTC).")
+
+
+class MemberOpportunitiesOut(BaseModel):
+    """The open lots that fit a member, from the workspace's record of opportunities runs."""
+
+    participant_id: str
+    name: str
+    lots: list[OpenLotOut]
+
+
+def open_lots_out(participant: Participant, lots: list[Any]) -> dict[str, Any]:
+    return {
+        "participant_id": participant.id,
+        "name": participant.name,
+        "lots": [
+            {
+                "tender_id": r.tender_id, "tender_title": r.tender_title, "lot_id": r.lot_id,
+                "lot_title": r.lot_title, "fit": r.fit, "band": r.band,
+                "published": r.published.isoformat() if r.published else None,
+                "deadline": r.deadline.isoformat() if r.deadline else None, "reported_at": r.reported_at,
+            }
+            for r in lots
+        ],
+    }  # fmt: skip

@@ -21,6 +21,7 @@ from matcher.search import Matcher
 
 if TYPE_CHECKING:
     from matcher.rank.consortium import TeamConstraints
+    from matcher.store.reported import ReportedLot
 
 BODY_SOURCE = "<request body>"
 
@@ -72,6 +73,12 @@ class Service:
 
     def participant(self, participant_id: str) -> Participant:
         return self.matcher.participant(participant_id)
+
+    def open_lots(self, participant_id: str, limit: int = 50) -> list[ReportedLot]:
+        """The lots `matcher opportunities` reported to a member whose deadline has not passed, best fit first."""
+        from matcher.store.reported import Reported
+
+        return Reported(self.matcher.workspace.root).open_lots(participant_id, limit=limit)
 
     def similar(self, participant_id: str | None, text: str | None, top_k: int) -> SimilarResult:
         with self.lock:

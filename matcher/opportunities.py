@@ -23,7 +23,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from matcher.errors import InputError
-from matcher.inputs.feed import FeedItem, read_feed
+from matcher.inputs.feed import FeedItem, FeedRead, read_feed
 from matcher.rank.calibration import POSSIBLE
 from matcher.results import (
     LotSuggestions,
@@ -43,7 +43,7 @@ __all__ = ["opportunities"]
 
 def opportunities(
     workspace: WorkspaceLike,
-    feed: Sequence[str | os.PathLike[str]],
+    feed: Sequence[str | os.PathLike[str]] | FeedRead,
     *,
     member: str | None = None,
     since: date | None = None,
@@ -61,7 +61,8 @@ def opportunities(
     Args:
         workspace: the workspace (or its folder) whose current index is asked.
         feed: OCDS files (releases, records, packages, JSON Lines, gzip), tender YAML/JSON, or
-            folders of them; read before the index is opened, so a missing path fails first.
+            folders of them, read before the index is opened (a missing path fails first); or a
+            feed already read (:func:`~matcher.inputs.feed.read_feed_document`: a request body).
         member: only this member's lots, scored exactly on every lot.
         since: only tenders published on or after this date (without a published date: with a
             deadline on or after it; with neither date, kept).
@@ -85,7 +86,7 @@ def opportunities(
         raise InputError(f"--min-fit must be between 0 and 1, got {min_fit}")
     if partners < 0:
         raise InputError(f"--partners must be 0 or more, got {partners}")
-    read = read_feed(feed)
+    read = feed if isinstance(feed, FeedRead) else read_feed(feed)
     items = [i for i in read.items if _after(i, since)]
     m = matcher if matcher is not None else Matcher.open(workspace, model, ranker=ranker)
     if m.calibration is None:

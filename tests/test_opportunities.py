@@ -210,3 +210,30 @@ def test_the_rankings_link_member_names_to_their_pages(matcher):
     client = TestClient(create_app(matcher, rate_limit=0))
     page = client.post("/ui/suggest", data={"sample": "bridge-reconstruction.yaml", "top_k": "3"})
     assert page.status_code == 200 and 'href="/ui/member/RU-INN-' in page.text
+
+
+def test_the_api_ranks_a_feed_in_the_body_without_touching_the_record(ws, matcher):
+    import yaml
+    from fastapi.testclient import TestClient
+
+    from matcher.web import create_app
+
+    client = TestClient(create_app(matcher, rate_limit=0))
+    bridge = yaml.safe_load((FEED / "bridge-reconstruction.yaml").read_text(encoding="utf-8"))
+    bridge["deadline"] = str(bridge["deadline"])
+    answer = client.post("/opportunities", json=bridge, params={"min_fit": 0.5})
+    assert answer.status_code == 200, answer.text
+    data = answer.json()
+    mine = next(m for m in data["members"] if m["participant_id"] == SESTRORETSK)
+    assert {o["lot_id"] for o in mine["opportunities"]} >= {"1", "2"}
+    assert mine["opportunities"][0]["suggestion"]["why"] and mine["opportunities"][0]["partners"]
+    assert not reported_path(ws.root).exists()  # a query: nothing remembered
+    ocds = json.loads((FEED / "metro-depot-ru.ocds.json").read_text(encoding="utf-8"))
+    one = client.post("/opportunities", json=ocds, params={"member": SESTRORETSK, "min_fit": 0})
+    assert one.status_code == 200 and one.json()["lots"] == 4 and one.json()["member"] == SESTRORETSK
+    assert (
+        client.post("/opportunities", content=b"{not json", headers={"content-type": "application/json"}).status_code
+        == 400
+    )
+    assert client.post("/opportunities", json=bridge, params={"member": "NOPE"}).status_code == 404
+    assert "/opportunities" in client.get("/openapi.json").json()["paths"]

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from matcher.errors import InputError, TenderError
-from matcher.inputs.ocds_files import OcdsReject, compile_groups, documents, found_in
+from matcher.inputs.ocds_files import Found, OcdsReject, compile_groups, documents, found_in
 from matcher.inputs.ocds_tender import looks_like_ocds
 from matcher.inputs.tenders import parse_tender, read_tender
 from matcher.schema import Tender
 
-__all__ = ["FeedItem", "FeedRead", "read_feed"]
+__all__ = ["FeedItem", "FeedRead", "read_feed", "read_feed_document"]
 
 _SUFFIXES = (".json", ".jsonl", ".ndjson", ".jl", ".gz", ".yaml", ".yml")
 
@@ -94,7 +94,7 @@ def read_feed(paths: Sequence[str | os.PathLike[str]]) -> FeedRead:
         raise InputError("give a feed: OCDS files, tender files or folders; e.g. matcher opportunities today/")
     rejects: list[OcdsReject] = []
     items: list[FeedItem] = []
-    found = []
+    found: list[Found] = []
     for path in _files(paths):
         if path.suffix.lower() in (".yaml", ".yml"):
             try:
@@ -103,13 +103,32 @@ def read_feed(paths: Sequence[str | os.PathLike[str]]) -> FeedRead:
                 rejects.append(OcdsReject(str(path), "$", str(exc)))
             continue
         for where, doc in documents(path, rejects):
-            if looks_like_ocds(doc):
-                found += list(found_in(doc, where, str(path), rejects))
-                continue
-            try:  # a tender in the project's JSON format
-                items.append(FeedItem(parse_tender(doc, str(path)), None, str(path)))
-            except TenderError as exc:
-                rejects.append(OcdsReject(str(path), where or "$", str(exc)))
+            _add(doc, where, str(path), items, found, rejects)
+    return _compiled(items, found, rejects)
+
+
+def read_feed_document(doc: Any, source: str = "<feed>") -> FeedRead:
+    """The tenders of one parsed JSON document: an OCDS package, record or release (of any number
+    of processes), or a tender in the project's format (a request body, say)."""
+    rejects: list[OcdsReject] = []
+    items: list[FeedItem] = []
+    found: list[Found] = []
+    _add(doc, "", source, items, found, rejects)
+    return _compiled(items, found, rejects)
+
+
+def _add(doc: Any, where: str, file: str, items: list[FeedItem], found: list[Found], rejects: list[OcdsReject]) -> None:
+    if looks_like_ocds(doc):
+        found += list(found_in(doc, where, file, rejects))
+        return
+    try:  # a tender in the project's JSON format
+        items.append(FeedItem(parse_tender(doc, file), None, file))
+    except TenderError as exc:
+        rejects.append(OcdsReject(file, where or "$", str(exc)))
+
+
+def _compiled(items: list[FeedItem], found: list[Found], rejects: list[OcdsReject]) -> FeedRead:
+    """The project's tenders, then one tender per OCDS process (its releases compiled over every file)."""
     for release, source in compile_groups(found, rejects) if found else []:
         try:
             items.append(FeedItem(parse_tender(release, source), published_of(release), source))

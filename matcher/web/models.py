@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from matcher.render import short_reasons, similar_dict, suggestion_dict, team_dicts, tender_dict
-from matcher.results import SimilarResult, Suggestion, Teams, TenderSuggestions
+from matcher.results import OpportunitiesReport, SimilarResult, Suggestion, Teams, TenderSuggestions
 from matcher.schema import Participant
 
 
@@ -243,3 +243,58 @@ def open_lots_out(participant: Participant, lots: list[Any]) -> dict[str, Any]:
             for r in lots
         ],
     }  # fmt: skip
+
+
+class PartnerOut(BaseModel):
+    participant_id: str
+    name: str
+    lot_id: str = Field(description="The lot of the tender where this partner is strong.")
+    fit: float
+    band: str
+
+
+class OpportunityOut(BaseModel):
+    tender_id: str
+    tender_title: str
+    lot_id: str
+    lot_title: str
+    buyer: str | None
+    published: str | None
+    deadline: str | None
+    fit: float | None
+    band: str | None
+    suggestion: SuggestionOut = Field(description="The member's ranking for the lot, as /suggest explains it.")
+    partners: list[PartnerOut] = Field(description="Members strong on the tender's other lots, then on this one.")
+    source: str
+
+
+class MemberLotsOut(BaseModel):
+    participant_id: str
+    name: str
+    opportunities: list[OpportunityOut]
+
+
+class OpportunitiesOut(BaseModel):
+    """Per member (best first), the lots of the feed that fit it."""
+
+    summary: str
+    count: int
+    tenders: int
+    lots: int
+    min_fit: float
+    top_k: int
+    member: str | None
+    model: str
+    index_version: str
+    rejects: list[str] = Field(description="What in the feed could not be read, one line each.")
+    members: list[MemberLotsOut]
+
+
+def opportunities_out(report: OpportunitiesReport) -> dict[str, Any]:
+    from matcher.render.opportunities import opportunities_dict
+
+    out = opportunities_dict(report)
+    for member, mo in zip(out["members"], report.members):
+        for o, found in zip(member["opportunities"], mo.opportunities):
+            o["suggestion"] = suggestion_out(found.suggestion)  # with its short reasons, as /suggest's
+    return out

@@ -610,7 +610,9 @@ def test_api_conforms_to_its_spec_and_never_fails_with_5xx(app):
               response_headers_conformance]  # fmt: skip
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 7  # health, ready, metrics, participants, similar, suggest, consortium
+    # health, ready, metrics, participants, participants/{id}/opportunities, similar, suggest, consortium,
+    # opportunities
+    assert len(operations) == 9
     statuses: list[int] = []
     for operation in operations:
         generated = [(operation.as_strategy(), 12)]

@@ -87,7 +87,8 @@ def opportunities(
     if partners < 0:
         raise InputError(f"--partners must be 0 or more, got {partners}")
     read = feed if isinstance(feed, FeedRead) else read_feed(feed)
-    items = [i for i in read.items if _after(i, since)]
+    unique = _unique(read.items)
+    items = [i for i in unique if _after(i, since)]
     m = matcher if matcher is not None else Matcher.open(workspace, model, ranker=ranker)
     if m.calibration is None:
         raise InputError(
@@ -125,10 +126,22 @@ def opportunities(
             for o in mo.opportunities
         )  # fmt: skip
     return OpportunitiesReport(
-        tuple(members), len(items), sum(len(t.lots) for t in tenders), len(read.items) - len(items),
+        tuple(members), len(items), sum(len(t.lots) for t in tenders), len(unique) - len(items),
         len(keys & seen) if not report_all else 0, min_fit, top_k, since, member,
         tuple(str(r) for r in read.rejects), m.model_name, m.version.name,
     )  # fmt: skip
+
+
+def _unique(items: Sequence[FeedItem]) -> list[FeedItem]:
+    """One item per tender id, the first met: a tender given twice (a YAML file and its OCDS
+    release, or two days' exports) is one tender, reported once."""
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        if item.tender.id not in seen:
+            seen.add(item.tender.id)
+            out.append(item)
+    return out
 
 
 def _after(item: FeedItem, since: date | None) -> bool:

@@ -83,6 +83,15 @@ def test_a_rerun_reports_nothing_new_and_all_reports_again(ws, matcher):
     assert Reported(ws.root).open_lots(SESTRORETSK, today=date(2027, 12, 1)) == []  # deadlines passed
 
 
+def test_a_tender_given_twice_is_one_tender(ws, matcher):
+    bridge = FEED / "bridge-reconstruction.yaml"
+    once = opportunities(ws, [bridge], matcher=matcher, remember=False)
+    twice = opportunities(ws, [bridge, FEED], matcher=matcher, remember=False)
+    assert once.tenders == 1 and twice.tenders == 7
+    pairs = [(m.participant_id, o.tender_id, o.lot_id) for m in twice.members for o in m.opportunities]
+    assert len(pairs) == len(set(pairs))
+
+
 def test_a_dry_run_remembers_nothing(ws, matcher):
     opportunities(ws, [FEED / "bridge-reconstruction.yaml"], matcher=matcher, remember=False)
     assert opportunities(ws, [FEED / "bridge-reconstruction.yaml"], matcher=matcher).count > 0

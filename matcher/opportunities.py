@@ -95,6 +95,8 @@ def opportunities(
             f"the ranker serving {m.workspace.root} ({m.ranker.name}) has no calibration "
             f"({m.workspace.calibration_path}), so there is no fit to filter on; use --ranker hand"
         )
+    if member is not None:
+        m.participant(member)  # an unknown id fails now, naming the close ones, before any lot is ranked
     tenders = [i.tender for i in items]
     rankings = m.rank_lots(tenders, top_k)
     mine = m.rank_lots(tenders, 1, member=member) if member is not None else rankings

@@ -137,6 +137,7 @@ def test_the_digest_is_escaped_self_contained_and_named_safely(tmp_path):
     assert "<script" not in page and "<img" not in page and "<b>Evil" not in page
     assert "&lt;script&gt;" in page and "Buyer &amp; Co" in page and "&lt;b&gt;Evil&lt;/b&gt; &amp; Sons" in page
     assert "http" not in page and "src=" not in page.replace("src=x", "")  # nothing fetched from outside
+    assert "<style" not in page and "<link" not in page and "<td style=" in page  # styles where mail keeps them
     name = digest_name("../../etc/passwd")
     assert "/" not in name and not name.startswith(".") and name.endswith(".html")
     assert digest_name("a/b") != digest_name("a_b")  # two ids never share a file

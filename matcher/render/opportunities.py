@@ -1,8 +1,9 @@
 """`opportunities` in every format: a rich table per member, JSON, CSV (one row per member and lot),
 and the per-member HTML digest a cluster manager mails on (matcher sends nothing itself).
 
-The digest is one self-contained page: inline CSS, no script, no external resource, every value
-escaped; :func:`digest_name` gives its file name from the member id, safe inside any folder.
+The digest is one self-contained page: styles on the elements (mail clients drop style sheets),
+no script, no external resource, every value escaped; :func:`digest_name` gives its file name
+from the member id, safe inside any folder.
 """
 
 from __future__ import annotations
@@ -118,13 +119,13 @@ def opportunities_csv(report: OpportunitiesReport) -> str:
 # --- the digest -----------------------------------------------------------------------------
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_CSS = (
-    "body{font-family:Arial,Helvetica,sans-serif;color:#1f2933;max-width:760px;margin:0 auto;padding:16px}"
-    "h1{font-size:20px}table{border-collapse:collapse;width:100%}"
-    "th,td{border-bottom:1px solid #d9e2ec;padding:6px 8px;text-align:left;vertical-align:top;font-size:14px}"
-    "th{background:#f0f4f8}.strong{color:#0b6e4f;font-weight:bold}.possible{color:#9a6700}"
-    ".small{color:#627d98;font-size:12px}"
-)
+# Styles on the elements themselves: mail clients drop <style> blocks and external sheets alike.
+_BODY = "font-family:Arial,Helvetica,sans-serif;color:#1f2933;max-width:760px;margin:0 auto;padding:16px"
+_TABLE = "border-collapse:collapse;width:100%"
+_CELL = "border-bottom:1px solid #d9e2ec;padding:6px 8px;text-align:left;vertical-align:top;font-size:14px"
+_HEAD = _CELL + ";background:#f0f4f8"
+_SMALL = "color:#627d98;font-size:12px"
+_BAND = {"strong": ";color:#0b6e4f;font-weight:bold", "possible": ";color:#9a6700"}
 
 
 def digest_name(participant_id: str) -> str:
@@ -146,23 +147,24 @@ def digest_html(mo: MemberOpportunities, report: OpportunitiesReport) -> str:
         buyer = " · " + e(o.buyer) if o.buyer else ""
         rows.append(
             "<tr>"
-            f'<td class="{e(band)}">{o.fit:.2f}<br>{e(band)}</td>'
-            f"<td><b>{e(o.lot_title)}</b><br>{e(o.tender_title)}<br>"
-            f'<span class="small">{e(o.tender_id)} / lot {e(o.lot_id)}{buyer}</span></td>'
-            f"<td>{e(_day(o.deadline))}</td>"
-            f"<td>{e(short_reasons(o.suggestion))}</td>"
-            f"<td>{e(_partners(o))}</td>"
+            f'<td style="{_CELL}{_BAND.get(band, "")}">{o.fit:.2f}<br>{e(band)}</td>'
+            f'<td style="{_CELL}"><b>{e(o.lot_title)}</b><br>{e(o.tender_title)}<br>'
+            f'<span style="{_SMALL}">{e(o.tender_id)} / lot {e(o.lot_id)}{buyer}</span></td>'
+            f'<td style="{_CELL}">{e(_day(o.deadline))}</td>'
+            f'<td style="{_CELL}">{e(short_reasons(o.suggestion))}</td>'
+            f'<td style="{_CELL}">{e(_partners(o))}</td>'
             "</tr>"
         )
     count = len(mo.opportunities)
+    head = "".join(f'<th style="{_HEAD}">{name}</th>' for name in ("Fit", "Lot", "Deadline", "Why", "Could team with"))
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>New tenders for {e(mo.name)}</title><style>{_CSS}</style></head><body>"
-        f"<h1>{count} new lot{'s' if count != 1 else ''} for {e(mo.name)}</h1>"
-        f'<p class="small">{e(mo.participant_id)} · fit ≥ {report.min_fit:.2f} · index {e(report.index_version)}</p>'
-        "<table><tr><th>Fit</th><th>Lot</th><th>Deadline</th><th>Why</th><th>Could team with</th></tr>"
+        f'<title>New tenders for {e(mo.name)}</title></head><body style="{_BODY}">'
+        f'<h1 style="font-size:20px">{count} new lot{"s" if count != 1 else ""} for {e(mo.name)}</h1>'
+        f'<p style="{_SMALL}">{e(mo.participant_id)} · fit ≥ {report.min_fit:.2f} · index {e(report.index_version)}</p>'
+        f'<table style="{_TABLE}"><tr>{head}</tr>'
         + "".join(rows)
-        + '</table><p class="small">Fit: the calibrated chance that the member can do the lot as main '
+        + f'</table><p style="{_SMALL}">Fit: the calibrated chance that the member can do the lot as main '
         "contractor (strong ≥ 0.50, possible ≥ 0.20). Sent on by your cluster office.</p></body></html>\n"
     )
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -108,6 +109,9 @@ def opportunities(
             for s in own_lot.suggestions:
                 if s.fit is None or s.fit < min_fit:
                     continue
+                if member is not None:  # its place among the lot's top k; 0: below them
+                    place = next((x.rank for x in lot.suggestions if x.participant_id == s.participant_id), 0)
+                    s = replace(s, rank=place)
                 names[s.participant_id] = s.name
                 found[s.participant_id].append(_opportunity(item, lot, s, strong, partners))
     reported = Reported(m.workspace.root)

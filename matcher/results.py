@@ -417,7 +417,8 @@ class Partner:
 @dataclass(frozen=True)
 class Opportunity:
     """One lot of a new tender that fits a member: the member's ranking for it (score, parts, fit,
-    band, as `suggest` shows it) and the members it could team with."""
+    band, as `suggest` shows it; ``rank`` its place among the lot's top k, and for a member asked
+    for by id and scored on every lot, 0 where it is below them) and the members it could team with."""
 
     tender_id: str
     tender_title: str

@@ -118,6 +118,7 @@ def test_member_is_scored_exactly_on_every_lot(ws, matcher):
         lot = next(x for x in full.lots if x.lot_id == o.lot_id)
         s = next(s for s in lot.suggestions if s.participant_id == SESTRORETSK)
         assert (o.suggestion.score, o.suggestion.fit) == (s.score, s.fit)  # also where it is not the best
+        assert o.suggestion.rank == (1 if s.rank == 1 else 0)  # its place in the lot's top 1, 0 below it
 
 
 def _report(pid: str, name: str) -> OpportunitiesReport:

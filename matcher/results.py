@@ -478,3 +478,73 @@ class EvalReport:
     @property
     def warm_share(self) -> float:
         return self.warm_queries / self.queries if self.queries else math.nan
+
+
+@dataclass(frozen=True)
+class Teammate:
+    """A member that could team with another on a tender: strong on the same lot or another lot of it."""
+
+    participant_id: str
+    name: str
+    lot_id: str
+    fit: float
+    band: str
+
+
+@dataclass(frozen=True)
+class Opportunity:
+    """One lot of a new tender that fits a member: the member's ranking for it (score, parts, fit,
+    band, as `suggest` shows it; ``rank`` its place among the lot's top k, and for a member asked
+    for by id and scored on every lot, 0 where it is below them) and the members it could team with."""
+
+    tender_id: str
+    tender_title: str
+    lot_id: str
+    lot_title: str
+    buyer: str | None
+    published: date | None
+    deadline: date | None
+    suggestion: Suggestion
+    partners: tuple[Teammate, ...] = ()
+    source: str = ""
+
+    @property
+    def fit(self) -> float:
+        return self.suggestion.fit if self.suggestion.fit is not None else 0.0
+
+
+@dataclass(frozen=True)
+class MemberOpportunities:
+    """The new lots that fit one member, best fit first."""
+
+    participant_id: str
+    name: str
+    opportunities: tuple[Opportunity, ...]
+
+
+@dataclass(frozen=True)
+class OpportunitiesReport:
+    """What `opportunities` found in a feed: per member (best first) the lots that fit it and were
+    not reported before, with the counts that say what was looked at and left out.
+
+    ``already_reported`` counts the (member, lot) pairs that fit but an earlier run reported
+    (shown again with ``report_all``); ``before_since`` the tenders the ``since`` date left out.
+    """
+
+    members: tuple[MemberOpportunities, ...]
+    tenders: int
+    lots: int
+    before_since: int
+    already_reported: int
+    min_fit: float
+    top_k: int
+    since: date | None
+    member: str | None
+    rejects: tuple[str, ...]
+    model: str
+    index_version: str
+
+    @property
+    def count(self) -> int:
+        """How many (member, lot) opportunities the report holds."""
+        return sum(len(m.opportunities) for m in self.members)

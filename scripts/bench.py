@@ -14,6 +14,8 @@ Sections (each prints as it goes):
 4. Index kinds (`ann`): flat, IVF and HNSW built by matcher.index.vectors on the same stored
    vectors of a size (--ann-sizes), recall@10, latency, build time and memory of each.
 5. Refresh at the largest fully embedded size: 1% of the profiles changed, against the full build.
+6. `matcher opportunities` over a feed of --feed-lots lots, twice (`--opportunities WORKSPACE`, run
+   alone: scripts/bench_opportunities.py); its section is kept when the others are regenerated.
 
 Vectors: those of the real all-MiniLM-L6-v2 cache in --cache (scripts/embed_synthetic.py, read by
 text hash), then the first --embed firms embedded for real where it lacks them; each further
@@ -934,6 +936,11 @@ def main(argv: list[str]) -> None:
         "--requery", action="store_true", help="with --merge: measure the queries again on the sizes already built"
     )
     parser.add_argument("--quick", action="store_true", help="2k and 10k firms, fewer texts: a smoke run")
+    parser.add_argument(
+        "--opportunities", type=Path, metavar="WORKSPACE",
+        help="run only the opportunities section over a copy of WORKSPACE (e.g. /tmp/matcher-bench/ws-10000)",
+    )  # fmt: skip
+    parser.add_argument("--feed-lots", type=int, default=1000, help="lots in the opportunities section's feed")
     parser.add_argument("--query-worker", help=argparse.SUPPRESS)
     parser.add_argument("--ann-worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--ann-kind", help=argparse.SUPPRESS)
@@ -943,6 +950,15 @@ def main(argv: list[str]) -> None:
         return
     if args.ann_worker:
         ann_worker(args.ann_worker, args.ann_kind)
+        return
+    if args.opportunities:  # a section of its own, written between its markers: the rest stays
+        import bench_opportunities
+
+        command = f"{COMMAND} {' '.join(argv)}".strip()
+        figures = bench_opportunities.run(
+            args.opportunities, args.workdir, args.feed_lots, args.out, command, machine()
+        )
+        log(f"opportunities: {json.dumps(figures)}")
         return
     from matcher.inputs.participants import read_participants
     from matcher.profiles import profile_vectors_texts

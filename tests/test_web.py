@@ -655,8 +655,9 @@ def _conforms(app) -> None:
               response_headers_conformance]  # fmt: skip
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    # health, ready, metrics, participants, similar, suggest, consortium, feedback (post, get, delete)
-    assert len(operations) == 10
+    # health, ready, metrics, participants, participants/{id}/opportunities, similar, suggest, consortium,
+    # opportunities, feedback (post, get, delete)
+    assert len(operations) == 12
     statuses: list[int] = []
     for operation in operations:
         generated = [(operation.as_strategy(), 12)]

@@ -151,6 +151,41 @@ def test_the_page_ranks_the_bridge_tender_and_proposes_teams(server, browser, tm
     assert requests_elsewhere == [], "the page loads nothing from other servers"
 
 
+def test_a_member_name_leads_to_its_page_with_codes_projects_similar_and_open_lots(
+    server, browser, sample_workspace, tmp_path
+):
+    from matcher.store.reported import Reported, ReportedLot, reported_path
+
+    member = "RU-INN-7838507391"  # Nevsky Bridge Foundations LLC, first for the bridge's lot 1
+    Reported(sample_workspace.root).record([
+        ReportedLot(member, "SPB-2026-BR-0147", "1", "Reconstruction of the Ust-Slavyanka ring-road bridge",
+                    "Reconstruction of the bridge superstructure and piers", 0.57, "strong", None, None,
+                    "2026-12-01T02:00:00+00:00"),
+    ])  # fmt: skip
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        requests_elsewhere: list[str] = []
+        page.on("request", lambda r: None if r.url.startswith(server) else requests_elsewhere.append(r.url))
+        page.goto(server + "/")
+        page.select_option("#sample", "bridge-reconstruction.yaml")
+        page.fill("#top_k", "3")
+        with page.expect_navigation():
+            page.click("#suggest")
+        with page.expect_navigation():
+            page.locator("table.ranking").first.locator("tbody tr td.member a").first.click()
+        assert page.url.endswith(f"/ui/member/{member}")
+        assert page.locator("#member h1").inner_text() == "Nevsky Bridge Foundations LLC"
+        assert page.locator("ul.codes li").count() >= 1
+        assert "construction work" in page.locator("ul.codes").inner_text().lower()  # codes carry their labels
+        lots = page.locator("#open-lots tbody tr")
+        assert lots.count() == 1 and "superstructure and piers" in lots.first.inner_text()
+        assert page.locator("table.ranking").last.locator("tbody tr").count() == 5  # similar members
+        page.screenshot(path=str(tmp_path / "member.png"), full_page=True)
+        assert requests_elsewhere == [], "the page loads nothing from other servers"
+    finally:
+        reported_path(sample_workspace.root).unlink(missing_ok=True)
+
+
 def test_the_page_reads_on_a_phone(server, browser, tmp_path):
     page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True)
     page.goto(server + "/ui/similar?member=Mostostroy-Nevsky%20LLC&top_k=5")

@@ -11,6 +11,7 @@ from matcher.cli import index  # noqa: F401
 from matcher.cli import history  # noqa: F401
 from matcher.cli import feedback  # noqa: F401
 from matcher.cli import serve  # noqa: F401
+from matcher.cli import opportunities  # noqa: F401
 from matcher.cli.base import app, main
 
 __all__ = ["app", "main"]

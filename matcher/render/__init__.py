@@ -12,6 +12,7 @@ Modules:
     summaries  the lines the writing commands print, and the rejects on stderr
     metrics    the evaluation's tables and markdown
     gaps       where a cluster has gaps: the table and summary, JSON and CSV
+    opportunities  tenders for members: the tables, JSON, CSV and the per-member HTML digest
     parts      the score parts' order, columns and short reasons, shared by every format
 
 Example:
@@ -26,7 +27,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from matcher.errors import InputError
-from matcher.render import gaps, metrics, plain, sheets, summaries, text
+from matcher.render import gaps, metrics, opportunities, plain, sheets, summaries, text
 from matcher.render.metrics import eval_markdown, eval_summary
 from matcher.render.parts import PART_ORDER, short_reasons
 from matcher.render.plain import dump_json, similar_dict, suggestion_dict, team_dicts, teams_dict, tender_dict
@@ -39,6 +40,7 @@ from matcher.results import (
     ImportReport,
     IndexStatus,
     IngestReport,
+    OpportunitiesReport,
     RefreshReport,
     RollbackReport,
     SimilarResult,
@@ -65,6 +67,7 @@ _TABLE: dict[type, Callable[[Any, Any], None]] = {
     EvalReport: metrics.print_eval,
     GapsReport: gaps.print_gaps,
     FeedbackReport: text.print_feedback,
+    OpportunitiesReport: opportunities.print_opportunities,
 }
 _JSON: dict[type, Callable[[Any], Any]] = {
     TenderSuggestions: plain.tender_dict,
@@ -80,6 +83,7 @@ _JSON: dict[type, Callable[[Any], Any]] = {
     EvalReport: plain.eval_dict,
     GapsReport: gaps.gaps_dict,
     FeedbackReport: plain.feedback_dict,
+    OpportunitiesReport: opportunities.opportunities_dict,
 }
 _CSV: dict[type, Callable[[Any], str]] = {
     TenderSuggestions: sheets.tender_csv,
@@ -87,6 +91,7 @@ _CSV: dict[type, Callable[[Any], str]] = {
     Teams: sheets.teams_csv,
     GapsReport: gaps.gaps_csv,
     FeedbackReport: sheets.feedback_csv,
+    OpportunitiesReport: opportunities.opportunities_csv,
 }
 _MARKDOWN: dict[type, Callable[[Any], str]] = {
     EvalReport: lambda report: eval_summary(report) + "\n\n" + eval_markdown(report) + "\n",

@@ -14,6 +14,7 @@ from matcher.results import (
     ImportReport,
     IndexStatus,
     IngestReport,
+    OpportunitiesReport,
     RefreshReport,
     RollbackReport,
     TrainReport,
@@ -61,7 +62,7 @@ def warn(result: Any, err: Any) -> None:
     """The rejected rows and the files they went to, for the results that have any."""
     if isinstance(result, IngestReport):
         warn_rejects(result.rejects, err, "rejected rows")
-    elif isinstance(result, ImportReport):
+    elif isinstance(result, ImportReport | OpportunitiesReport):
         warn_rejects(result.rejects, err)
     for path in getattr(result, "rejects_files", ()):
         note(err, f"rejected rows written to {path}")

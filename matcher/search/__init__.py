@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
@@ -138,12 +138,16 @@ class Matcher:
         year: int | None = None,
         language: str | None = None,
         between_members: bool = False,
+        rows: list[int] | None = None,
     ) -> list[Suggestion]:
         lexical = None
         if text:  # the top members by BM25 and the candidates' shares, not every member's (LexicalMatch)
             lexical = self.opened.lexical.match(text, language)
             need = replace(need, lexical_total=lexical.total)
-        rows, dense = self.candidates(query, need, top_k, exclude or set(), lexical)
+        if rows is None:
+            rows, dense = self.candidates(query, need, top_k, exclude or set(), lexical)
+        else:  # the given members only, each with its exact best cosine (not a neighbour search's)
+            dense = self.opened.best_cosine(rows, query[0])
         dense = rescale_similarity(self.model_name, dense, self.opened.centered, between_members)
         # the trained ranker answers suggest; similar (and a request without text) keeps the hand weights
         suggest = lexical is not None and need.weights == SUGGEST_WEIGHTS
@@ -210,6 +214,41 @@ class Matcher:
             self.model_name,
             self.version.name,
         )
+
+    def rank_lots(
+        self, tenders: Sequence[Tender], top_k: int = 20, *, member: str | None = None, batch: int = 256
+    ) -> list[tuple[LotSuggestions, ...]]:
+        """Every lot of many tenders ranked as :meth:`suggest` ranks it (without the whole-tender
+        ranking), the lot texts of all tenders embedded in batches of ``batch``.
+
+        Args:
+            member: rank that member only, on every lot: its exact score and fit, whether or not it
+                would be among a lot's candidates (the neighbour search is skipped).
+
+        Example:
+            >>> [lot.suggestions[0].name for lot in m.rank_lots([tender])[0]]  # doctest: +SKIP
+        """
+        if top_k < 1:
+            raise InputError(f"--top-k must be at least 1, got {top_k}")
+        only = None if member is None else [self.opened.row_of(member)]
+        taxonomy = load_taxonomy()
+        lots = [(t, lot) for t in tenders for lot in t.lots]
+        texts = [lot_text(lot, t, taxonomy) for t, lot in lots]
+        ranked: dict[tuple[int, str], LotSuggestions] = {}
+        for start in range(0, len(lots), batch):
+            with self._timed("embed"):
+                vectors = self.opened.embed(texts[start : start + batch])
+            with self._timed("rank"):
+                for (tender, lot), vector, text in zip(lots[start : start + batch], vectors, texts[start:]):
+                    need = Need(
+                        lot.codes, (lot.region,) if lot.region else (), lot.certifications, lot.value, tender.buyer
+                    )
+                    year = (tender.deadline or date.today()).year
+                    found = self._rank(
+                        need, vector[None, :], top_k, text, year=year, language=lot_language(lot, tender), rows=only
+                    )
+                    ranked[(id(tender), lot.id)] = LotSuggestions(lot.id, lot.title, tuple(found))
+        return [tuple(ranked[(id(t), lot.id)] for lot in t.lots) for t in tenders]
 
     def consortium(
         self,

@@ -1,13 +1,16 @@
 """The JSON API: the CLI's queries over HTTP, each answer carrying the explanation parts.
 
-GET /health, GET /ready, GET /metrics, GET /participants/{id}, GET /similar, POST /suggest,
-POST /consortium, POST /feedback, GET /feedback, DELETE /feedback/{id}. A tender
+GET /health, GET /ready, GET /metrics, GET /participants/{id}, GET /participants/{id}/opportunities,
+GET /similar, POST /suggest, POST /consortium, POST /opportunities, POST /feedback, GET /feedback,
+DELETE /feedback/{id}. A tender
 is the request body: the project's tender format (as in data/sample/tenders/) or an OCDS
 release, record or package of one process, as JSON or YAML.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 from typing import Annotated, Any
 
@@ -23,12 +26,16 @@ from matcher.web.models import (
     FeedbackOut,
     HealthOut,
     MarkIn,
+    MemberOpportunitiesOut,
+    OpportunitiesOut,
     ParticipantOut,
     ReadyOut,
     SimilarOut,
     SuggestOut,
     consortium_out,
     feedback_out,
+    open_lots_out,
+    opportunities_out,
     participant_out,
     similar_out,
     suggest_out,
@@ -169,6 +176,21 @@ def participant(
     return participant_out(svc.participant(participant_id))
 
 
+@router.get(
+    "/participants/{participant_id}/opportunities", response_model=MemberOpportunitiesOut,
+    responses=openapi_errors(401, 404, 429),
+)  # fmt: skip
+def participant_opportunities(
+    participant_id: Annotated[str, Path(max_length=300, description="A member id, e.g. RU-INN-7809972852.")],
+    svc: ServiceDep,
+    limit: Annotated[int, Query(ge=1, le=500, description="At most this many lots.")] = 50,
+) -> dict[str, Any]:
+    """The open lots that fit a member, best fit first: those `matcher opportunities` reported to it
+    (the nightly run over the day's tenders) whose deadline has not passed."""
+    firm = svc.participant(participant_id)
+    return open_lots_out(firm, svc.open_lots(firm.id, limit))
+
+
 @router.get("/similar", response_model=SimilarOut, responses=openapi_errors(401, 404, 422, 429, 503))
 def similar(
     svc: ServiceDep,
@@ -266,3 +288,52 @@ def remove_feedback(
 ) -> dict[str, Any]:
     """Delete one mark (undo)."""
     return feedback_out(svc.remove_mark(mark_id))
+
+
+FEED_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": (
+            "A feed of new tenders as JSON: an OCDS release package, record package or release (any number "
+            "of contracting processes), or one tender in the project's format."
+        ),
+        "content": {
+            "application/json": {
+                "schema": {"type": "object", "additionalProperties": True},
+                "examples": {"ocds": {"summary": "An OCDS release package", "value": {"releases": [_EXAMPLE_OCDS]}}},
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/opportunities", response_model=OpportunitiesOut, openapi_extra=FEED_BODY,
+    responses=openapi_errors(400, 401, 404, 413, 415, 422, 429, 503),
+)  # fmt: skip
+async def opportunities(
+    request: Request,
+    svc: ServiceDep,
+    member: Annotated[str | None, Query(max_length=300, description="Only this member, scored on every lot.")] = None,
+    min_fit: Annotated[float, Query(ge=0, le=1, description="Lowest fit shown (0.20: the possible band).")] = 0.20,
+    top_k: Annotated[int, Query(ge=1, le=100, description="Members ranked per lot.")] = 20,
+    partners: Annotated[int, Query(ge=0, le=20, description="Partners shown per lot.")] = 3,
+) -> dict[str, Any]:
+    """For each member, the lots of the feed in the body that fit it, with the members it could
+    team with. A query: the workspace's record of what the nightly `matcher opportunities`
+    reported is neither read nor written."""
+    from matcher.inputs.feed import read_feed_document
+
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media and media not in JSON_TYPES and not media.endswith("+json"):
+        raise ApiError(415, f"send the feed as application/json, not {media}", "Content-Type")
+    body = await request.body()
+    try:
+        doc = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, RecursionError, ValueError) as exc:
+        raise ApiError(400, f"the body is not readable JSON ({type(exc).__name__})", "body") from None
+    feed = await run_in_threadpool(read_feed_document, doc, BODY_SOURCE)
+    report = await run_in_threadpool(
+        functools.partial(svc.opportunities, feed, member=member, min_fit=min_fit, top_k=top_k, partners=partners)
+    )
+    return opportunities_out(report)

@@ -140,7 +140,7 @@ def create_app(
     """
     from starlette.middleware.cors import CORSMiddleware
 
-    from matcher.web import api, pages
+    from matcher.web import api, member, pages
 
     keys = KeyRing.of(api_key)
     origins = _cors_origins(cors_origins)
@@ -185,6 +185,7 @@ def create_app(
     _add_error_handlers(app)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(member.router)
     # Added last runs first: requests are observed (id, log line, metrics), the security headers go
     # on every answer, each request is pinned to the version served when it arrives, CORS answers
     # preflights, a post from another site is refused, then the rate (wrong keys count), the key,
@@ -207,7 +208,9 @@ def create_app(
         )  # fmt: skip
     app.add_middleware(PinVersion, follower=follower)
     app.add_middleware(SecurityHeaders, no_store=keys is not None)
-    app.add_middleware(Observe, metrics=metrics, routes=[*api.router.routes, *pages.router.routes])
+    app.add_middleware(
+        Observe, metrics=metrics, routes=[*api.router.routes, *pages.router.routes, *member.router.routes]
+    )
     return app
 
 

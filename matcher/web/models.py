@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from matcher.render import short_reasons, similar_dict, suggestion_dict, team_dicts, tender_dict
 from matcher.render.plain import mark_dict
-from matcher.results import FeedbackReport, SimilarResult, Suggestion, Teams, TenderSuggestions
+from matcher.results import FeedbackReport, OpportunitiesReport, SimilarResult, Suggestion, Teams, TenderSuggestions
 from matcher.schema import Participant
 
 
@@ -270,3 +270,96 @@ def similar_out(result: SimilarResult) -> dict[str, Any]:
 
 def participant_out(p: Participant) -> dict[str, Any]:
     return p.as_record()
+
+
+class OpenLotOut(BaseModel):
+    """A lot `matcher opportunities` reported to a member, deadline not passed."""
+
+    tender_id: str
+    tender_title: str
+    lot_id: str
+    lot_title: str
+    fit: float = Field(description="The member's calibrated fit for the lot when it was reported.")
+    band: str = Field(description="strong (fit ≥ 0.50) or possible (≥ 0.20).")
+    published: str | None
+    deadline: str | None
+    reported_at: str = Field(description="When it was first or last reported (ISO 8601, UTC).")
+
+
+class MemberOpportunitiesOut(BaseModel):
+    """The open lots that fit a member, from the workspace's record of opportunities runs."""
+
+    participant_id: str
+    name: str
+    lots: list[OpenLotOut]
+
+
+def open_lots_out(participant: Participant, lots: list[Any]) -> dict[str, Any]:
+    return {
+        "participant_id": participant.id,
+        "name": participant.name,
+        "lots": [
+            {
+                "tender_id": r.tender_id, "tender_title": r.tender_title, "lot_id": r.lot_id,
+                "lot_title": r.lot_title, "fit": r.fit, "band": r.band,
+                "published": r.published.isoformat() if r.published else None,
+                "deadline": r.deadline.isoformat() if r.deadline else None, "reported_at": r.reported_at,
+            }
+            for r in lots
+        ],
+    }  # fmt: skip
+
+
+class TeammateOut(BaseModel):
+    participant_id: str
+    name: str
+    lot_id: str = Field(description="The lot of the tender where this partner is strong.")
+    fit: float
+    band: str
+
+
+class OpportunityOut(BaseModel):
+    tender_id: str
+    tender_title: str
+    lot_id: str
+    lot_title: str
+    buyer: str | None
+    published: str | None
+    deadline: str | None
+    fit: float | None
+    band: str | None
+    suggestion: SuggestionOut = Field(description="The member's ranking for the lot, as /suggest explains it.")
+    partners: list[TeammateOut] = Field(description="Members strong on the tender's other lots, then on this one.")
+    source: str
+
+
+class MemberLotsOut(BaseModel):
+    participant_id: str
+    name: str
+    opportunities: list[OpportunityOut]
+
+
+class OpportunitiesOut(BaseModel):
+    """Per member (best first), the lots of the feed that fit it."""
+
+    summary: str
+    count: int
+    tenders: int
+    lots: int
+    min_fit: float
+    top_k: int
+    member: str | None
+    model: str
+    index_version: str
+    rejects: list[str] = Field(description="What in the feed could not be read, one line each.")
+    members: list[MemberLotsOut]
+
+
+def opportunities_out(report: OpportunitiesReport) -> dict[str, Any]:
+    from matcher.render.opportunities import opportunities_dict
+
+    out = opportunities_dict(report)
+    for member, mo in zip(out["members"], report.members):
+        for o, found in zip(member["opportunities"], mo.opportunities):
+            o["suggestion"] = suggestion_out(found.suggestion)  # with its short reasons, as /suggest's
+    return out

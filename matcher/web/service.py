@@ -11,17 +11,19 @@ import functools
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from matcher.errors import InputError, TenderError, UnknownParticipant, close_matches, did_you_mean
 from matcher.inputs.tenders import TENDER_SUFFIXES, parse_tender_text
 from matcher.paths import data_dir
-from matcher.results import FeedbackReport, SimilarResult, Teams, TenderSuggestions
+from matcher.results import FeedbackReport, OpportunitiesReport, SimilarResult, Teams, TenderSuggestions
 from matcher.schema import Lot, Participant, Tender
 from matcher.search import Matcher
 
 if TYPE_CHECKING:
+    from matcher.inputs.feed import FeedRead
     from matcher.rank.consortium import TeamConstraints
+    from matcher.store.reported import ReportedLot
 
 BODY_SOURCE = "<request body>"
 
@@ -73,6 +75,22 @@ class Service:
 
     def participant(self, participant_id: str) -> Participant:
         return self.matcher.participant(participant_id)
+
+    def open_lots(self, participant_id: str, limit: int = 50) -> list[ReportedLot]:
+        """The lots `matcher opportunities` reported to a member whose deadline has not passed, best fit first."""
+        from matcher.store.reported import Reported
+
+        return Reported(self.matcher.workspace.root).open_lots(participant_id, limit=limit)
+
+    def opportunities(self, feed: FeedRead, **options: Any) -> OpportunitiesReport:
+        """`opportunities` over a feed sent in a request: a query, so the workspace's record of what
+        the nightly runs reported is neither read nor written (everything that fits is shown)."""
+        from matcher.opportunities import opportunities
+
+        with self.lock:
+            return opportunities(
+                self.matcher.workspace, feed, matcher=self.matcher, report_all=True, remember=False, **options
+            )
 
     def similar(self, participant_id: str | None, text: str | None, top_k: int) -> SimilarResult:
         with self.lock:

@@ -1,0 +1,41 @@
+"""The member page, ``/ui/member/{id}``: a member's profile, its codes with their labels, its past
+projects, the members most like it, and the open lots that fit it.
+
+The open lots come from the workspace's record of what `matcher opportunities` reported
+(:mod:`matcher.store.reported`), not from ranking a feed on each request: the nightly run has
+already ranked them, and the page stays as fast and stateless as the rest. A lot shows while its
+deadline has not passed (or is unknown), best fit first.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import HTMLResponse
+
+from matcher.errors import MatcherError
+from matcher.taxonomy import load_taxonomy
+from matcher.web.errors import status_for
+from matcher.web.pages import _message, _page, _service, render, table_view
+
+router = APIRouter(include_in_schema=False)
+SIMILAR_SHOWN = 5
+
+
+@router.get("/ui/member/{participant_id}", response_class=HTMLResponse)
+def member_page(
+    request: Request, participant_id: Annotated[str, Path(max_length=300)], top_k: int = SIMILAR_SHOWN
+) -> HTMLResponse:
+    svc = _service(request)
+    try:
+        firm = svc.participant(participant_id)
+        similar = svc.similar(firm.id, None, min(50, max(1, top_k)))
+    except MatcherError as exc:
+        return _page(request, status_for(exc), error=_message(request, exc))
+    taxonomy = load_taxonomy()
+    codes = [(code, taxonomy.label(code, "en")) for code in firm.codes]
+    return render(
+        "member.html", firm=firm, codes=codes, lots=svc.open_lots(firm.id), similar=table_view(similar.suggestions),
+        count=len(svc.matcher.members), model=svc.matcher.model_name, index_version=svc.index_version,
+    )  # fmt: skip

@@ -248,3 +248,23 @@ def test_the_api_ranks_a_feed_in_the_body_without_touching_the_record(ws, matche
     )
     assert client.post("/opportunities", json=bridge, params={"member": "NOPE"}).status_code == 404
     assert "/opportunities" in client.get("/openapi.json").json()["paths"]
+
+
+def test_a_member_marked_not_relevant_is_not_offered_similar_lots(ws, matcher):
+    """A manager's "not relevant (wrong kind of work)" on one bridge lot keeps the member's digest
+    free of that lot and of the similar ones (CPV group 452), and leaves its other lots alone."""
+    from matcher.feedback import mark_lot, remove
+    from matcher.inputs.tenders import read_tender
+
+    before = lots_of(opportunities(ws, [FEED], matcher=matcher, remember=False), SESTRORETSK)
+    assert (BRIDGE, "1") in before and (RING, "1") in before
+    bridge = read_tender(SAMPLE / "tenders" / "bridge-reconstruction.yaml")
+    made = mark_lot(ws, bridge, "1", SESTRORETSK, "not-relevant", "wrong-kind-of-work")
+    try:
+        after = lots_of(opportunities(ws, [FEED], matcher=matcher, remember=False), SESTRORETSK)
+        exact = opportunities(ws, [FEED], matcher=matcher, member=SESTRORETSK, remember=False)
+    finally:
+        remove(ws, made.marks[0].id)
+    assert (BRIDGE, "1") not in after and (RING, "1") not in after  # the lot marked, and a similar one
+    assert after < before
+    assert (BRIDGE, "1") not in lots_of(exact, SESTRORETSK)  # --member leaves it out too

@@ -219,7 +219,8 @@ class Matcher:
         self, tenders: Sequence[Tender], top_k: int = 20, *, member: str | None = None, batch: int = 256
     ) -> list[tuple[LotSuggestions, ...]]:
         """Every lot of many tenders ranked as :meth:`suggest` ranks it (without the whole-tender
-        ranking), the lot texts of all tenders embedded in batches of ``batch``.
+        ranking), the lot texts of all tenders embedded in batches of ``batch``; members marked not
+        relevant for a similar lot are left out, as ``suggest --hide-rejected`` does.
 
         Args:
             member: rank that member only, on every lot: its exact score and fit, whether or not it
@@ -231,6 +232,10 @@ class Matcher:
         if top_k < 1:
             raise InputError(f"--top-k must be at least 1, got {top_k}")
         only = None if member is None else [self.opened.row_of(member)]
+        # A member marked not relevant for a similar lot is left out (its fit, which opportunities
+        # filter on, is not what the demotion changes); its other marks are shown beside it.
+        marks = self.marks()
+        deeper = top_k if not marks or only is not None else top_k * 2 + 5
         taxonomy = load_taxonomy()
         lots = [(t, lot) for t in tenders for lot in t.lots]
         texts = [lot_text(lot, t, taxonomy) for t, lot in lots]
@@ -245,8 +250,10 @@ class Matcher:
                     )
                     year = (tender.deadline or date.today()).year
                     found = self._rank(
-                        need, vector[None, :], top_k, text, year=year, language=lot_language(lot, tender), rows=only
+                        need, vector[None, :], deeper, text, year=year, language=lot_language(lot, tender), rows=only
                     )
+                    key = LotKey(tender.id, lot.id, lot.codes, f"{lot.title} {lot.description}")
+                    found = apply_marks(found, key, marks, top_k, hide_rejected=True)
                     ranked[(id(tender), lot.id)] = LotSuggestions(lot.id, lot.title, tuple(found))
         return [tuple(ranked[(id(t), lot.id)] for lot in t.lots) for t in tenders]
 

@@ -268,3 +268,19 @@ def test_a_member_marked_not_relevant_is_not_offered_similar_lots(ws, matcher):
     assert (BRIDGE, "1") not in after and (RING, "1") not in after  # the lot marked, and a similar one
     assert after < before
     assert (BRIDGE, "1") not in lots_of(exact, SESTRORETSK)  # --member leaves it out too
+
+
+def test_a_feed_over_the_release_limit_is_refused_before_it_is_compiled(matcher, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    import matcher.inputs.feed as feed
+    from matcher.web import create_app
+
+    client = TestClient(create_app(matcher, rate_limit=0))
+    package = {"releases": [{"ocid": f"ocds-x-{i}", "id": "1", "tender": {"title": "Road bridge repair"}}
+                            for i in range(feed.MAX_FEED_RELEASES + 1)]}  # fmt: skip
+    compiled = []
+    monkeypatch.setattr(feed, "compile_groups", lambda *a, **k: compiled.append(1) or [])
+    answer = client.post("/opportunities", json=package)
+    assert answer.status_code == 422 and "over the limit of 10,000" in answer.json()["detail"]
+    assert compiled == []  # refused before any release was merged

@@ -18,7 +18,7 @@ from typing import Any
 
 from matcher.errors import InputError, TenderError
 from matcher.inputs.ocds_files import Found, OcdsReject, compile_groups, documents, found_in
-from matcher.inputs.ocds_tender import looks_like_ocds
+from matcher.inputs.ocds_tender import MAX_RELEASES, looks_like_ocds, release_count
 from matcher.inputs.tenders import parse_tender, read_tender
 from matcher.schema import Tender
 
@@ -107,9 +107,24 @@ def read_feed(paths: Sequence[str | os.PathLike[str]]) -> FeedRead:
     return _compiled(items, found, rejects)
 
 
-def read_feed_document(doc: Any, source: str = "<feed>") -> FeedRead:
+MAX_FEED_RELEASES = 10 * MAX_RELEASES  # in one request body: a day's export is a file for the CLI
+
+
+def read_feed_document(doc: Any, source: str = "<feed>", max_releases: int | None = MAX_FEED_RELEASES) -> FeedRead:
     """The tenders of one parsed JSON document: an OCDS package, record or release (of any number
-    of processes), or a tender in the project's format (a request body, say)."""
+    of processes), or a tender in the project's format (a request body, say).
+
+    Raises:
+        TenderError: more than ``max_releases`` releases and records (None: no limit), refused
+            before any is compiled.
+    """
+    if max_releases is not None and isinstance(doc, dict):
+        count = release_count(doc)
+        if count > max_releases:
+            raise TenderError(
+                f"{source}: holds {count:,} releases and records, over the limit of {max_releases:,} for one "
+                "request; send fewer, or run `matcher opportunities` on the file"
+            )
     rejects: list[OcdsReject] = []
     items: list[FeedItem] = []
     found: list[Found] = []

@@ -33,7 +33,7 @@ def looks_like_ocds(data: Any) -> bool:
     )
 
 
-def _release_count(data: dict[str, Any]) -> int:
+def release_count(data: dict[str, Any]) -> int:
     """The releases and records of a package or record, those inside its records included."""
     count = 0
     for key in ("releases", "records"):
@@ -73,7 +73,7 @@ def native_tender(data: dict[str, Any], source: str = "<tender>") -> dict[str, A
         >>> native_tender({"ocid": "ocds-1", "tender": {"title": "Road bridge repair"}})["lots"][0]["title"]
         'Road bridge repair'
     """
-    count = _release_count(data)
+    count = release_count(data)
     if count > MAX_RELEASES:
         raise TenderError(
             f"{source}: holds {count:,} releases and records, over the limit of {MAX_RELEASES:,} for one tender; "

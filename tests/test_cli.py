@@ -366,12 +366,19 @@ def test_suggest_with_consortium_shows_rankings_then_teams(sample_workspace):
 def test_every_sample_tender_is_covered_by_its_first_team(sample_matcher, name):
     """With joint holding every sample lot has a holder: the bridge tender's lot 5, whose two
     accreditations only small laboratories hold, goes to a large firm with a laboratory as
-    subcontractor; every other lot of every sample tender has a single holder."""
+    subcontractor; every other lot of every sample tender has a single holder. A lot held with a
+    weak fit (below the possible band) is named in `lacks`, so the team does not look stronger than
+    the cluster is: the metro depot's signalling lots, which no sample member does, say so."""
     from matcher.inputs.tenders import read_tender
+    from matcher.rank.calibration import POSSIBLE
 
     tender = read_tender(SAMPLE / "tenders" / name)
     [team] = sample_matcher.consortium(tender, teams=1).teams
-    assert team.uncovered == () and team.lacks == ()
+    weak = {a.lot_id for a in team.assignments if a.score < POSSIBLE}
+    assert team.uncovered == () and [x.split(":")[0] for x in team.lacks] == [f"lot {lot}" for lot in sorted(weak)]
+    assert all("held with a weak fit" in x for x in team.lacks)
+    if name == "metro-depot-ru.ocds.json":  # the signalling lots, which no sample member does
+        assert weak == {"2", "3"}
     [rough] = sample_matcher.consortium(tender, teams=1, solver="greedy").teams  # the fallback covers them too
     assert rough.uncovered == () and [a.firms for a in rough.assignments if a.partners] == [
         a.firms for a in team.assignments if a.partners

@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Literal
 
 from matcher.errors import InputError, MatcherError
+from matcher.rank.calibration import POSSIBLE
 from matcher.rank.team_problem import Candidates, Plan, Problem, TeamConstraints, prepare
 from matcher.rank.team_solvers import greedy_pool, solve_cp
 from matcher.results import Assignment, Team, TeamMethod
@@ -172,6 +173,12 @@ def _team(p: Problem, assign: Plan, rank: int, method: Method, optimal: bool, c:
     uncovered = tuple(lot for lot in p.lots if lot not in assign)
     fits = f"no eligible firm fits this team (max_partners {c.max_partners}, capacity)"
     lacks = [p.reasons.get(lot) or f"lot {lot}: {fits}" for lot in uncovered]
+    # A lot held with a weak fit is covered in name only: the team must not look stronger than the cluster is.
+    for a in assignments:
+        if a.score < POSSIBLE:
+            lacks.append(
+                f"lot {a.lot_id}: held with a weak fit ({a.score:.2f}, below the possible band's {POSSIBLE:.2f})"
+            )
     share = p.sme_value(assign) / p.base if p.base else 0.0
     if p.sme_value(assign) < p.wanted:
         how = "no team reaches it" if method == "cp-sat" else "greedy moves could not reach it"

@@ -93,3 +93,15 @@ def ray_cluster():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()
+
+
+def publish_damaged(ws: Workspace, name: str = "participants.parquet") -> Path:
+    """The current version copied to the next name with one file cut in half, and CURRENT on it:
+    what a server following CURRENT refuses to serve, and a refresh must not build on."""
+    current = ws.current_version()
+    damaged = ws.versions_dir / f"v{ws._next_sequence():06d}-{current.name.split('-', 1)[1]}"
+    shutil.copytree(current, damaged)
+    path = damaged / name
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    ws.point_current_at(damaged)
+    return damaged

@@ -20,6 +20,7 @@ from matcher.errors import IndexCorrupt, IndexMissing, InputError
 from matcher.faults import CRASH_ENV, POINTS
 from matcher.refresh import refresh, status
 from matcher.store.locking import WorkspaceBusy, WorkspaceLock
+from tests.conftest import publish_damaged
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = "id,name,kind,description,codes,regions\n"
@@ -83,20 +84,6 @@ def test_keep_and_rollback(ws):
     ws.rollback()
     with pytest.raises(IndexMissing, match="no complete version before"):
         ws.rollback()
-
-
-def publish_damaged(ws: Workspace, name: str = "participants.parquet") -> Path:
-    """The current version copied to the next name with one file cut in half, and CURRENT on it:
-    what a server following CURRENT refuses to serve."""
-    import shutil
-
-    current = ws.current_version()
-    damaged = ws.versions_dir / f"v{ws._next_sequence():06d}-{current.name.split('-', 1)[1]}"
-    shutil.copytree(current, damaged)
-    path = damaged / name
-    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    ws.point_current_at(damaged)
-    return damaged
 
 
 def test_a_refresh_over_a_damaged_current_builds_from_the_last_complete_version(ws, tmp_path, fake, monkeypatch):

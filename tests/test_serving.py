@@ -34,6 +34,7 @@ from matcher.store.workspace import Workspace
 from matcher.web import create_app
 from matcher.web.guards import SlidingWindow
 from matcher.web.ratestore import SharedWindow
+from tests.conftest import publish_damaged
 
 NEW_TEXT = "Artificial ground freezing for metro tunnel shafts with brine and liquid nitrogen"
 
@@ -59,18 +60,6 @@ def change_member(ws: Workspace, text: str = NEW_TEXT) -> str:
     writer.writerows(rows)
     Path(source).write_text(out.getvalue(), encoding="utf-8")
     return rows[0]["id"]
-
-
-def publish_broken(ws: Workspace, damaged: str = "vectors.npy") -> Path:
-    """Copies the current version to the next name, truncates one file and points CURRENT at it."""
-    current = ws.current_version()
-    sequence = max(int(v.name[1:7]) for v in ws.versions()) + 1
-    broken = ws.versions_dir / f"v{sequence:06d}-{current.name.split('-', 1)[1]}"
-    shutil.copytree(current, broken)
-    path = broken / damaged
-    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    ws.point_current_at(broken)
-    return broken
 
 
 def similar_top(client: TestClient, text: str) -> tuple[str, str]:
@@ -127,7 +116,7 @@ def test_a_broken_version_is_never_served_and_health_says_why(workspace):
     app = create_app(Matcher(workspace), rate_limit=0)
     client = TestClient(app)
     good = workspace.current_version().name
-    broken = publish_broken(workspace)
+    broken = publish_damaged(workspace, "vectors.npy")
     assert app.state.follower.check() is False
     health = client.get("/health").json()
     assert health["index_version"] == good and health["newest_version"] == broken.name

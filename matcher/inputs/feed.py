@@ -18,7 +18,7 @@ from typing import Any
 
 from matcher.errors import InputError, TenderError
 from matcher.inputs.ocds_files import Found, OcdsReject, compile_groups, documents, found_in
-from matcher.inputs.ocds_tender import MAX_RELEASES, looks_like_ocds, release_count
+from matcher.inputs.ocds_tender import MAX_RELEASES, looks_like_ocds, refuse_over
 from matcher.inputs.tenders import parse_tender, read_tender
 from matcher.schema import Tender
 
@@ -119,12 +119,7 @@ def read_feed_document(doc: Any, source: str = "<feed>", max_releases: int | Non
             before any is compiled.
     """
     if max_releases is not None and isinstance(doc, dict):
-        count = release_count(doc)
-        if count > max_releases:
-            raise TenderError(
-                f"{source}: holds {count:,} releases and records, over the limit of {max_releases:,} for one "
-                "request; send fewer, or run `matcher opportunities` on the file"
-            )
+        refuse_over(doc, source, max_releases, "request", "send fewer, or run `matcher opportunities` on the file")
     rejects: list[OcdsReject] = []
     items: list[FeedItem] = []
     found: list[Found] = []

@@ -46,6 +46,15 @@ def release_count(data: dict[str, Any]) -> int:
     return count
 
 
+def refuse_over(data: dict[str, Any], source: str, limit: int, what: str, advice: str) -> None:
+    """TenderError when a document holds more than ``limit`` releases and records (before any is merged)."""
+    count = release_count(data)
+    if count > limit:
+        raise TenderError(
+            f"{source}: holds {count:,} releases and records, over the limit of {limit:,} for one {what}; {advice}"
+        )
+
+
 def _known(codes: list[str] | None, taxonomy: Taxonomy) -> list[str]:
     out = []
     for code in codes or ():
@@ -73,12 +82,7 @@ def native_tender(data: dict[str, Any], source: str = "<tender>") -> dict[str, A
         >>> native_tender({"ocid": "ocds-1", "tender": {"title": "Road bridge repair"}})["lots"][0]["title"]
         'Road bridge repair'
     """
-    count = release_count(data)
-    if count > MAX_RELEASES:
-        raise TenderError(
-            f"{source}: holds {count:,} releases and records, over the limit of {MAX_RELEASES:,} for one tender; "
-            "send the release or record of one contracting process"
-        )
+    refuse_over(data, source, MAX_RELEASES, "tender", "send the release or record of one contracting process")
     rejects: list[OcdsReject] = []
     found = list(found_in(data, "", source, rejects))
     compiled = compile_groups(found, rejects) if found else []

@@ -21,7 +21,8 @@ class WorkspaceBusy(MatcherError):
     """Another process is writing to the workspace."""
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs (one of another user counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -67,7 +68,7 @@ class WorkspaceLock:
                     ) from None
                 time.sleep(0.2)
         previous = self._holder(fd)
-        if previous.get("pid") and not _alive(int(previous["pid"])):
+        if previous.get("pid") and not pid_alive(int(previous["pid"])):
             self.took_over = previous  # its process died holding the lock: the kernel released it
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps({"pid": os.getpid(), "action": self.action,

@@ -19,6 +19,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from matcher.store.locking import pid_alive
+
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
@@ -96,18 +98,8 @@ def _multiprocess_registry(folder: Path) -> CollectorRegistry:
     # uvicorn's supervisor has no hook for prometheus_client's mark_process_dead.
     for path in folder.glob("gauge_live*_*.db"):
         match = _PID_FILE.search(path.name)
-        if match and not _alive(int(match.group(1))):
+        if match and not pid_alive(int(match.group(1))):
             multiprocess.mark_process_dead(int(match.group(1)), str(folder))
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=str(folder))
     return registry
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

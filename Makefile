@@ -6,7 +6,7 @@ TENDER ?= data/sample/tenders/bridge-reconstruction.yaml
 # torch is pinned to a CPU build (see README: "Other platforms"); an unpinned torch pulls a CUDA build of several GB.
 TORCH  ?= torch==2.13.0
 
-.PHONY: help install dev run test lint clean browser serve
+.PHONY: help install dev run test lint clean browser serve messages
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -48,6 +48,15 @@ lint: install ## ruff, mypy, and the layer contracts (import-linter)
 	$(BIN)/ruff check matcher tests scripts
 	$(BIN)/mypy matcher
 	$(BIN)/lint-imports
+
+# Babel: the marked strings (tr, ntr, N_ in Python; _ in templates) into the .pot, merged into
+# each language's .po (translate the new entries there), compiled to the .mo that gettext reads.
+LOCALE := matcher/locale
+messages: install ## extract the strings to translate, update the .po files, compile them
+	$(BIN)/pybabel extract -F babel.cfg -k tr -k ntr:1,2 -k N_ --no-location --sort-output \
+	  --project matcher -o $(LOCALE)/matcher.pot .
+	$(BIN)/pybabel update -i $(LOCALE)/matcher.pot -d $(LOCALE) -D matcher --width 120 --ignore-obsolete --no-fuzzy-matching
+	$(BIN)/pybabel compile -d $(LOCALE) -D matcher --statistics
 
 clean: ## remove .venv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -24,6 +24,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from matcher.errors import InputError
+from matcher.i18n import LANGUAGES, explicit_language, language, use
 from matcher.inputs.feed import FeedItem, FeedRead, read_feed
 from matcher.rank.calibration import POSSIBLE
 from matcher.results import (
@@ -121,7 +122,8 @@ def opportunities(
     for pid, opps in found.items():
         new = tuple(sorted((o for o in opps if (pid, o.tender_id, o.lot_id) not in seen), key=_order))
         if new:
-            members.append(MemberOpportunities(pid, names[pid], new))
+            spoken = m.participant(pid).language
+            members.append(MemberOpportunities(pid, names[pid], new, spoken, _in_language(m, spoken, new, items)))
     members.sort(key=lambda mo: (-mo.opportunities[0].fit, mo.participant_id))
     if remember:
         at = now()
@@ -170,6 +172,18 @@ def _strong(lots: Sequence[LotSuggestions]) -> list[Teammate]:
                 if s.participant_id not in best or s.fit > best[s.participant_id].fit:
                     best[s.participant_id] = Teammate(s.participant_id, s.name, lot.lot_id, s.fit, s.band)
     return sorted(best.values(), key=lambda p: (-p.fit, p.participant_id))
+
+
+def _in_language(
+    m: Matcher, lang: str | None, opps: tuple[Opportunity, ...], items: list[FeedItem]
+) -> tuple[Opportunity, ...]:
+    """A member's lots with their reasons in its own language, for its digest: only when nobody
+    chose a language (``--lang``) and the member's is another that matcher speaks; else ()."""
+    if explicit_language() is not None or lang not in LANGUAGES or lang == language():
+        return ()
+    tenders = {i.tender.id: i.tender for i in items}
+    with use(lang):
+        return tuple(replace(o, suggestion=m.explain(tenders[o.tender_id], o.lot_id, o.suggestion)) for o in opps)
 
 
 def _opportunity(item: FeedItem, lot: LotSuggestions, s: Suggestion, strong: list[Teammate], k: int) -> Opportunity:

@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
+from matcher.i18n import N_, tr
 from matcher.schema import Tender
 
 TeamMethod = Literal["cp-sat", "greedy"]
@@ -36,6 +37,12 @@ class ScorePart:
 
 FeedbackStatus = Literal["shortlisted", "contacted", "not-relevant", "won", "lost"]
 FeedbackReason = Literal["wrong-kind-of-work", "too-small", "too-far", "competitor", "other"]
+MARK_WORDS = {
+    "shortlisted": N_("shortlisted"), "contacted": N_("contacted"), "not-relevant": N_("not relevant"),
+    "won": N_("won"), "lost": N_("lost"), "wrong-kind-of-work": N_("wrong kind of work"),
+    "too-small": N_("too small"), "too-far": N_("too far"), "competitor": N_("competitor"), "other": N_("other"),
+}  # fmt: skip
+BAND_WORDS = {"strong": N_("strong"), "possible": N_("possible"), "weak": N_("weak")}
 
 
 @dataclass(frozen=True)
@@ -61,8 +68,10 @@ class Mark:
     @property
     def label(self) -> str:
         """e.g. "not relevant (too far)", "shortlisted"."""
-        status = self.status.replace("-", " ")
-        return f"{status} ({self.reason.replace('-', ' ')})" if self.reason else status
+        status = tr(MARK_WORDS[self.status])
+        return (
+            tr("%(status)s (%(reason)s)", status=status, reason=tr(MARK_WORDS[self.reason])) if self.reason else status
+        )
 
 
 @dataclass(frozen=True)
@@ -117,14 +126,19 @@ class LotSuggestions:
         if self.lot_id == "*" and self.suggestions:
             return None  # the whole tender's lead candidates: each lot says it for itself
         if not self.suggestions:
-            return f'no member matches "{self.title}"' if self.lot_id != "*" else None
+            return tr('no member matches "%(title)s"', title=self.title) if self.lot_id != "*" else None
         best = self.suggestions[0]
         if best.band not in ("weak", "possible"):
             return None
         closest = ", ".join(s.name for s in self.suggestions[:3])
-        fit = f"best fit {best.fit:.2f}, {best.band}" if best.fit is not None else best.band
-        quality = "good" if best.band == "weak" else "strong"
-        return f'no member is a {quality} match for "{self.title}" ({fit}); closest: {closest}'
+        band = tr(BAND_WORDS[best.band])
+        fit = tr("best fit %(fit).2f, %(band)s", fit=best.fit, band=band) if best.fit is not None else band
+        note = (
+            N_('no member is a good match for "%(title)s" (%(fit)s); closest: %(closest)s')
+            if best.band == "weak"
+            else N_('no member is a strong match for "%(title)s" (%(fit)s); closest: %(closest)s')
+        )
+        return tr(note, title=self.title, fit=fit, closest=closest)
 
 
 @dataclass(frozen=True)
@@ -520,6 +534,9 @@ class MemberOpportunities:
     participant_id: str
     name: str
     opportunities: tuple[Opportunity, ...]
+    language: str | None = None  # the member's own (its profile's), for its digest
+    # the same lots with their reasons in the member's language, when that is not the run's and nobody chose one
+    in_own_language: tuple[Opportunity, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional, cast
+from typing import TYPE_CHECKING, Annotated, Any, Optional, cast
 
 import typer
 from typer.core import TyperGroup
@@ -76,6 +76,34 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     rich_markup_mode=None,
 )
+
+
+class Lang(StrEnum):
+    en = "en"
+    ru = "ru"
+
+
+@app.callback()
+def _root(
+    lang: Annotated[
+        Optional[Lang],
+        typer.Option(
+            "--lang",
+            envvar="MATCHER_LANG",
+            help="Language of what matcher prints: tables, reasons, warnings, digests (ru or en; default "
+            "English, and each member's digest in the member's language). "
+            "Example: matcher --lang ru suggest data/sample/tenders/metro-depot-ru.ocds.json",
+        ),
+    ] = None,
+) -> None:
+    from matcher.i18n import reset_language, set_language
+
+    if lang is None:
+        reset_language()
+    else:
+        set_language(lang.value)
+
+
 index_app = typer.Typer(
     cls=_Group, help="Build, inspect and roll back a workspace's index versions.", no_args_is_help=True
 )

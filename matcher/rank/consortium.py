@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Literal
 
 from matcher.errors import InputError, MatcherError
+from matcher.i18n import tr
 from matcher.rank.calibration import POSSIBLE
 from matcher.rank.team_problem import Candidates, Plan, Problem, TeamConstraints, prepare
 from matcher.rank.team_solvers import greedy_pool, solve_cp
@@ -171,17 +172,24 @@ def _team(p: Problem, assign: Plan, rank: int, method: Method, optimal: bool, c:
     members = tuple(sorted(value, key=lambda f: (-value[f], -score[f], f)))
     assignments = tuple(_assignment(p, lot, assign[lot]) for lot in p.lots if lot in assign)
     uncovered = tuple(lot for lot in p.lots if lot not in assign)
-    fits = f"no eligible firm fits this team (max_partners {c.max_partners}, capacity)"
-    lacks = [p.reasons.get(lot) or f"lot {lot}: {fits}" for lot in uncovered]
+    fits = tr("no eligible firm fits this team (max_partners %(n)s, capacity)", n=c.max_partners)
+    lacks = [p.reasons.get(lot) or tr("lot %(lot)s: %(why)s", lot=lot, why=fits) for lot in uncovered]
     # A lot held with a weak fit is covered in name only: the team must not look stronger than the cluster is.
     for a in assignments:
         if a.score < POSSIBLE:
             lacks.append(
-                f"lot {a.lot_id}: held with a weak fit ({a.score:.2f}, below the possible band's {POSSIBLE:.2f})"
+                tr(
+                    "lot %(lot)s: held with a weak fit (%(fit).2f, below the possible band's %(possible).2f)",
+                    lot=a.lot_id,
+                    fit=a.score,
+                    possible=POSSIBLE,
+                )
             )
     share = p.sme_value(assign) / p.base if p.base else 0.0
     if p.sme_value(assign) < p.wanted:
-        how = "no team reaches it" if method == "cp-sat" else "greedy moves could not reach it"
-        lacks.append(f"SME share {share:.2f} < required {c.min_sme_share:.2f}: {how}")
+        how = tr("no team reaches it") if method == "cp-sat" else tr("greedy moves could not reach it")
+        lacks.append(
+            tr("SME share %(share).2f < required %(wanted).2f: %(how)s", share=share, wanted=c.min_sme_share, how=how)
+        )
     lead, total = members[0] if members else None, round(sum(score.values()), 6)
     return Team(rank, lead, members, assignments, total, round(share, 4), uncovered, tuple(lacks), method, optimal)

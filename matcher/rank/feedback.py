@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from matcher.i18n import N_, tr
 from matcher.results import Mark, ScorePart, Suggestion
 
 DEMOTION_SHARE = 0.5  # of the spread between the lot's best and worst candidate scores
@@ -44,6 +45,9 @@ class LotKey:
     text: str = ""
 
 
+THIS_LOT = N_("this lot")
+
+
 def code_groups(codes: Iterable[str]) -> set[str]:
     """The capability groups of codes: "452" for CPV 45221111-3; another scheme's code as given."""
     groups = set()
@@ -60,14 +64,14 @@ def _words(text: str) -> set[str]:
 def similar_lots(lot: LotKey, marked: Mark) -> str | None:
     """Why the marked lot is similar to ``lot`` (e.g. "shares CPV group 452"), or None."""
     if (marked.tender_id, marked.lot_id) == (lot.tender_id, lot.lot_id):
-        return "this lot"
+        return tr(THIS_LOT)
     if lot.codes and marked.codes:
         shared = sorted(code_groups(lot.codes) & code_groups(marked.codes))
-        return f"shares CPV group {', '.join(shared)}" if shared else None
+        return tr("shares CPV group %(groups)s", groups=", ".join(shared)) if shared else None
     if not lot.codes and not marked.codes:
         a, b = _words(lot.text), _words(marked.text)
         overlap = len(a & b) / len(a | b) if a and b else 0.0
-        return f"its words overlap {overlap:.0%}" if overlap >= SIMILAR_WORDS else None
+        return tr("its words overlap %(share)s%%", share=round(overlap * 100)) if overlap >= SIMILAR_WORDS else None
     return None
 
 
@@ -89,8 +93,18 @@ def rejection(lot: LotKey, marks: Sequence[Mark]) -> tuple[Mark, str] | None:
 
 def demotion_words(mark: Mark, why: str, penalty: float) -> str:
     """e.g. 'marked not relevant (too far) for lot 2 of T-1 (shares CPV group 452): −0.12; fit unchanged'."""
-    where = "this lot" if why == "this lot" else f"lot {mark.lot_id} of {mark.tender_id} ({why})"
-    return f"marked {mark.label} for {where} on {mark.created_at[:10]}: −{penalty:.3f}; fit unchanged"
+    where = (
+        why
+        if why == tr(THIS_LOT)
+        else tr("lot %(lot)s of %(tender)s (%(why)s)", lot=mark.lot_id, tender=mark.tender_id, why=why)
+    )
+    return tr(
+        "marked %(mark)s for %(where)s on %(date)s: −%(penalty).3f; fit unchanged",
+        mark=mark.label,
+        where=where,
+        date=mark.created_at[:10],
+        penalty=penalty,
+    )
 
 
 def apply_marks(

@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from matcher.i18n import N_, language, ntr, tr
 from matcher.rank.need import Need, buyer_key
 from matcher.schema import Participant
 from matcher.taxonomy import Taxonomy, best_matches, load_taxonomy
@@ -37,10 +38,15 @@ class Scored(NamedTuple):
     weights: dict[str, float]
 
 
+_AMOUNT_UNITS = ((1e9, N_("%(amount)s bn")), (1e6, N_("%(amount)s m")), (1e3, N_("%(amount)s k")))
+
+
 def human_amount(value: float) -> str:
-    for size, unit in ((1e9, " bn"), (1e6, " m"), (1e3, " k")):
+    """A money amount to three figures: "1.5 m" (Russian "1,5 млн")."""
+    for size, unit in _AMOUNT_UNITS:
         if value >= size:
-            return f"{value / size:.3g}{unit}"
+            amount = f"{value / size:.3g}"
+            return tr(unit, amount=amount.replace(".", ",") if language() == "ru" else amount)
     return f"{value:.0f}"
 
 
@@ -82,29 +88,40 @@ def codes_part(need: Need, firm: Participant, taxonomy: Taxonomy) -> tuple[float
     naming the firm's codes that matched, best first.
     """
     if not firm.codes:
-        return 0.0, "no codes stated"
+        return 0.0, tr("no codes stated")
     matches = best_matches(list(need.codes), list(firm.codes))
     value = sum(m.score for m in matches) / len(matches)
     found = sorted((m for m in matches if m.matched), key=lambda m: -m.score)
     if not found:
-        return 0.0, f"0/{len(matches)} codes"
+        return 0.0, ntr("0/%(n)s code", "0/%(n)s codes", len(matches))
     levels: dict[str, int] = {}
     for m in found:
         level = "exact" if m.level == "covers" else m.level
         levels[level] = levels.get(level, 0) + 1
-    labels = list(dict.fromkeys(taxonomy.label(m.matched) for m in found if m.matched))
+    lang = language()
+    labels = list(dict.fromkeys(taxonomy.label(m.matched, lang) for m in found if m.matched))
     shown = "; ".join(labels[:2]) + ("; …" if len(labels) > 2 else "")
-    summary = ", ".join(f"{n} {level}" for level, n in levels.items())
-    return value, f"{len(found)}/{len(matches)} codes ({summary}): {shown}"
+    summary = ", ".join(tr(_LEVEL_COUNTS.get(level, "%(n)s " + level), n=n) for level, n in levels.items())
+    counted = ntr("%(found)s/%(n)s code", "%(found)s/%(n)s codes", len(matches), found=len(found))
+    return value, f"{counted} ({summary}): {shown}"
+
+
+_LEVEL_COUNTS = {
+    "exact": N_("%(n)s exact"), "class": N_("%(n)s class"), "group": N_("%(n)s group"),
+    "division": N_("%(n)s division"), "category": N_("%(n)s category"), "sub-category": N_("%(n)s sub-category"),
+    "family": N_("%(n)s family"), "segment": N_("%(n)s segment"),
+}  # fmt: skip
 
 
 def region_part(need: Need, firm: Participant) -> tuple[float, str]:
     if not firm.regions:
-        return NEUTRAL, "regions not stated"
+        return NEUTRAL, tr("regions not stated")
     hit = [w for w in need.regions if any(region_covers(s, w) for s in firm.regions)]
     if hit:
-        return 1.0, "serves " + ", ".join(hit)
-    return 0.0, f"not in {', '.join(need.regions)} (serves {', '.join(firm.regions[:3])})"
+        return 1.0, tr("serves %(regions)s", regions=", ".join(hit))
+    return 0.0, tr(
+        "not in %(wanted)s (serves %(served)s)", wanted=", ".join(need.regions), served=", ".join(firm.regions[:3])
+    )
 
 
 def certifications_part(need: Need, firm: Participant) -> tuple[float, str]:
@@ -112,28 +129,38 @@ def certifications_part(need: Need, firm: Participant) -> tuple[float, str]:
     missing = [c for c in need.certifications if c not in held]
     value = len(held) / len(need.certifications)
     if not missing:
-        return value, "has " + ", ".join(held)
-    return value, "missing " + ", ".join(missing)
+        return value, tr("has %(held)s", held=", ".join(held))
+    return value, tr("missing %(missing)s", missing=", ".join(missing))
 
 
 def size_part(need: Need, firm: Participant) -> tuple[float, str]:
     assert need.value is not None
     largest = firm.largest_project_value
     if not largest:
-        return NEUTRAL, "no past project values to compare"
+        return NEUTRAL, tr("no past project values to compare")
     ratio = need.value / largest
     if ratio <= 1.0:
-        return 1.0, f"has done {human_amount(largest)} (value {human_amount(need.value)})"
+        return 1.0, tr(
+            "has done %(largest)s (value %(value)s)", largest=human_amount(largest), value=human_amount(need.value)
+        )
     value = max(0.0, 1.0 - math.log(ratio) / math.log(SIZE_ZERO_RATIO))
-    return value, f"value {human_amount(need.value)} is {ratio:.1f}x its largest ({human_amount(largest)})"
+    times = f"{ratio:.1f}".replace(".", ",") if language() == "ru" else f"{ratio:.1f}"
+    return value, tr(
+        "value %(value)s is %(ratio)sx its largest (%(largest)s)",
+        value=human_amount(need.value),
+        ratio=times,
+        largest=human_amount(largest),
+    )
 
 
 def buyer_part(need: Need, firm: Participant) -> tuple[float, str]:
     wanted = buyer_key(need.buyer)
     n = sum(1 for p in firm.projects if buyer_key(p.buyer) == wanted)
     if n == 0:
-        return 0.0, f"no past contracts for {need.buyer}"
-    return float(buyer_value(n)), f"{n} past contract{'s' if n > 1 else ''} for {need.buyer}"
+        return 0.0, tr("no past contracts for %(buyer)s", buyer=need.buyer)
+    return float(buyer_value(n)), ntr(
+        "%(n)s past contract for %(buyer)s", "%(n)s past contracts for %(buyer)s", n, buyer=need.buyer
+    )
 
 
 # --- the words behind a part, shared by every ranker ---------------------------------------
@@ -143,43 +170,46 @@ PartWords = Callable[[Need, Participant, float], str]
 
 
 def cosine_words(need: Need, firm: Participant, value: float) -> str:
-    return f"cosine {value:.2f}"
+    return tr("cosine %(value).2f", value=value)
 
 
 def bm25_words(need: Need, firm: Participant, value: float) -> str:
-    return f"BM25 match {value:.2f} (1 = half of what the request's words can score, or more)"
+    return tr("BM25 match %(value).2f (1 = half of what the request's words can score, or more)", value=value)
 
 
 def bm25_share_words(need: Need, firm: Participant, value: float) -> str:
-    return f"matches {value:.0%} of what the request's words can score (BM25)"
+    return tr("matches %(share)s%% of what the request's words can score (BM25)", share=round(value * 100))
 
 
 # What each part says when the request does not ask about it (the same for every member: not a reason).
-NOT_ASKED_BUYER, NOT_ASKED_CODES, NOT_ASKED_REGION = "no buyer given", "no codes asked", "no region asked"
-NOT_ASKED_CERTIFICATIONS, NOT_ASKED_VALUE = "none required", "no value given"
-NOT_ASKED_WORDS = frozenset(
-    {NOT_ASKED_BUYER, NOT_ASKED_CODES, NOT_ASKED_REGION, NOT_ASKED_CERTIFICATIONS, NOT_ASKED_VALUE}
-)
+NOT_ASKED_BUYER, NOT_ASKED_CODES, NOT_ASKED_REGION = N_("no buyer given"), N_("no codes asked"), N_("no region asked")
+NOT_ASKED_CERTIFICATIONS, NOT_ASKED_VALUE = N_("none required"), N_("no value given")
+_NOT_ASKED = (NOT_ASKED_BUYER, NOT_ASKED_CODES, NOT_ASKED_REGION, NOT_ASKED_CERTIFICATIONS, NOT_ASKED_VALUE)
+
+
+def not_asked(words: str) -> bool:
+    """Whether a part's words say the request did not ask about it (in any language)."""
+    return any(words == w or words == tr(w) for w in _NOT_ASKED)
 
 
 def buyer_words(need: Need, firm: Participant, value: float) -> str:
-    return buyer_part(need, firm)[1] if buyer_key(need.buyer) else NOT_ASKED_BUYER
+    return buyer_part(need, firm)[1] if buyer_key(need.buyer) else tr(NOT_ASKED_BUYER)
 
 
 def codes_words(need: Need, firm: Participant, value: float) -> str:
-    return codes_part(need, firm, load_taxonomy())[1] if need.codes else NOT_ASKED_CODES
+    return codes_part(need, firm, load_taxonomy())[1] if need.codes else tr(NOT_ASKED_CODES)
 
 
 def region_words(need: Need, firm: Participant, value: float) -> str:
-    return region_part(need, firm)[1] if need.regions else NOT_ASKED_REGION
+    return region_part(need, firm)[1] if need.regions else tr(NOT_ASKED_REGION)
 
 
 def certification_words(need: Need, firm: Participant, value: float) -> str:
-    return certifications_part(need, firm)[1] if need.certifications else NOT_ASKED_CERTIFICATIONS
+    return certifications_part(need, firm)[1] if need.certifications else tr(NOT_ASKED_CERTIFICATIONS)
 
 
 def size_words(need: Need, firm: Participant, value: float) -> str:
-    return size_part(need, firm)[1] if need.value else NOT_ASKED_VALUE
+    return size_part(need, firm)[1] if need.value else tr(NOT_ASKED_VALUE)
 
 
 def explain_parts(

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from matcher.errors import InputError
+from matcher.i18n import tr
 from matcher.rank.parts import holds_certification, region_covers
 from matcher.rank.team_groups import groups_for
 from matcher.results import Partner
@@ -107,9 +108,9 @@ class Problem:
 def _barred(firm: Participant, c: TeamConstraints) -> str | None:
     """Why a firm can be in no team (excluded, or outside the regions), or None."""
     if firm.id in c.exclude:
-        return "is excluded"
+        return tr("is excluded")
     if c.regions and not any(region_covers(s, w) for s in firm.regions for w in c.regions):
-        return f"serves none of {', '.join(c.regions)}"
+        return tr("serves none of %(regions)s", regions=", ".join(c.regions))
     return None
 
 
@@ -117,9 +118,10 @@ def _unfit(lot: Lot, firm: Participant, c: TeamConstraints, value: int, cap: int
     """Why a firm cannot take a lot alone (certifications, capacity; codes are no requirement), or None."""
     missing = [x for x in lot.certifications if not holds_certification(firm.certifications, x)]
     if missing:
-        return "lacks " + ", ".join(missing)
+        return tr("lacks %(missing)s", missing=", ".join(missing))
     if cap is not None and value > cap:
-        return f"is too small: lot over {c.capacity_factor:g}x its largest project"
+        factor = f"{c.capacity_factor:g}"
+        return tr("is too small: lot over %(factor)sx its largest project", factor=factor)
     return None
 
 
@@ -197,16 +199,29 @@ def _add_groups(
 
 def _uncoverable(lot: Lot, refused: list[tuple[Participant, str]], c: TeamConstraints) -> str:
     if not refused:
-        return f"lot {lot.id}: no candidates"
+        return tr("lot %(lot)s: no candidates", lot=lot.id)
     nobody = [x for x in lot.certifications if not any(holds_certification(p.certifications, x) for p, _ in refused)]
     if nobody:
-        return f"lot {lot.id}: no candidate holds {', '.join(nobody)}"
+        return tr("lot %(lot)s: no candidate holds %(missing)s", lot=lot.id, missing=", ".join(nobody))
     shown = "; ".join(f"{p.id} {why}" for p, why in refused[:3]) + ("; ..." if len(refused) > 3 else "")
     if c.max_joint < 2:
-        return f"lot {lot.id}: no eligible candidate ({shown}); max_joint 2 or more lets firms hold it jointly"
+        return tr(
+            "lot %(lot)s: no eligible candidate (%(shown)s); max_joint 2 or more lets firms hold it jointly",
+            lot=lot.id,
+            shown=shown,
+        )
     if c.max_partners < 2:
-        return f"lot {lot.id}: no eligible candidate ({shown}); max_partners 1 leaves no room to hold it jointly"
-    return f"lot {lot.id}: no eligible candidate, nor group of up to {min(c.max_joint, c.max_partners)} ({shown})"
+        return tr(
+            "lot %(lot)s: no eligible candidate (%(shown)s); max_partners 1 leaves no room to hold it jointly",
+            lot=lot.id,
+            shown=shown,
+        )
+    return tr(
+        "lot %(lot)s: no eligible candidate, nor group of up to %(n)s (%(shown)s)",
+        lot=lot.id,
+        n=min(c.max_joint, c.max_partners),
+        shown=shown,
+    )
 
 
 def _place_required(p: Problem, firms: Mapping[str, Participant], refused: Mapping[str, list]) -> Plan:

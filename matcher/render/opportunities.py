@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from matcher.errors import InputError
-from matcher.render.parts import short_reasons
+from matcher.i18n import LANGUAGES, explicit_language, ntr, tr, use
+from matcher.render.parts import short_reasons, word
 from matcher.render.plain import suggestion_dict
 from matcher.render.sheets import _csv
 from matcher.results import MemberOpportunities, OpportunitiesReport, Opportunity
@@ -24,16 +25,34 @@ from matcher.store.files import atomic_write_text
 
 def summary(report: OpportunitiesReport) -> str:
     """e.g. '12 new lots for 5 members (28 lots in 7 tenders; 3 reported before, fit ≥ 0.20)'."""
-    skipped = f", {report.before_since} tenders before {report.since}" if report.since else ""
-    who = f"member {report.member}" if report.member else f"{len(report.members)} members"
-    return (
-        f"{report.count} new lot{'s' if report.count != 1 else ''} for {who} ({report.lots} lots in "
-        f"{report.tenders} tenders{skipped}; {report.already_reported} reported before; fit ≥ {report.min_fit:.2f})"
+    skipped = (
+        ", "
+        + ntr("%(n)s tender before %(date)s", "%(n)s tenders before %(date)s", report.before_since, date=report.since)
+        if report.since
+        else ""
+    )
+    who = (
+        tr("member %(id)s", id=report.member)
+        if report.member
+        else ntr("%(n)s member", "%(n)s members", len(report.members))
+    )
+    lots = ntr("%(n)s lot", "%(n)s lots", report.lots)
+    tenders = ntr("%(n)s tender", "%(n)s tenders", report.tenders)
+    return ntr(
+        "%(n)s new lot for %(who)s (%(lots)s in %(tenders)s%(skipped)s; %(before)s reported before; fit ≥ %(fit).2f)",
+        "%(n)s new lots for %(who)s (%(lots)s in %(tenders)s%(skipped)s; %(before)s reported before; fit ≥ %(fit).2f)",
+        report.count,
+        who=who,
+        lots=lots,
+        tenders=tenders,
+        skipped=skipped,
+        before=report.already_reported,
+        fit=report.min_fit,
     )
 
 
 def _partners(o: Opportunity) -> str:
-    return ", ".join(f"{p.name} (lot {p.lot_id}, {p.fit:.2f})" for p in o.partners)
+    return ", ".join(tr("%(name)s (lot %(lot)s, %(fit).2f)", name=p.name, lot=p.lot_id, fit=p.fit) for p in o.partners)
 
 
 def _day(value: Any) -> str:
@@ -47,21 +66,22 @@ def print_opportunities(report: OpportunitiesReport, console: Any) -> None:
     console.print(f"[bold]{escape(summary(report))}[/bold]")
     for mo in report.members:
         table = Table(title=f"{mo.name} ({mo.participant_id})", title_justify="left", show_lines=True)
-        table.add_column("Fit", justify="right")
-        table.add_column("Tender / lot", max_width=48, overflow="fold")
-        table.add_column("Deadline")
-        table.add_column("Why", max_width=40, overflow="fold")
-        table.add_column("Could team with", max_width=40, overflow="fold")
+        table.add_column(tr("Fit"), justify="right")
+        table.add_column(tr("Tender / lot"), max_width=48, overflow="fold")
+        table.add_column(tr("Deadline"))
+        table.add_column(tr("Why"), max_width=40, overflow="fold")
+        table.add_column(tr("Could team with"), max_width=40, overflow="fold")
         for o in mo.opportunities:
             table.add_row(
-                f"{o.fit:.2f} {o.suggestion.band or ''}",
+                f"{o.fit:.2f} {word(o.suggestion.band) if o.suggestion.band else ''}",
                 escape(f"{o.tender_id} / {o.lot_id}: {o.lot_title}"),
                 _day(o.deadline),
                 escape(short_reasons(o.suggestion)),
                 escape(_partners(o)),
             )
         console.print(table)
-    console.print(f"[dim]model {report.model} · index {report.index_version} · top {report.top_k} per lot[/dim]")
+    line = tr("model %(model)s · index %(version)s", model=report.model, version=report.index_version)
+    console.print(f"[dim]{escape(line)} · {escape(tr('top %(k)s per lot', k=report.top_k))}[/dim]")
 
 
 def opportunity_dict(o: Opportunity) -> dict[str, Any]:
@@ -138,34 +158,58 @@ def digest_name(participant_id: str) -> str:
     return f"{safe}.html"
 
 
+def digest_language(mo: MemberOpportunities) -> str:
+    """The language of a member's digest: the one chosen (``--lang``, ``MATCHER_LANG``), else the
+    member's own when matcher speaks it, else English."""
+    chosen = explicit_language()
+    if chosen is not None:
+        return chosen
+    return mo.language if mo.language in LANGUAGES else "en"
+
+
 def digest_html(mo: MemberOpportunities, report: OpportunitiesReport) -> str:
-    """One member's digest: its new lots, best fit first, with why and with whom."""
+    """One member's digest, in its language (:func:`digest_language`): its new lots, best fit
+    first, with why and with whom. The reasons speak the language the lots were ranked in."""
+    lang = digest_language(mo)
+    with use(lang):
+        return _digest_html(mo, report, lang)
+
+
+def _digest_html(mo: MemberOpportunities, report: OpportunitiesReport, lang: str) -> str:
     e = html.escape
     rows = []
-    for o in mo.opportunities:
+    for o in mo.in_own_language or mo.opportunities:
         band = o.suggestion.band or ""
         buyer = " · " + e(o.buyer) if o.buyer else ""
+        lot = e(tr("%(tender)s / lot %(lot)s", tender=o.tender_id, lot=o.lot_id))
         rows.append(
             "<tr>"
-            f'<td style="{_CELL}{_BAND.get(band, "")}">{o.fit:.2f}<br>{e(band)}</td>'
-            f'<td style="{_CELL}"><b>{e(o.lot_title)}</b><br>{e(o.tender_title)}<br>'
-            f'<span style="{_SMALL}">{e(o.tender_id)} / lot {e(o.lot_id)}{buyer}</span></td>'
+            f'<td style="{_CELL}{_BAND.get(band, "")}">{o.fit:.2f}<br>{e(word(band)) if band else ""}</td>'
+            f'<td style="{_CELL}"><b translate="no">{e(o.lot_title)}</b><br><span translate="no">'
+            f'{e(o.tender_title)}</span><br><span style="{_SMALL}">{lot}{buyer}</span></td>'
             f'<td style="{_CELL}">{e(_day(o.deadline))}</td>'
             f'<td style="{_CELL}">{e(short_reasons(o.suggestion))}</td>'
             f'<td style="{_CELL}">{e(_partners(o))}</td>'
             "</tr>"
         )
     count = len(mo.opportunities)
-    head = "".join(f'<th style="{_HEAD}">{name}</th>' for name in ("Fit", "Lot", "Deadline", "Why", "Could team with"))
+    names = (tr("Fit"), tr("Lot"), tr("Deadline"), tr("Why"), tr("Could team with"))
+    head = "".join(f'<th style="{_HEAD}">{e(name)}</th>' for name in names)
+    facts = tr("fit ≥ %(fit).2f · index %(version)s", fit=report.min_fit, version=report.index_version)
+    title = tr("New tenders for %(name)s", name=mo.name)
+    heading = ntr("%(n)s new lot for %(name)s", "%(n)s new lots for %(name)s", count, name=mo.name)
+    note = tr(
+        "Fit: the calibrated chance that the member can do the lot as main contractor "
+        "(strong ≥ 0.50, possible ≥ 0.20). Sent on by your cluster office."
+    )
     return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f'<title>New tenders for {e(mo.name)}</title></head><body style="{_BODY}">'
-        f'<h1 style="font-size:20px">{count} new lot{"s" if count != 1 else ""} for {e(mo.name)}</h1>'
-        f'<p style="{_SMALL}">{e(mo.participant_id)} · fit ≥ {report.min_fit:.2f} · index {e(report.index_version)}</p>'
+        f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
+        f'<title>{e(title)}</title></head><body style="{_BODY}">'
+        f'<h1 style="font-size:20px">{e(heading)}</h1>'
+        f'<p style="{_SMALL}">{e(mo.participant_id)} · {e(facts)}</p>'
         f'<table style="{_TABLE}"><tr>{head}</tr>'
         + "".join(rows)
-        + f'</table><p style="{_SMALL}">Fit: the calibrated chance that the member can do the lot as main '
-        "contractor (strong ≥ 0.50, possible ≥ 0.20). Sent on by your cluster office.</p></body></html>\n"
+        + f'</table><p style="{_SMALL}">{e(note)}</p></body></html>\n'
     )
 
 

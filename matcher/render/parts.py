@@ -7,19 +7,38 @@ reasons from here, so that they say the same thing; likewise what a team member 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from matcher.rank.parts import NOT_ASKED_WORDS
-from matcher.results import Assignment, LotSuggestions, Mark, Partner, Suggestion, Team
+from matcher.i18n import N_, ntr, tr
+from matcher.rank.parts import not_asked
+from matcher.results import BAND_WORDS, MARK_WORDS, Assignment, LotSuggestions, Mark, Partner, Suggestion, Team
 
 # "feedback" is there only for a member demoted by a manager's mark (matcher.rank.feedback)
 PART_ORDER = ("semantic", "lexical", "buyer", "codes", "certifications", "region", "size", "feedback")
 # What the table's and the page's footnote says a score and a fit are (matcher.rank.calibration).
-FOOTNOTE = (
+FOOTNOTE = N_(
     "score = Σ part × weight; a part the lot does not ask about is neutral; "
     "fit = chance the member can do the lot as main contractor (docs/evaluation.md)"
 )
+# The words for the values that results keep in English (JSON carries the value, not the words).
+WORDS = {
+    **BAND_WORDS, **MARK_WORDS,
+    "semantic": N_("semantic"), "lexical": N_("lexical"), "buyer": N_("buyer"), "codes": N_("codes"),
+    "certifications": N_("certifications"), "region": N_("region"), "size": N_("size"),
+    "feedback": N_("feedback"), "subcontractor": N_("subcontractor"), "co-holder": N_("co-holder"),
+    "holder": N_("holder"),
+}  # fmt: skip
+
+
+def word(value: str) -> str:
+    """A value kept in English in results (a band, a part's name, a role) in the language shown."""
+    return tr(WORDS[value]) if value in WORDS else value
+
+
+def footnote() -> str:
+    return tr(FOOTNOTE)
 
 
 @dataclass(frozen=True)
@@ -49,7 +68,7 @@ def fit_text(s: Suggestion) -> str:
     """The fit and its band for a cell, e.g. "0.43 possible"; "" without a calibration."""
     if s.fit is None:
         return ""
-    return f"{s.fit:.2f} {s.band}" if s.band else f"{s.fit:.2f}"
+    return f"{s.fit:.2f} {word(s.band)}" if s.band else f"{s.fit:.2f}"
 
 
 def lot_warning(lot: LotSuggestions) -> str | None:
@@ -62,19 +81,21 @@ def short_reasons(s: Suggestion) -> str:
     """The reasons in short, for a table cell; JSON and CSV carry the full text of each part."""
     bits = []
     buyer = s.part("buyer")
-    if buyer and buyer.value > 0:
-        bits.append(buyer.detail.split(" for ")[0] + " for this buyer")
+    if buyer and buyer.value > 0 and (count := re.match(r"\d+", buyer.detail)):
+        # the buyer part's words start with the count of past contracts, in either language
+        n = int(count.group())
+        bits.append(ntr("%(n)s past contract for this buyer", "%(n)s past contracts for this buyer", n))
     codes = s.part("codes")
-    if codes and codes.detail and codes.detail not in NOT_ASKED_WORDS:
+    if codes and codes.detail and not not_asked(codes.detail):
         bits.append(codes.detail.split("; ")[0])  # the count and levels, and the best code
     for name in ("certifications", "region", "size"):
         part = s.part(name)
-        if part and part.value < 1.0 and part.detail not in NOT_ASKED_WORDS:
+        if part and part.value < 1.0 and not not_asked(part.detail):
             bits.append(part.detail)
     feedback = s.part("feedback")
     if feedback:
         bits.insert(0, feedback.detail)
-    return "; ".join(bits) or "text similarity only"
+    return "; ".join(bits) or tr("text similarity only")
 
 
 def mark_text(mark: Mark) -> str:
@@ -96,20 +117,31 @@ def largest(s: Suggestion, n: int = 4) -> list[tuple[str, float]]:
 def team_title(team: Team, names: Mapping[str, str]) -> str:
     """The team in one line, e.g. "Team 1: lead Ladoga Water Engineering JSC · 3 firm(s) · total fit 2.41 ·
     SME share 40% · CP-SAT, optimal"."""
-    lead = names.get(team.lead_id or "", team.lead_id or "none")
-    how = "CP-SAT, optimal" if team.optimal else ("CP-SAT, time limit" if team.method == "cp-sat" else "greedy")
-    return (
-        f"Team {team.rank}: lead {lead} · {len(team.members)} firm(s) · total fit {team.total_score:.2f} · "
-        f"SME share {team.sme_share:.0%} · {how}"
+    lead = names.get(team.lead_id or "", team.lead_id or tr("none"))
+    how = (
+        tr("CP-SAT, optimal")
+        if team.optimal
+        else (tr("CP-SAT, time limit") if team.method == "cp-sat" else tr("greedy"))
+    )
+    firms = ntr("%(n)s firm", "%(n)s firms", len(team.members))
+    return tr(
+        "Team %(rank)s: lead %(lead)s · %(firms)s · total fit %(total).2f · SME share %(share)s%% · %(how)s",
+        rank=team.rank,
+        lead=lead,
+        firms=firms,
+        total=team.total_score,
+        share=round(team.sme_share * 100),
+        how=how,
     )
 
 
 def brings(p: Partner) -> str:
     """What a partner brings to a lot, e.g. "subcontractor: Bridge inspection accreditation; codes
     71631450-9" or "co-holder: 45% of the value"."""
-    what = ([f"{p.value_share:.0%} of the value"] if p.role == "co-holder" else []) + list(p.certifications)
-    codes = f"; codes {', '.join(p.codes)}" if p.codes else ""
-    return f"{p.role}: {', '.join(what) or 'capacity'}{codes}"
+    share = [tr("%(share)s%% of the value", share=round(p.value_share * 100))] if p.role == "co-holder" else []
+    what = share + list(p.certifications)
+    codes = "; " + tr("codes %(codes)s", codes=", ".join(p.codes)) if p.codes else ""
+    return f"{word(p.role)}: {', '.join(what) or tr('capacity')}{codes}"
 
 
 def partners_text(a: Assignment, names: Mapping[str, str]) -> str:
@@ -123,7 +155,8 @@ def coverage_cell(a: Assignment | None, member: str) -> tuple[str, str] | None:
     if a is None:
         return None
     if member == a.participant_id:
-        joint = "" if not a.partners else " holds" + ("" if a.holder_share >= 1 else f" {a.holder_share:.0%}")
+        share = "" if a.holder_share >= 1 else f" {round(a.holder_share * 100)}%"
+        joint = "" if not a.partners else " " + tr("holds") + share
         return "holds", f"✓ {a.score:.2f}{joint}"
     for p in a.partners:
         if p.participant_id == member:

@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from matcher.i18n import N_, tr
 from matcher.rank.parts import human_amount
 from matcher.render.parts import (
-    FOOTNOTE,
     columns,
     coverage_cell,
     fit_text,
@@ -20,11 +20,14 @@ from matcher.render.parts import (
     short_reasons,
     team_title,
 )
+from matcher.render.parts import (
+    footnote as _footnote,
+)
 from matcher.results import FeedbackReport, LotSuggestions, SimilarResult, Suggestion, Teams, TenderSuggestions
 
 _SHORT = {
-    "semantic": "Sem", "lexical": "BM25", "buyer": "Buyer", "codes": "Codes",
-    "certifications": "Certs", "region": "Region", "size": "Size", "feedback": "Marked",
+    "semantic": N_("Sem"), "lexical": N_("BM25"), "buyer": N_("Buyer"), "codes": N_("Codes"),
+    "certifications": N_("Certs"), "region": N_("Region"), "size": N_("Size"), "feedback": N_("Marked"),
 }  # fmt: skip
 _BAND_STYLE = {"strong": "green", "possible": "yellow", "weak": "red"}
 
@@ -43,17 +46,17 @@ def _table(title: str, suggestions: Iterable[Suggestion], show_lots: bool = Fals
     cols = columns(suggestions)
     table = Table(title=title, title_justify="left", show_lines=False, expand=False)
     table.add_column("#", justify="right")
-    table.add_column("Member", max_width=30)
-    table.add_column("Score", justify="right")
+    table.add_column(tr("Member"), max_width=30)
+    table.add_column(tr("Score"), justify="right")
     if cols.fit:
-        table.add_column("Fit", justify="right", no_wrap=True)
+        table.add_column(tr("Fit"), justify="right", no_wrap=True)
     for p in cols.parts:
-        table.add_column(f"{_SHORT[p]}\n×{cols.weights.get(p, 0):.2f}", justify="right")
+        table.add_column(f"{tr(_SHORT[p])}\n×{cols.weights.get(p, 0):.2f}", justify="right")
     if cols.learned:
-        table.add_column("Largest contributions (learned ranker)", max_width=34)
+        table.add_column(tr("Largest contributions (learned ranker)"), max_width=34)
     if show_lots:
-        table.add_column("Lots")
-    table.add_column("Why", overflow="fold", ratio=1)
+        table.add_column(tr("Lots"))
+    table.add_column(tr("Why"), overflow="fold", ratio=1)
     for s in suggestions:
         cells = [
             str(s.rank),
@@ -88,12 +91,12 @@ def print_tender(result: TenderSuggestions, console: Any) -> None:
 
     t = result.tender
     facts = [x for x in (t.buyer, t.region, f"{human_amount(t.value)} {t.currency or ''}".strip() if t.value else None,
-                         f"deadline {t.deadline}" if t.deadline else None) if x]  # fmt: skip
+                         tr("deadline %(date)s", date=t.deadline) if t.deadline else None) if x]  # fmt: skip
     console.print(f"[bold]{escape(t.id)}[/bold] {escape(t.title)}")
     if facts:
         console.print("[dim]" + escape(" · ".join(facts)) + "[/dim]")
     for lr, lot in zip(result.lots, t.lots):
-        head = f"Lot {lr.lot_id}: {lr.title}"
+        head = tr("Lot %(lot)s: %(title)s", lot=lr.lot_id, title=lr.title)
         extra = [human_amount(lot.value) if lot.value else "", ", ".join(lot.certifications)]
         if any(extra):
             head += f"  ({' · '.join(x for x in extra if x)})"
@@ -101,18 +104,22 @@ def print_tender(result: TenderSuggestions, console: Any) -> None:
         console.print(_table(escape(head), lr.suggestions))
         _print_warning(lr, console)
     console.print()
-    console.print(_table("Whole tender: lead candidates (Lots = lots where the member is in the top list)",
+    console.print(_table(tr("Whole tender: lead candidates (Lots = lots where the member is in the top list)"),
                          result.overall.suggestions, show_lots=True))  # fmt: skip
     _print_warning(result.overall, console)
-    console.print(f"[dim]model {result.model} · index {result.index_version} · {FOOTNOTE}[/dim]")
+    console.print(f"[dim]{escape(_versions(result.model, result.index_version))} · {escape(_footnote())}[/dim]")
 
 
 def print_similar(result: SimilarResult, console: Any) -> None:
     from rich.markup import escape
 
     query = result.query_id or f'"{result.query_text}"'
-    console.print(_table(escape(f"Members similar to {query}"), result.suggestions))
-    console.print(f"[dim]model {result.model} · index {result.index_version}[/dim]")
+    console.print(_table(escape(tr("Members similar to %(query)s", query=query)), result.suggestions))
+    console.print(f"[dim]{escape(_versions(result.model, result.index_version))}[/dim]")
+
+
+def _versions(model: str, index_version: str) -> str:
+    return tr("model %(model)s · index %(version)s", model=model, version=index_version)
 
 
 def print_feedback(report: FeedbackReport, console: Any) -> None:
@@ -156,13 +163,14 @@ def print_teams(result: Teams, console: Any) -> None:
         print_tender(result.suggestions, console)
         console.print()
     if not result.teams:
-        console.print("[bold]No team[/bold]: no member can take any lot under these constraints.")
+        console.print(escape(tr("No team: no member can take any lot under these constraints.")))
         return
     for t in result.teams:
         table = Table(title=escape(team_title(t, result.names)), title_justify="left")
-        table.add_column("Lot", max_width=40)
+        table.add_column(tr("Lot"), max_width=40)
         for m in t.members:
-            table.add_column(escape(result.names.get(m, m)) + (" (lead)" if m == t.lead_id else ""), justify="center")
+            lead = " " + tr("(lead)") if m == t.lead_id else ""
+            table.add_column(escape(result.names.get(m, m)) + lead, justify="center")
         taken = {a.lot_id: a for a in t.assignments}
         for lot in result.tender.lots:
             a = taken.get(lot.id)
@@ -171,5 +179,5 @@ def print_teams(result: Teams, console: Any) -> None:
             table.add_row(*cells)
         console.print(table)
         for line in t.lacks:
-            console.print(f"  [yellow]lacks:[/yellow] {escape(line)}")
+            console.print(f"  [yellow]{escape(tr('lacks:'))}[/yellow] {escape(line)}")
         console.print()

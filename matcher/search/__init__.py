@@ -31,7 +31,7 @@ from matcher.rank.hand import HandWeighted
 from matcher.rank.need import SIMILAR_WEIGHTS, SUGGEST_WEIGHTS, Need
 from matcher.rank.ranker import Ranker, rank
 from matcher.results import LotSuggestions, Mark, SimilarResult, Suggestion, Teams, TenderSuggestions
-from matcher.schema import Participant, Tender
+from matcher.schema import Lot, Participant, Tender
 from matcher.search.candidates import CandidateRetriever
 from matcher.search.version import IndexVersion
 from matcher.store.feedback import FeedbackStore
@@ -188,7 +188,7 @@ class Matcher:
         per_lot = []
         with self._timed("rank"):
             for lot, vector, text in zip(tender.lots, vectors, texts):
-                need = Need(lot.codes, (lot.region,) if lot.region else (), lot.certifications, lot.value, tender.buyer)
+                need = _lot_need(lot, tender)
                 ranked = self._rank(need, vector[None, :], deeper, text, year=year, language=lot_language(lot, tender))
                 key = LotKey(tender.id, lot.id, lot.codes, f"{lot.title} {lot.description}")
                 ranked = apply_marks(ranked, key, marks, top_k, hide_rejected=hide_rejected)
@@ -245,9 +245,7 @@ class Matcher:
                 vectors = self.opened.embed(texts[start : start + batch])
             with self._timed("rank"):
                 for (tender, lot), vector, text in zip(lots[start : start + batch], vectors, texts[start:]):
-                    need = Need(
-                        lot.codes, (lot.region,) if lot.region else (), lot.certifications, lot.value, tender.buyer
-                    )
+                    need = _lot_need(lot, tender)
                     year = (tender.deadline or date.today()).year
                     found = self._rank(
                         need, vector[None, :], deeper, text, year=year, language=lot_language(lot, tender), rows=only
@@ -256,6 +254,22 @@ class Matcher:
                     found = apply_marks(found, key, marks, top_k, hide_rejected=True)
                     ranked[(id(tender), lot.id)] = LotSuggestions(lot.id, lot.title, tuple(found))
         return [tuple(ranked[(id(t), lot.id)] for lot in t.lots) for t in tenders]
+
+    def explain(self, tender: Tender, lot_id: str, suggestion: Suggestion) -> Suggestion:
+        """A lot's suggestion with the words of its parts written again, in the language in force
+        (:mod:`matcher.i18n`); values, scores and fit unchanged. A manager's demotion keeps its words.
+
+        Example:
+            >>> with use("ru"):  # doctest: +SKIP
+            ...     m.explain(tender, "1", suggestion).part("buyer").detail
+        """
+        lot = next(x for x in tender.lots if x.id == lot_id)
+        words = self.ranker.explain(
+            _lot_need(lot, tender), self.participant(suggestion.participant_id),
+            {p.name: p.value for p in suggestion.parts if p.name != "feedback"},
+        )  # fmt: skip
+        parts = tuple(replace(p, detail=words.get(p.name, p.detail)) for p in suggestion.parts)
+        return replace(suggestion, parts=parts)
 
     def consortium(
         self,
@@ -339,6 +353,11 @@ def _load_ranker(workspace: Workspace, choice: RankerChoice) -> Ranker:
     if not path.exists():
         raise InputError(f"no trained ranker in {workspace.root}; run `matcher train` or use --ranker hand")
     return load_ranker(path)
+
+
+def _lot_need(lot: Lot, tender: Tender) -> Need:
+    """What one lot asks: its codes, region, certifications and value, for the tender's buyer."""
+    return Need(lot.codes, (lot.region,) if lot.region else (), lot.certifications, lot.value, tender.buyer)
 
 
 def _tender_need(tender: Tender) -> Need:

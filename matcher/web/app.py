@@ -41,6 +41,7 @@ from matcher.web.guards import (
     security_headers,
 )
 from matcher.web.keys import KeyRing
+from matcher.web.language import Language
 from matcher.web.logs import Observe
 from matcher.web.metrics import Metrics
 from matcher.web.ratestore import SharedWindow, Window
@@ -187,9 +188,9 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(member.router)
     # Added last runs first: requests are observed (id, log line, metrics), the security headers go
-    # on every answer, each request is pinned to the version served when it arrives, CORS answers
-    # preflights, a post from another site is refused, then the rate (wrong keys count), the key,
-    # the body's size.
+    # on every answer, each request runs in its language (?lang=, cookie, Accept-Language) and is
+    # pinned to the version served when it arrives, CORS answers preflights, a post from another
+    # site is refused, then the rate (wrong keys count), the key, the body's size.
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     if keys is not None:
         app.add_middleware(ApiKeyGuard, keys=keys, open_paths=OPEN_PATHS, key_form=pages.key_form_html)
@@ -207,6 +208,7 @@ def create_app(
             allow_credentials=False, expose_headers=["Retry-After"],
         )  # fmt: skip
     app.add_middleware(PinVersion, follower=follower)
+    app.add_middleware(Language)
     app.add_middleware(SecurityHeaders, no_store=keys is not None)
     app.add_middleware(
         Observe, metrics=metrics, routes=[*api.router.routes, *pages.router.routes, *member.router.routes]

@@ -25,6 +25,11 @@ def _isolated_env(monkeypatch, tmp_path, _onnx_exports):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    monkeypatch.delenv("MATCHER_LANG", raising=False)
+    yield
+    from matcher.i18n import reset_language
+
+    reset_language()  # a CLI test's --lang must not carry over to the next test
 
 
 @pytest.fixture

@@ -160,3 +160,40 @@ def test_lang_in_the_query_wins_and_is_remembered_in_a_cookie(client):
     back = client.get("/?lang=en")
     assert back.headers["content-language"] == "en"
     client.cookies.clear()
+
+
+def test_no_string_is_marked_inside_an_f_string():
+    """Babel's extractor cannot see a ``tr(...)`` inside an f-string (one token before Python 3.12):
+    such a string would silently stay English."""
+    import tokenize
+
+    found = []
+    for path in sorted((ROOT / "matcher").rglob("*.py")):
+        with path.open("rb") as f:
+            for tok in tokenize.tokenize(f.readline):
+                text = tok.string
+                if (
+                    tok.type == tokenize.STRING
+                    and text[:2].lower() in ('f"', "f'")
+                    and re.search(r"\b(tr|ntr)\(", text)
+                ):
+                    found.append(f"{path.relative_to(ROOT)}:{tok.start[0]}")
+    assert not found, f"move tr() out of the f-string at {found}"
+
+
+def test_each_members_digest_speaks_its_language_unless_one_is_chosen(sample_workspace, sample_matcher):
+    from matcher.opportunities import opportunities
+    from matcher.render.opportunities import digest_html
+
+    report = opportunities(sample_workspace, [SAMPLE / "tenders"], matcher=sample_matcher, remember=False)
+    by_language = {mo.language: mo for mo in report.members}
+    ru, en = by_language["ru"], by_language["en"]
+    assert ru.in_own_language and not en.in_own_language  # the run spoke English; the Russian member's lots again
+    page = digest_html(ru, report)
+    assert '<html lang="ru">' in page and "Новые тендеры для" in page and "Почему" in page
+    reasons = [short for o in ru.in_own_language if (short := o.suggestion.part("codes").detail)]
+    assert reasons and all(CYRILLIC.search(r) for r in reasons)
+    assert '<html lang="en">' in digest_html(en, report) and "Why" in digest_html(en, report)
+    with use("en"):  # chosen (--lang en): every digest in English, its reasons too
+        chosen = digest_html(ru, report)
+        assert '<html lang="en">' in chosen and "Почему" not in chosen and "codes" in chosen

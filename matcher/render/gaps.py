@@ -4,33 +4,45 @@ from __future__ import annotations
 
 from typing import Any
 
-from matcher.results import NO_CODES, AskingLot, Capability, GapsReport
+from matcher.i18n import N_, ntr, tr
+from matcher.results import BAND_WORDS, NO_CODES, AskingLot, Capability, GapsReport
 
 _STYLE = {"gap": "bold red", "single": "yellow", "covered": "green"}
+_STATUS = {"gap": N_("gap"), "single": N_("single"), "covered": N_("covered")}
+
+
+def status_word(status: str) -> str:
+    """A capability's status (gap, single, covered) in the language shown."""
+    return tr(_STATUS[status])
 
 
 def summary(report: GapsReport) -> str:
     """e.g. '3 capabilities with no strong member, 2 covered by one member only, 4 covered by two or more'."""
     gaps, single, covered = (report.count(s) for s in ("gap", "single", "covered"))
-
-    def n(count: int) -> str:
-        return f"{count} capabilit{'y' if count == 1 else 'ies'}"
-
-    return (
-        f"{n(gaps)} with no strong member, {single} covered by one member only, "
-        f"{covered} covered by two or more ({len(report.lots)} lots of {len(report.tenders)} "
-        f"tender{'s' if len(report.tenders) != 1 else ''}, top {report.top_k} members per lot)"
+    tenders = ntr("%(n)s tender", "%(n)s tenders", len(report.tenders))
+    return ntr(
+        "%(n)s capability with no strong member, %(single)s covered by one member only, %(covered)s covered by "
+        "two or more (%(lots)s lots of %(tenders)s, top %(k)s members per lot)",
+        "%(n)s capabilities with no strong member, %(single)s covered by one member only, %(covered)s covered by "
+        "two or more (%(lots)s lots of %(tenders)s, top %(k)s members per lot)",
+        gaps,
+        single=single,
+        covered=covered,
+        lots=len(report.lots),
+        tenders=tenders,
+        k=report.top_k,
     )
 
 
 def _lot_name(lot: AskingLot) -> str:
-    return f"{lot.tender_id} / {lot.lot_id}: {lot.title}"
+    return f"{lot.tender_id} / {lot.lot_id}: {lot.title}"  # ids and the lot's own title: no words to translate
 
 
 def _best(c: Capability) -> str:
     if c.best_name is None:
         return ""
-    fit = f" ({c.best_fit:.2f}, {c.best_band})" if c.best_fit is not None else ""
+    band = tr(BAND_WORDS[c.best_band]) if c.best_band in BAND_WORDS else c.best_band or ""
+    fit = f" ({c.best_fit:.2f}, {band})" if c.best_fit is not None else ""
     return f"{c.best_name}{fit}"
 
 
@@ -40,17 +52,18 @@ def print_gaps(report: GapsReport, console: Any) -> None:
 
     console.print(f"[bold]{escape(summary(report))}[/bold]")
     table = Table(title_justify="left", show_lines=True, expand=False)
-    table.add_column("Status")
-    table.add_column("Capability", max_width=40)
-    table.add_column("Lots asking", overflow="fold", ratio=1)
-    table.add_column("Strong", justify="right")
-    table.add_column("Possible", justify="right")
-    table.add_column("Best member", max_width=34)
+    table.add_column(tr("Status"))
+    table.add_column(tr("Capability"), max_width=40)
+    table.add_column(tr("Lots asking"), overflow="fold", ratio=1)
+    table.add_column(tr("Strong"), justify="right")
+    table.add_column(tr("Possible"), justify="right")
+    table.add_column(tr("Best member"), max_width=34)
+    no_codes = tr("no codes:")
     for c in report.capabilities:
         code = "" if c.code == NO_CODES else f"{c.code} "
         table.add_row(
-            f"[{_STYLE[c.status]}]{c.status}[/{_STYLE[c.status]}]",
-            escape(code + c.label) if code else f"[dim]no codes:[/dim] {escape(c.label)}",
+            f"[{_STYLE[c.status]}]{escape(status_word(c.status))}[/{_STYLE[c.status]}]",
+            escape(code + c.label) if code else f"[dim]{escape(no_codes)}[/dim] {escape(c.label)}",
             escape("\n".join(_lot_name(lot) for lot in c.lots)),
             str(c.strong),
             str(c.possible),
@@ -59,13 +72,11 @@ def print_gaps(report: GapsReport, console: Any) -> None:
     console.print(table)
     notes = [lot for lot in report.lots if lot.note]
     for lot in notes:
-        console.print(
-            f"  [yellow]{escape(lot.tender_id)} / lot {escape(lot.lot_id)}:[/yellow] {escape(lot.note or '')}"
-        )
-    console.print(
-        f"[dim]model {report.model} · index {report.index_version} · strong: fit ≥ 0.50, possible: ≥ 0.20, "
-        "counted among each lot's top members[/dim]"
-    )
+        where = tr("%(tender)s / lot %(lot)s", tender=lot.tender_id, lot=lot.lot_id)
+        console.print(f"  [yellow]{escape(where)}:[/yellow] {escape(lot.note or '')}")
+    versions = tr("model %(model)s · index %(version)s", model=report.model, version=report.index_version)
+    bands = tr("strong: fit ≥ 0.50, possible: ≥ 0.20, counted among each lot's top members")
+    console.print(f"[dim]{escape(versions)} · {escape(bands)}[/dim]")
 
 
 def _lot_dict(lot: AskingLot) -> dict[str, Any]:

@@ -81,7 +81,8 @@ def print_opportunities(report: OpportunitiesReport, console: Any) -> None:
             )
         console.print(table)
     line = tr("model %(model)s · index %(version)s", model=report.model, version=report.index_version)
-    console.print(f"[dim]{escape(line)} · {escape(tr('top %(k)s per lot', k=report.top_k))}[/dim]")
+    top = tr("top %(k)s per lot", k=report.top_k)
+    console.print(f"[dim]{escape(line)} · {escape(top)}[/dim]")
 
 
 def opportunity_dict(o: Opportunity) -> dict[str, Any]:
@@ -178,7 +179,8 @@ def digest_html(mo: MemberOpportunities, report: OpportunitiesReport) -> str:
 def _digest_html(mo: MemberOpportunities, report: OpportunitiesReport, lang: str) -> str:
     e = html.escape
     rows = []
-    for o in mo.in_own_language or mo.opportunities:
+    own = lang == mo.language and mo.in_own_language  # its lots explained in its language, when the run spoke another
+    for o in own or mo.opportunities:
         band = o.suggestion.band or ""
         buyer = " · " + e(o.buyer) if o.buyer else ""
         lot = e(tr("%(tender)s / lot %(lot)s", tender=o.tender_id, lot=o.lot_id))

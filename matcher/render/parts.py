@@ -141,7 +141,8 @@ def brings(p: Partner) -> str:
     share = [tr("%(share)s%% of the value", share=round(p.value_share * 100))] if p.role == "co-holder" else []
     what = share + list(p.certifications)
     codes = "; " + tr("codes %(codes)s", codes=", ".join(p.codes)) if p.codes else ""
-    return f"{word(p.role)}: {', '.join(what) or tr('capacity')}{codes}"
+    offered = ", ".join(what) or tr("capacity")
+    return f"{word(p.role)}: {offered}{codes}"
 
 
 def partners_text(a: Assignment, names: Mapping[str, str]) -> str:

@@ -51,7 +51,8 @@ def _table(title: str, suggestions: Iterable[Suggestion], show_lots: bool = Fals
     if cols.fit:
         table.add_column(tr("Fit"), justify="right", no_wrap=True)
     for p in cols.parts:
-        table.add_column(f"{tr(_SHORT[p])}\n×{cols.weights.get(p, 0):.2f}", justify="right")
+        short = tr(_SHORT[p])
+        table.add_column(f"{short}\n×{cols.weights.get(p, 0):.2f}", justify="right")
     if cols.learned:
         table.add_column(tr("Largest contributions (learned ranker)"), max_width=34)
     if show_lots:
@@ -178,6 +179,7 @@ def print_teams(result: Teams, console: Any) -> None:
             cells += [_cell(coverage_cell(a, m)) for m in t.members]
             table.add_row(*cells)
         console.print(table)
+        lacks = tr("lacks:")
         for line in t.lacks:
-            console.print(f"  [yellow]{escape(tr('lacks:'))}[/yellow] {escape(line)}")
+            console.print(f"  [yellow]{escape(lacks)}[/yellow] {escape(line)}")
         console.print()

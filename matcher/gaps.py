@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from matcher.errors import InputError
+from matcher.i18n import explicit_language
 from matcher.inputs.tenders import read_tender
 from matcher.profiles import lot_language
 from matcher.results import NO_CODES, AskingLot, Capability, GapsReport, GapStatus, Suggestion, TenderSuggestions
@@ -156,7 +157,8 @@ def _capability(entry: _Asked, taxonomy: Taxonomy) -> Capability:
     if entry.code == NO_CODES:
         label = label_en = entry.lots[0].title
     else:
-        lang = "ru" if entry.languages.count("ru") * 2 > len(entry.languages) else "en"
+        # the language chosen (--lang, a request's), else the asking lots' own
+        lang = explicit_language() or ("ru" if entry.languages.count("ru") * 2 > len(entry.languages) else "en")
         label_en = _label(entry.code, entry.example, taxonomy, "en")
         label = label_en if lang == "en" else _label(entry.code, entry.example, taxonomy, "ru")
     return Capability(

@@ -275,7 +275,8 @@ class Capability:
     ``strong`` counts the distinct members that are a strong fit for at least one of its lots,
     ``possible`` those that are a possible fit for one and strong for none (both among each lot's
     top k). ``best_*`` is the member with the highest fit in any of its lots. ``label`` is in the
-    asking lots' language (Russian when most of them are in Russian), ``label_en`` in English.
+    language chosen (``--lang``, a request's), else the asking lots' (Russian when most of them are in
+    Russian); ``label_en`` in English.
     """
 
     code: str  # the CPV group's 3 digits, another scheme's code as given, or "no codes"

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
 
 from matcher.errors import MatcherError
+from matcher.i18n import language
 from matcher.taxonomy import load_taxonomy
 from matcher.web.errors import status_for
 from matcher.web.pages import _message, _page, _service, render, table_view
@@ -34,7 +35,7 @@ def member_page(
     except MatcherError as exc:
         return _page(request, status_for(exc), error=_message(request, exc))
     taxonomy = load_taxonomy()
-    codes = [(code, taxonomy.label(code, "en")) for code in firm.codes]
+    codes = [(code, taxonomy.label(code, language())) for code in firm.codes]
     return render(
         "member.html", firm=firm, codes=codes, lots=svc.open_lots(firm.id), similar=table_view(similar.suggestions),
         count=len(svc.matcher.members), model=svc.matcher.model_name, index_version=svc.index_version,

@@ -23,6 +23,7 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 STARTUP_LIMIT_S = 180  # loading the model in a fresh process; a limit to give up at, not a speed check
 OLD_KEY, NEW_KEY = "browser-old-key-1234", "browser-new-key-5678"
+NEVSKY = "RU-INN-7838507391"  # Nevsky Bridge Foundations LLC, first for the bridge's lot 1
 
 
 def chromium() -> str | None:
@@ -76,6 +77,15 @@ def start_serve(workspace, folder: Path, *extra: str):
             process.wait()
 
 
+def open_bridge(page, server: str, top_k: int = 3) -> None:
+    """The bridge sample's suggestions and teams, from the page's form."""
+    page.goto(server + "/")
+    page.select_option("#sample", "bridge-reconstruction.yaml")
+    page.fill("#top_k", str(top_k))
+    with page.expect_navigation():
+        page.click("#suggest")
+
+
 @pytest.fixture(scope="module")
 def server(sample_workspace, tmp_path_factory):
     """`matcher serve` on the sample index, without a key."""
@@ -113,21 +123,22 @@ def test_the_page_ranks_the_bridge_tender_and_proposes_teams(server, browser, tm
     page.on("request", lambda r: None if r.url.startswith(server) else requests_elsewhere.append(r.url))
     page.goto(server + "/")
     assert page.title() == "matcher"
-    page.select_option("#sample", "bridge-reconstruction.yaml")
-    page.fill("#top_k", "3")
-    with page.expect_navigation():
-        page.click("#suggest")
+    open_bridge(page, server)
 
     assert page.locator("#suggest-results h1").inner_text().startswith("SPB-2026-BR-0147")
     lots = page.locator("h2.lot")
     assert lots.count() == 6
     assert lots.first.inner_text().startswith("Lot 1: Reconstruction of the bridge superstructure and piers")
-    first_table = page.locator("table.ranking").first
-    assert first_table.locator("tbody tr").count() == 3
-    top = first_table.locator("tbody tr").first
-    assert "Nevsky Bridge Foundations LLC" in top.locator("td.member").inner_text()
-    assert top.locator(".bar i").count() >= 5  # a bar for each score part
+    first = page.locator("section.lot").first
+    assert first.locator("li.suggestion").count() == 3
+    top = first.locator("li.suggestion").first
+    assert "Nevsky Bridge Foundations LLC" in top.locator(".who").inner_text()
     assert top.locator(".stack i").count() >= 3  # the score as stacked contributions
+    assert "strong" in top.locator(".fit").inner_text() and top.locator(".why").inner_text().startswith("why:")
+    details = first.locator("details.detail")
+    assert not details.locator("table.ranking").is_visible()  # each part's value, folded away
+    details.locator("summary").click()
+    assert details.locator("tbody tr").first.locator(".bar i").count() >= 5  # a bar for each score part
 
     teams = page.locator("table.coverage")
     assert teams.count() >= 1
@@ -151,46 +162,46 @@ def test_the_page_ranks_the_bridge_tender_and_proposes_teams(server, browser, tm
     assert requests_elsewhere == [], "the page loads nothing from other servers"
 
 
-def test_a_member_name_leads_to_its_page_with_codes_projects_similar_and_open_lots(
-    server, browser, sample_workspace, tmp_path
-):
+@pytest.fixture
+def reported_lot(sample_workspace):
+    """The bridge's lot 1 reported to its first member, as `matcher opportunities` records it."""
     from matcher.store.reported import Reported, ReportedLot, reported_path
 
-    member = "RU-INN-7838507391"  # Nevsky Bridge Foundations LLC, first for the bridge's lot 1
     Reported(sample_workspace.root).record([
-        ReportedLot(member, "SPB-2026-BR-0147", "1", "Reconstruction of the Ust-Slavyanka ring-road bridge",
+        ReportedLot(NEVSKY, "SPB-2026-BR-0147", "1", "Reconstruction of the Ust-Slavyanka ring-road bridge",
                     "Reconstruction of the bridge superstructure and piers", 0.57, "strong", None, None,
                     "2026-12-01T02:00:00+00:00"),
     ])  # fmt: skip
-    try:
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        requests_elsewhere: list[str] = []
-        page.on("request", lambda r: None if r.url.startswith(server) else requests_elsewhere.append(r.url))
-        page.goto(server + "/")
-        page.select_option("#sample", "bridge-reconstruction.yaml")
-        page.fill("#top_k", "3")
-        with page.expect_navigation():
-            page.click("#suggest")
-        with page.expect_navigation():
-            page.locator("table.ranking").first.locator("tbody tr td.member a").first.click()
-        assert page.url.endswith(f"/ui/member/{member}")
-        assert page.locator("#member h1").inner_text() == "Nevsky Bridge Foundations LLC"
-        assert page.locator("ul.codes li").count() >= 1
-        assert "construction work" in page.locator("ul.codes").inner_text().lower()  # codes carry their labels
-        lots = page.locator("#open-lots tbody tr")
-        assert lots.count() == 1 and "superstructure and piers" in lots.first.inner_text()
-        assert page.locator("table.ranking").last.locator("tbody tr").count() == 5  # similar members
-        page.screenshot(path=str(tmp_path / "member.png"), full_page=True)
-        assert requests_elsewhere == [], "the page loads nothing from other servers"
-    finally:
-        reported_path(sample_workspace.root).unlink(missing_ok=True)
+    yield NEVSKY
+    reported_path(sample_workspace.root).unlink(missing_ok=True)  # the sample workspace is the session's
+
+
+def test_a_member_name_leads_to_its_page_with_codes_projects_similar_and_open_lots(
+    server, browser, reported_lot, tmp_path
+):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    requests_elsewhere: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(server) else requests_elsewhere.append(r.url))
+    open_bridge(page, server)
+    with page.expect_navigation():
+        page.locator("li.suggestion .who a").first.click()
+    assert page.url.endswith(f"/ui/member/{reported_lot}")
+    assert page.locator("#member h1").inner_text() == "Nevsky Bridge Foundations LLC"
+    assert page.locator("ul.codes li").count() >= 1
+    assert "construction work" in page.locator("ul.codes").inner_text().lower()  # codes carry their labels
+    lots = page.locator("#open-lots li")
+    assert lots.count() == 1 and "superstructure and piers" in lots.first.inner_text()
+    assert page.locator("#projects li").count() >= 1
+    assert page.locator("ol.suggestions").last.locator("li.suggestion").count() == 5  # similar members
+    page.screenshot(path=str(tmp_path / "member.png"), full_page=True)
+    assert requests_elsewhere == [], "the page loads nothing from other servers"
 
 
 def test_the_page_reads_on_a_phone(server, browser, tmp_path):
     page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True)
     page.goto(server + "/ui/similar?member=Mostostroy-Nevsky%20LLC&top_k=5")
-    assert "Volkhov Bridge Repair LLC" in page.locator("table.ranking tbody tr").first.inner_text()
-    assert not page.locator("th.partcol").first.is_visible()  # the narrow layout folds the part columns away
+    assert "Volkhov Bridge Repair LLC" in page.locator("li.suggestion").first.inner_text()
+    assert not page.locator("th.partcol").first.is_visible()  # each part's value is folded away
     page_width = page.evaluate("document.documentElement.scrollWidth")
     assert page_width <= 390, "nothing but the tables' own scroll boxes is wider than the phone"
     page.screenshot(path=str(tmp_path / "similar-phone.png"), full_page=True)
@@ -252,8 +263,8 @@ def test_a_mark_made_on_the_page_shows_on_the_next_suggestion(keyed_server, brow
         page.fill("#top_k", "3")
         with page.expect_navigation():
             page.click("#suggest")
-        top = page.locator("table.ranking").first.locator("tbody tr").first
-        member = top.locator("td.member small").inner_text().split(" · ")[0]
+        top = page.locator("li.suggestion").first
+        member = top.locator(".who small").inner_text().split(" · ")[0]
         assert top.locator(".badge").count() == 0
         with page.expect_navigation():
             top.locator("button.mark", has_text="Shortlist").click()
@@ -268,7 +279,7 @@ def test_a_mark_made_on_the_page_shows_on_the_next_suggestion(keyed_server, brow
         page.select_option("#sample", "bridge-reconstruction.yaml")  # the next suggestion, from the form
         with page.expect_navigation():
             page.click("#suggest")
-        row = page.locator("table.ranking").first.locator("tbody tr", has_text=member).first
+        row = page.locator("section.lot").first.locator("li.suggestion", has_text=member).first
         assert row.locator(".badge.mark-shortlisted").inner_text() == "shortlisted"
     finally:  # the sample workspace is shared by the session's other tests
         for m in store.marks():

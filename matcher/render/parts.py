@@ -97,11 +97,15 @@ def team_title(team: Team, names: Mapping[str, str]) -> str:
     """The team in one line, e.g. "Team 1: lead Ladoga Water Engineering JSC · 3 firm(s) · total fit 2.41 ·
     SME share 40% · CP-SAT, optimal"."""
     lead = names.get(team.lead_id or "", team.lead_id or "none")
-    how = "CP-SAT, optimal" if team.optimal else ("CP-SAT, time limit" if team.method == "cp-sat" else "greedy")
     return (
         f"Team {team.rank}: lead {lead} · {len(team.members)} firm(s) · total fit {team.total_score:.2f} · "
-        f"SME share {team.sme_share:.0%} · {how}"
+        f"SME share {team.sme_share:.0%} · {team_method(team)}"
     )
+
+
+def team_method(team: Team) -> str:
+    """How the team was found: "CP-SAT, optimal", "CP-SAT, time limit" or "greedy"."""
+    return "CP-SAT, optimal" if team.optimal else ("CP-SAT, time limit" if team.method == "cp-sat" else "greedy")
 
 
 def brings(p: Partner) -> str:

@@ -207,6 +207,141 @@ def test_the_page_reads_on_a_phone(server, browser, tmp_path):
     page.screenshot(path=str(tmp_path / "similar-phone.png"), full_page=True)
 
 
+# --- the page as a report: every width, and printed ---------------------------------------
+
+# Each language the page speaks, asked for as a browser does (Accept-Language); a language is one entry.
+LANGUAGES = ["en"]
+SCREENS = [(1280, 900), (390, 844)]  # a laptop, a phone
+A4_PT = (595.92, 842.88)  # Chromium's A4 (8.27 × 11.69 in) in PDF points
+# A4's 210 mm less the @page margins (10 mm each side, page.css) at 96 CSS px per inch.
+PRINT_WIDTH_PX = int((210 - 2 * 10) / 25.4 * 96)  # 718
+MARGIN_PT = 10 / 25.4 * 72
+
+# Every element, and every run of text, that sticks out of [0, limit], but what lies inside a
+# scrolling table box (`.scroll`, which must fit itself); hidden and folded-away ones have no box.
+# Text is measured on its own since it can overflow a box that fits (a long word, nowrap).
+WIDE_JS = """([limit, scrolls]) => {
+  const wide = [];
+  const out = (r) => (r.width > 0 || r.height > 0) && (r.left < -0.5 || r.right > limit + 0.5);
+  const skip = (el) => scrolls && el.closest('.scroll') !== null;
+  const at = (r) => ` [${Math.round(r.left)}, ${Math.round(r.right)}]`;
+  for (const el of document.querySelectorAll('body *')) {
+    if (skip(el.parentElement)) continue;
+    const r = el.getBoundingClientRect();
+    if (out(r)) wide.push(`${el.tagName.toLowerCase()}.${el.className}` + at(r));
+  }
+  const texts = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const range = document.createRange();
+  for (let node = texts.nextNode(); node; node = texts.nextNode()) {
+    if (!node.textContent.trim() || skip(node.parentElement)) continue;
+    range.selectNodeContents(node);
+    const r = range.getBoundingClientRect();
+    if (out(r)) wide.push(`text "${node.textContent.trim().slice(0, 40)}"` + at(r));
+  }
+  return wide;
+}"""
+
+
+def artifacts() -> Path:
+    from tests.conftest import ROOT
+
+    folder = Path(os.environ.get("MATCHER_ARTIFACTS", ROOT / "build" / "artifacts"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def assert_fits(page, width: int, scrolls: bool = True) -> None:
+    """Nothing but a scrolling table is wider than ``width``, nor is the page itself."""
+    assert page.evaluate(WIDE_JS, [width, scrolls]) == [], f"wider than {width} px"
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def inside(box, width: int) -> bool:
+    return box is not None and box["width"] > 0 and box["x"] >= 0 and box["x"] + box["width"] <= width
+
+
+def squeeze(text: str) -> str:
+    """Text to compare across layouts: ligatures undone (ﬁ), and no spaces or line breaks."""
+    import unicodedata
+
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_bridge_tender_reads_like_a_report_on_a_laptop_a_phone_and_a4(server, browser, lang, reported_lot):
+    """At 1280 and 390 px every lot's members show their fit, chart and reasons with no sideways
+    scroll (only a table in a scrolling box may be wider); printed, the suggestions and teams fit
+    A4 portrait: every lot's title and its first member's name and reasons are in the PDF's text,
+    and no text starts outside the page's printable width."""
+    folder = artifacts()
+    lots: list[dict[str, str]] = []
+    for width, height in SCREENS:
+        context = browser.new_context(locale=lang, viewport={"width": width, "height": height})
+        page = context.new_page()
+        open_bridge(page, server)
+        assert_fits(page, width)
+        sections = page.locator("section.lot")
+        assert sections.count() == 6
+        lots = []
+        for i in range(sections.count()):
+            top = sections.nth(i).locator("li.suggestion").first
+            for part in (".who a", ".fit", ".chart .stack", ".why"):
+                assert inside(top.locator(part).bounding_box(), width), f"lot {i + 1}: {part} at {width} px"
+            assert top.locator(".fit .band").inner_text() in {"strong", "possible", "weak"}
+            lots.append({
+                "title": sections.nth(i).locator("h2.lot").inner_text(),
+                "member": top.locator(".who a").inner_text(), "why": top.locator(".why").inner_text(),
+            })  # fmt: skip
+        holding = page.locator("ul.holdings li").first
+        assert inside(holding.bounding_box(), width)  # what a team holds, lot by lot, without scrolling
+        page.screenshot(path=str(folder / f"bridge-{lang}-{width}.png"), full_page=True)
+        page.goto(f"{server}/ui/member/{reported_lot}")
+        assert_fits(page, width)
+        for part in ("#member h1", "ul.codes", "#open-lots li", "#projects li", "ol.suggestions li.suggestion"):
+            assert inside(page.locator(part).first.bounding_box(), width), f"member page: {part} at {width} px"
+        page.screenshot(path=str(folder / f"member-{lang}-{width}.png"), full_page=True)
+        context.close()
+
+    # Printed: laid out at the printable width of A4, nothing wider, scrolling boxes included.
+    context = browser.new_context(locale=lang, viewport={"width": PRINT_WIDTH_PX, "height": 1000})
+    page = context.new_page()
+    open_bridge(page, server)
+    page.emulate_media(media="print")
+    assert not page.locator("form.downloads").is_visible() and not page.locator(".forms").is_visible()
+    assert not page.locator("button.mark").first.is_visible() and not page.locator("footer").is_visible()
+    assert page.locator("ul.holdings").first.is_visible()
+    assert_fits(page, PRINT_WIDTH_PX, scrolls=False)
+    page.screenshot(path=str(folder / f"bridge-{lang}-print.png"), full_page=True)
+    pdf = folder / f"bridge-{lang}.pdf"
+    page.pdf(path=str(pdf), format="A4", print_background=True, prefer_css_page_size=True)
+    context.close()
+    check_pdf(pdf, lots)
+
+
+def check_pdf(pdf: Path, lots: list[dict[str, str]]) -> None:
+    """A4 portrait pages; the lots, their first members and reasons in the text; no text cut at a side."""
+    pypdf = pytest.importorskip("pypdf", reason="the pypdf package is not installed (pip install -e '.[dev]')")
+    reader = pypdf.PdfReader(pdf)
+    assert 2 <= len(reader.pages) <= 20
+    starts: list[float] = []
+
+    def at(text, cm, tm, font, size):
+        if text.strip():
+            starts.append(tm[4] * cm[0] + tm[5] * cm[2] + cm[4])
+
+    texts = []
+    for number, pdf_page in enumerate(reader.pages, 1):
+        box = pdf_page.mediabox
+        assert (float(box.width), float(box.height)) == pytest.approx(A4_PT, abs=1), f"page {number}"
+        texts.append(pdf_page.extract_text(visitor_text=at))
+    text = squeeze(" ".join(texts))
+    assert starts and min(starts) >= MARGIN_PT - 1 and max(starts) <= A4_PT[0] - MARGIN_PT, "text outside the margins"
+    for lot in lots:
+        for what in ("title", "member", "why"):
+            assert squeeze(lot[what]) in text, f"{what} of {lot['title']!r} not in the PDF"
+    assert squeeze("Proposed teams") in text and squeeze("Team 1: lead") in text
+
+
 def test_with_a_key_the_page_asks_for_it_once_and_its_forms_carry_the_token(keyed_server, browser, tmp_path):
     """The key form, the HttpOnly cookies, the CSRF token and the Origin check, in a real browser:
     Chromium's own form posts (with their Origin header) pass, and the downloads too."""

@@ -1,7 +1,8 @@
 """The page: similar firms by name or text, a tender's ranked members and teams, CSV/XLSX downloads.
 
 Server-rendered Jinja2 with autoescaping, plain forms, no script and nothing fetched from
-elsewhere (the CSS is inline). Downloads post the tender back and are computed again: the
+elsewhere (the CSS, ``templates/page.css``, is inline, with the print stylesheet that lays the
+suggestions and teams out on A4). Downloads post the tender back and are computed again: the
 server keeps no state between requests, and the same inputs give the same rankings.
 
 With an API key, the key travels in a cookie, which a browser also sends with a form that a

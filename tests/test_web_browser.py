@@ -202,8 +202,7 @@ def test_the_page_reads_on_a_phone(server, browser, tmp_path):
     page.goto(server + "/ui/similar?member=Mostostroy-Nevsky%20LLC&top_k=5")
     assert "Volkhov Bridge Repair LLC" in page.locator("li.suggestion").first.inner_text()
     assert not page.locator("th.partcol").first.is_visible()  # each part's value is folded away
-    page_width = page.evaluate("document.documentElement.scrollWidth")
-    assert page_width <= 390, "nothing but the tables' own scroll boxes is wider than the phone"
+    assert_fits(page, 390)  # nothing but the tables' own scroll boxes is wider than the phone
     page.screenshot(path=str(tmp_path / "similar-phone.png"), full_page=True)
 
 
@@ -319,7 +318,8 @@ def test_the_bridge_tender_reads_like_a_report_on_a_laptop_a_phone_and_a4(server
 
 
 def check_pdf(pdf: Path, lots: list[dict[str, str]]) -> None:
-    """A4 portrait pages; the lots, their first members and reasons in the text; no text cut at a side."""
+    """A4 portrait pages; the lots, their first members and reasons in the text, each lot's heading
+    on the page of its first member; no text starting outside the side margins."""
     pypdf = pytest.importorskip("pypdf", reason="the pypdf package is not installed (pip install -e '.[dev]')")
     reader = pypdf.PdfReader(pdf)
     assert 2 <= len(reader.pages) <= 20
@@ -339,6 +339,10 @@ def check_pdf(pdf: Path, lots: list[dict[str, str]]) -> None:
     for lot in lots:
         for what in ("title", "member", "why"):
             assert squeeze(lot[what]) in text, f"{what} of {lot['title']!r} not in the PDF"
+        # a heading is never left at the foot of a page: its first member is on the same page
+        pages = [squeeze(t) for t in texts if squeeze(lot["title"]) in squeeze(t)]
+        assert len(pages) == 1, f"the heading {lot['title']!r} is broken across two pages"
+        assert squeeze(lot["member"]) in pages[0], f"{lot['title']!r} ends a page without its members"
     assert squeeze("Proposed teams") in text and squeeze("Team 1: lead") in text
 
 

@@ -215,6 +215,7 @@ A4_PT = (595.92, 842.88)  # Chromium's A4 (8.27 × 11.69 in) in PDF points
 # A4's 210 mm less the @page margins (10 mm each side, page.css) at 96 CSS px per inch.
 PRINT_WIDTH_PX = int((210 - 2 * 10) / 25.4 * 96)  # 718
 MARGIN_PT = 10 / 25.4 * 72
+BANDS = {f"fit band-{band}" for band in ("strong", "possible", "weak")}
 
 # Every element, and every run of text, that sticks out of [0, limit], but what lies inside a
 # scrolling table box (`.scroll`, which must fit itself); hidden and folded-away ones have no box.
@@ -270,8 +271,8 @@ def squeeze(text: str) -> str:
 def test_the_bridge_tender_reads_like_a_report_on_a_laptop_a_phone_and_a4(server, browser, lang, reported_lot):
     """At 1280 and 390 px every lot's members show their fit, chart and reasons with no sideways
     scroll (only a table in a scrolling box may be wider); printed, the suggestions and teams fit
-    A4 portrait: every lot's title and its first member's name and reasons are in the PDF's text,
-    and no text starts outside the page's printable width."""
+    A4 portrait: every lot's title with its first member's name and reasons, and every team, are
+    in the PDF's text, and no text starts outside the page's printable width."""
     folder = artifacts()
     lots: list[dict[str, str]] = []
     for width, height in SCREENS:
@@ -284,9 +285,9 @@ def test_the_bridge_tender_reads_like_a_report_on_a_laptop_a_phone_and_a4(server
         lots = []
         for i in range(sections.count()):
             top = sections.nth(i).locator("li.suggestion").first
-            for part in (".who a", ".fit", ".chart .stack", ".why"):
+            for part in (".who a", ".fit", ".chart .stack", ".why", ".marks"):
                 assert inside(top.locator(part).bounding_box(), width), f"lot {i + 1}: {part} at {width} px"
-            assert top.locator(".fit .band").inner_text() in {"strong", "possible", "weak"}
+            assert top.locator(".fit").get_attribute("class") in BANDS  # the band, in any language
             lots.append({
                 "title": sections.nth(i).locator("h2.lot").inner_text(),
                 "member": top.locator(".who a").inner_text(), "why": top.locator(".why").inner_text(),
@@ -310,16 +311,17 @@ def test_the_bridge_tender_reads_like_a_report_on_a_laptop_a_phone_and_a4(server
     assert not page.locator("button.mark").first.is_visible() and not page.locator("footer").is_visible()
     assert page.locator("ul.holdings").first.is_visible()
     assert_fits(page, PRINT_WIDTH_PX, scrolls=False)
+    teams = page.locator("section.team").all_inner_texts()  # as printed: without the coverage tables
     page.screenshot(path=str(folder / f"bridge-{lang}-print.png"), full_page=True)
     pdf = folder / f"bridge-{lang}.pdf"
     page.pdf(path=str(pdf), format="A4", print_background=True, prefer_css_page_size=True)
     context.close()
-    check_pdf(pdf, lots)
+    check_pdf(pdf, lots, teams)
 
 
-def check_pdf(pdf: Path, lots: list[dict[str, str]]) -> None:
-    """A4 portrait pages; the lots, their first members and reasons in the text, each lot's heading
-    on the page of its first member; no text starting outside the side margins."""
+def check_pdf(pdf: Path, lots: list[dict[str, str]], teams: list[str]) -> None:
+    """A4 portrait pages; the lots, their first members and reasons, and the teams in the text, each
+    lot's heading on the page of its first member; no text starting outside the side margins."""
     pypdf = pytest.importorskip("pypdf", reason="the pypdf package is not installed (pip install -e '.[dev]')")
     reader = pypdf.PdfReader(pdf)
     assert 2 <= len(reader.pages) <= 20
@@ -343,7 +345,9 @@ def check_pdf(pdf: Path, lots: list[dict[str, str]]) -> None:
         pages = [squeeze(t) for t in texts if squeeze(lot["title"]) in squeeze(t)]
         assert len(pages) == 1, f"the heading {lot['title']!r} is broken across two pages"
         assert squeeze(lot["member"]) in pages[0], f"{lot['title']!r} ends a page without its members"
-    assert squeeze("Proposed teams") in text and squeeze("Team 1: lead") in text
+    assert teams
+    for team in teams:  # each whole, what it holds lot by lot and what it lacks
+        assert squeeze(team) in text, f"{team[:60]!r}… not in the PDF"
 
 
 def test_with_a_key_the_page_asks_for_it_once_and_its_forms_carry_the_token(keyed_server, browser, tmp_path):

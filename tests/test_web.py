@@ -404,6 +404,8 @@ def test_the_page_ranks_a_sample_tender_with_bars_and_team_tables(client):
     assert html.count('<table class="ranking">') == 7  # and each one's parts in detail, folded away
     assert 'class="c-buyer" style="width:' in html  # a bar per score part
     assert "<h3>Team 1: lead" in html and '<table class="coverage">' in html and "✓ " in html
+    marks = html[html.index('<form id="mark-form"') :]
+    assert 'name="max_joint"' in marks[: marks.index("</form>")]  # a mark re-ranks with the same options
 
 
 def test_the_page_escapes_what_people_type(client):

@@ -32,7 +32,6 @@ from matcher.render.parts import (
     FOOTNOTE,
     PART_ORDER,
     columns,
-    fit_text,
     largest,
     lot_warning,
     short_reasons,
@@ -137,7 +136,7 @@ def table_view(suggestions: Iterable[Suggestion]) -> dict[str, Any]:
         stack = [{"name": p.name, "width": _percent(p.contribution, 1), "detail": p.detail,
                   "contribution": p.contribution} for p in shown if p.contribution > 0]  # fmt: skip
         rows.append({
-            "s": s, "cells": cells, "stack": stack, "why": short_reasons(s), "fit": fit_text(s),
+            "s": s, "cells": cells, "stack": stack, "why": short_reasons(s),
             "breakdown": largest(s) if cols.learned else [],
             "contributions": [(p.name, p.contribution) for p in shown],
         })  # fmt: skip

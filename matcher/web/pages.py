@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from matcher.errors import InputError, MatcherError
+from matcher.rank.calibration import band
 from matcher.render.parts import (
     FOOTNOTE,
     PART_ORDER,
@@ -157,8 +158,6 @@ def teams_view(found: Teams) -> list[dict[str, Any]]:
     What a partner brings stays in parts (role, share, certifications, codes) rather than one
     sentence (``render.parts.brings``), so the page can mark the tender's own words
     ``translate="no"`` and put its own around them."""
-    from matcher.rank.calibration import band
-
     calibrated = any(s.fit is not None for lot in found.suggestions.lots for s in lot.suggestions)
     out = []
     for t in found.teams:

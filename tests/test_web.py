@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from html.parser import HTMLParser
 
 import pytest
 import schemathesis
@@ -266,10 +267,10 @@ def test_consortium_api_and_page_show_the_joint_holding(client):
         spec["components"]["schemas"]["PartnerOut"]["properties"]
     )
     page = client.post("/ui/suggest", files={"sample": (None, "bridge-reconstruction.yaml"), "teams": (None, "1")})
-    assert (
-        '<td class="partner">+ subcontractor: Laboratory accreditation, Bridge inspection accreditation; codes'
-        in page.text
-    )
+    certifications = "Laboratory accreditation, Bridge inspection accreditation"
+    brings = f'subcontractor: <span translate="no">{certifications}</span>; codes'
+    assert f'<td class="partner">+ {brings}' in page.text  # in the coverage table
+    assert f"</span>, {brings}" in page.text  # and under the lot's holder
     assert 'name="max_joint"' in page.text
     rows = list(csv.DictReader(io.StringIO(_export(client, "teams.csv", teams="1").text)))
     [lot5] = [r for r in rows if r["lot_id"] == "5"]
@@ -399,9 +400,12 @@ def test_the_page_ranks_a_sample_tender_with_bars_and_team_tables(client):
     html = page.text
     assert html.count('<h2 class="lot">') == 6
     assert "Nevsky Bridge Foundations LLC" in html
-    assert html.count('<table class="ranking">') == 7  # six lots and the whole tender
+    assert html.count('<ol class="suggestions">') == 7  # six lots and the whole tender, a row per member
+    assert html.count('<table class="ranking">') == 7  # and each one's parts in detail, folded away
     assert 'class="c-buyer" style="width:' in html  # a bar per score part
     assert "<h3>Team 1: lead" in html and '<table class="coverage">' in html and "✓ " in html
+    marks = html[html.index('<form id="mark-form"') :]
+    assert 'name="max_joint"' in marks[: marks.index("</form>")]  # a mark re-ranks with the same options
 
 
 def test_the_page_escapes_what_people_type(client):
@@ -412,6 +416,74 @@ def test_the_page_escapes_what_people_type(client):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     found = client.get("/ui/similar", params={"text": '"><img src=x onerror=alert(1)>'})
     assert "<img src=x" not in found.text and "&lt;img src=x" in found.text
+
+
+def test_the_print_stylesheet_leaves_out_the_forms_and_fits_a4_portrait(client):
+    import re
+
+    html = client.get("/").text
+    assert "@page { size: A4 portrait; margin: 12mm 10mm; }" in html  # 190 mm (718 CSS px) of width
+    printed = html[html.index("@media print") : html.index("</style>")]
+    [hidden] = re.findall(r"\n\s*([^{}]+)\{ display:none !important; \}", printed)
+    selectors = {s.strip() for s in hidden.split(",")}
+    assert {"header", "footer", ".forms", ".downloads", ".marks", "#mark-form", "details.detail"} <= selectors
+    assert "print-color-adjust: exact" in printed and ".scroll { overflow:visible" in printed
+    assert "li.suggestion, ul.holdings > li" in printed and "break-inside:avoid" in printed
+    assert "To print these suggestions and teams, or save them as a PDF" in _bridge_page(client)
+
+
+class _Texts(HTMLParser):
+    """A page's visible text, each piece with whether an element around it says translate="no"."""
+
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+    UNSEEN = {"head", "style", "script", "textarea", "datalist"}
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.open: list[tuple[str, bool]] = []
+        self.pieces: list[tuple[str, bool]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in self.VOID:
+            self.open.append((tag, dict(attrs).get("translate") == "no"))
+
+    def handle_endtag(self, tag):
+        at = max((i for i, (t, _) in enumerate(self.open) if t == tag), default=None)
+        if at is not None:
+            del self.open[at:]
+
+    def handle_data(self, data):
+        if data.strip() and not any(t in self.UNSEEN for t, _ in self.open):
+            self.pieces.append((data, any(no for _, no in self.open)))
+
+    def exposed(self, values) -> list[tuple[str, str]]:
+        """(value, piece) for each value shown in a piece that is not marked translate="no"."""
+        return [(v, piece) for v in values if v for piece, no in self.pieces if v in piece and not no]
+
+
+def _bridge_page(client) -> str:
+    page = client.post("/ui/suggest", files={"sample": (None, "bridge-reconstruction.yaml"), "top_k": (None, "3")})
+    assert page.status_code == 200, page.text
+    return page.text
+
+
+def test_what_the_members_and_the_tender_wrote_is_marked_translate_no(client, app, sample_matcher):
+    """The page's own words get translated; the data (names, ids, titles, descriptions) never."""
+    names = app.state.follower.service.names
+    tender = read_tender(BRIDGE)
+    data = [*names.values(), *names.keys(), tender.id, tender.title, tender.buyer, *(lot.title for lot in tender.lots)]
+    texts = _Texts(_bridge_page(client))
+    assert texts.exposed(data) == []
+    assert ("Nevsky Bridge Foundations LLC", True) in texts.pieces and ("why:", False) in texts.pieces
+
+    firm = sample_matcher.participant("RU-INN-7838507391")
+    member = _Texts(client.get(f"/ui/member/{firm.id}").text)
+    projects = [x for p in firm.projects for x in (p.title, p.buyer)]
+    assert member.exposed([*names.values(), firm.id, firm.description, *firm.codes, *projects]) == []
+    assert (firm.description, True) in member.pieces and ("Past projects", False) in member.pieces
+    similar = _Texts(client.get("/ui/similar", params={"member": firm.name}).text)
+    assert similar.exposed([*names.values(), firm.id, firm.description]) == []
 
 
 def test_the_page_takes_an_upload_and_says_what_is_wrong_with_a_bad_one(client):
@@ -428,7 +500,8 @@ def test_the_page_takes_an_upload_and_says_what_is_wrong_with_a_bad_one(client):
 def test_similar_page_finds_a_member_by_name_in_any_case(client):
     page = client.get("/ui/similar", params={"member": "mostostroy-nevsky llc", "top_k": 3})
     assert page.status_code == 200
-    assert "Members similar to Mostostroy-Nevsky LLC" in page.text and "Volkhov Bridge Repair LLC" in page.text
+    assert 'Members similar to <span translate="no">Mostostroy-Nevsky LLC</span>' in page.text
+    assert "Volkhov Bridge Repair LLC" in page.text
     nobody = client.get("/ui/similar", params={"member": "Zzyzx Holdings"})
     assert nobody.status_code == 404 and "no member named" in nobody.text
     empty = client.get("/ui/similar", params={"member": " ", "text": ""})
@@ -513,10 +586,12 @@ def test_the_page_shows_the_fit_and_warns_above_the_weak_lot_only(client, weak_l
     html = page.text
     assert html.count('class="gap"') == 1
     warning = f'<p class="gap" role="alert">⚠ {escape(RAIL_WARNING)}</p>'
-    lot1, lot2 = html.index("Lot 1: Railway signalling"), html.index("Lot 2: Bridge deck repair")
-    assert lot1 < html.index(warning) < html.index('<table class="ranking">', lot1) < lot2
-    assert 'band-weak">0.03 weak</td>' in html and 'band-strong">0.81 strong</td>' in html
-    assert 'band-possible">0.43 possible</td>' in html and ">Fit</th>" in html
+    lot1 = html.index('Lot <span translate="no">1: Railway signalling')
+    lot2 = html.index('Lot <span translate="no">2: Bridge deck repair')
+    assert lot1 < html.index(warning) < html.index('<ol class="suggestions">', lot1) < lot2
+    fit = '<div class="fit band-{0}" title="chance the member can do the lot as main contractor"><small>fit</small> {1} <span class="band">{0}</span></div>'  # noqa: E501
+    assert fit.format("weak", "0.03") in html and fit.format("strong", "0.81") in html
+    assert fit.format("possible", "0.43") in html
     assert "shared out" not in html and "a part the lot does not ask about is neutral" in html
 
 

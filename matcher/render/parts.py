@@ -118,11 +118,6 @@ def team_title(team: Team, names: Mapping[str, str]) -> str:
     """The team in one line, e.g. "Team 1: lead Ladoga Water Engineering JSC · 3 firm(s) · total fit 2.41 ·
     SME share 40% · CP-SAT, optimal"."""
     lead = names.get(team.lead_id or "", team.lead_id or tr("none"))
-    how = (
-        tr("CP-SAT, optimal")
-        if team.optimal
-        else (tr("CP-SAT, time limit") if team.method == "cp-sat" else tr("greedy"))
-    )
     firms = ntr("%(n)s firm", "%(n)s firms", len(team.members))
     return tr(
         "Team %(rank)s: lead %(lead)s · %(firms)s · total fit %(total).2f · SME share %(share)s%% · %(how)s",
@@ -131,8 +126,15 @@ def team_title(team: Team, names: Mapping[str, str]) -> str:
         firms=firms,
         total=team.total_score,
         share=round(team.sme_share * 100),
-        how=how,
+        how=team_method(team),
     )
+
+
+def team_method(team: Team) -> str:
+    """How the team was found: "CP-SAT, optimal", "CP-SAT, time limit" or "greedy"."""
+    if team.optimal:
+        return tr("CP-SAT, optimal")
+    return tr("CP-SAT, time limit") if team.method == "cp-sat" else tr("greedy")
 
 
 def brings(p: Partner) -> str:

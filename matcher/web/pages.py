@@ -1,7 +1,8 @@
 """The page: similar firms by name or text, a tender's ranked members and teams, CSV/XLSX downloads.
 
 Server-rendered Jinja2 with autoescaping, plain forms, no script and nothing fetched from
-elsewhere (the CSS is inline). Downloads post the tender back and are computed again: the
+elsewhere (the CSS, ``templates/page.css``, is inline, with the print stylesheet that lays the
+suggestions and teams out on A4). Downloads post the tender back and are computed again: the
 server keeps no state between requests, and the same inputs give the same rankings.
 
 With an API key, the key travels in a cookie, which a browser also sends with a form that a
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,18 +28,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from matcher.errors import InputError, MatcherError
+from matcher.rank.calibration import band
 from matcher.render.parts import (
     FOOTNOTE,
     PART_ORDER,
     columns,
-    coverage_cell,
-    fit_text,
     largest,
     lot_warning,
     short_reasons,
-    team_title,
+    team_method,
 )
-from matcher.results import Suggestion, Teams
+from matcher.results import Partner, Suggestion, Teams
 from matcher.schema import Tender
 from matcher.store.feedback import REASONS
 from matcher.web.errors import public_message, status_for
@@ -113,7 +113,13 @@ def _service(request: Request) -> Service:
 
 
 def table_view(suggestions: Iterable[Suggestion]) -> dict[str, Any]:
-    """Columns and rows of a ranking: a bar per part (its value), and the score as stacked contributions."""
+    """A ranking as the page shows it: per member its score as a stacked bar of each part's
+    contribution, and for the detail table a bar per part (its value).
+
+    A bar's full width is a score of 1 (the hand weights sum to 1), so the bars of every lot,
+    and of the whole tender, are drawn on one scale: a longer bar is a higher score anywhere on
+    the page, and each segment is the part's share of it.
+    """
     suggestions = list(suggestions)
     cols = columns(suggestions)
     rows = []
@@ -122,35 +128,67 @@ def table_view(suggestions: Iterable[Suggestion]) -> dict[str, Any]:
         for name in cols.parts:
             part = s.part(name)
             cells.append(None if part is None else {
-                "value": part.value, "width": round(100 * min(1.0, max(0.0, part.value))), "detail": part.detail,
+                "value": part.value, "width": _percent(part.value), "detail": part.detail,
                 "contribution": part.contribution,
             })  # fmt: skip
-        stack = [] if cols.learned else [
-            {"name": p.name, "width": round(100 * min(1.0, max(0.0, p.contribution)), 1), "detail": p.detail,
-             "contribution": p.contribution}
-            for p in s.parts if p.contribution > 0
-        ]  # fmt: skip
+        shown = [] if cols.learned else sorted(
+            (p for p in s.parts if p.contribution), key=lambda p: PART_ORDER.index(p.name)
+        )  # fmt: skip
+        stack = [{"name": p.name, "width": _percent(p.contribution, 1), "detail": p.detail,
+                  "contribution": p.contribution} for p in shown if p.contribution > 0]  # fmt: skip
         rows.append({
-            "s": s, "cells": cells, "stack": stack, "why": short_reasons(s), "fit": fit_text(s),
+            "s": s, "cells": cells, "stack": stack, "why": short_reasons(s),
             "breakdown": largest(s) if cols.learned else [],
+            "contributions": [(p.name, p.contribution) for p in shown],
         })  # fmt: skip
-    shown = [{"name": n, "weight": cols.weights.get(n, 0.0)} for n in cols.parts]
-    return {"columns": shown, "rows": rows, "learned": cols.learned, "fit": cols.fit}
+    parts = [{"name": n, "weight": cols.weights.get(n, 0.0)} for n in cols.parts]
+    return {"columns": parts, "rows": rows, "learned": cols.learned, "fit": cols.fit}
+
+
+def _percent(share: float, digits: int = 0) -> float:
+    """A share of a bar's width, in per cent, held to the bar."""
+    return round(100 * min(1.0, max(0.0, share)), digits)
 
 
 def teams_view(found: Teams) -> list[dict[str, Any]]:
-    """Each team as its coverage table: lots down, members across, the fit where a member holds a
-    lot and what it brings where it is a partner (cells are (kind, text) or None)."""
+    """Each team as what it holds lot by lot and as its coverage table (lots down, members
+    across). Per lot, ``holding`` is the holder with its fit and its partners, and ``cells`` says
+    for each member whether it holds the lot, is a partner, or takes no part (None).
+
+    What a partner brings stays in parts (role, share, certifications, codes) rather than one
+    sentence (``render.parts.brings``), so the page can mark the tender's own words
+    ``translate="no"`` and put its own around them."""
+    calibrated = any(s.fit is not None for lot in found.suggestions.lots for s in lot.suggestions)
     out = []
     for t in found.teams:
         taken = {a.lot_id: a for a in t.assignments}
-        lots = []
+        lots: list[dict[str, Any]] = []
         for lot in found.tender.lots:
             a = taken.get(lot.id)
-            lots.append({"lot": lot, "cells": [coverage_cell(a, m) for m in t.members]})
+            if a is None:
+                lots.append({"lot": lot, "holding": None, "cells": [None] * len(t.members)})
+                continue
+            partners = {p.participant_id: _partner(p, found.names) for p in a.partners}
+            holding: dict[str, Any] = {
+                "holder": found.names.get(a.participant_id, a.participant_id), "fit": a.score,
+                "band": band(a.score) if calibrated else None, "joint": bool(a.partners),
+                "share": a.holder_share if a.partners and a.holder_share < 1 else None,
+                "partners": list(partners.values()),
+            }  # fmt: skip
+            cells = [{"kind": "holds", **holding} if m == a.participant_id else partners.get(m) for m in t.members]
+            lots.append({"lot": lot, "holding": holding, "cells": cells})
         members = [{"id": m, "name": found.names.get(m, m), "lead": m == t.lead_id} for m in t.members]
-        out.append({"team": t, "members": members, "lots": lots, "title": team_title(t, found.names)})
+        lead = found.names.get(t.lead_id or "", t.lead_id or "none")
+        out.append({"team": t, "members": members, "lots": lots, "lead": lead, "method": team_method(t)})
     return out
+
+
+def _partner(p: Partner, names: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "kind": "partner", "name": names.get(p.participant_id, p.participant_id), "role": p.role,
+        "share": p.value_share if p.role == "co-holder" else None, "certifications": p.certifications,
+        "codes": p.codes,
+    }  # fmt: skip
 
 
 def _message(request: Request, exc: MatcherError) -> str:
@@ -238,13 +276,13 @@ def similar_page(request: Request, member: str = "", text: str = "", top_k: int 
         if member.strip():
             firm = svc.find_member(member)
             result = svc.similar(firm.id, None, top_k)
-            title, query_firm = f"Members similar to {firm.name}", firm
+            query, query_firm = firm.name, firm
         else:
             result = svc.similar(None, text, top_k)
-            title, query_firm = f"Members similar to “{' '.join(text.split())}”", None
+            query, query_firm = f"“{' '.join(text.split())}”", None
     except MatcherError as exc:
         return _page(request, status_for(exc), error=_message(request, exc), form=form)
-    view = {"title": title, "firm": query_firm, "table": table_view(result.suggestions)}
+    view = {"query": query, "firm": query_firm, "table": table_view(result.suggestions)}
     return _page(request, form=form, similar=view)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Sequence
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -18,6 +19,7 @@ from typer.testing import CliRunner
 
 from matcher.cli import app as cli
 from matcher.i18n import LOCALE_DIR, check_language, language, negotiate, ntr, tr, use
+from matcher.inputs.tenders import read_tender
 from matcher.web.app import create_app
 from tests.conftest import ROOT, SAMPLE
 
@@ -197,3 +199,86 @@ def test_each_members_digest_speaks_its_language_unless_one_is_chosen(sample_wor
     with use("en"):  # chosen (--lang en): every digest in English, its reasons too
         chosen = digest_html(ru, report)
         assert '<html lang="en">' in chosen and "Почему" not in chosen and "codes" in chosen
+
+
+# Words that are names of formats, tools and standards, the same in Russian text
+NOT_ENGLISH = {"matcher", "BM25", "CSV", "XLSX", "API", "OpenAPI", "YAML", "JSON", "OCDS", "PDF", "CSRF", "CP-SAT",
+               "Ctrl", "P", "A4", "yaml", "yml", "json", "xlsx", "csv"}  # fmt: skip
+LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
+PATH = re.compile(r"[\w.-]+/[\w./-]+")  # a file's path (docs/evaluation.md) is a name, not words
+
+
+def _words(text: str) -> list[str]:
+    return LATIN_WORD.findall(PATH.sub(" ", text))
+
+
+def english_left(page: str, data: Sequence[str] = ()) -> list[str]:
+    """The Latin-letter words a person sees on a page (text, placeholders, tooltips, labels for
+    screen readers), outside elements marked ``translate="no"`` (names, ids, codes, the members'
+    and tenders' own words) and outside the style sheet; ``data``: the members' and tenders'
+    own words where sentences quote them (a buyer in a reason, a certification in a team's lacks)."""
+    import html as html_module
+
+    for datum in sorted(data, key=len, reverse=True):
+        page = page.replace(html_module.escape(datum, quote=False), " ")
+    from html.parser import HTMLParser
+
+    class Visible(HTMLParser):
+        VOID = {"br", "input", "meta", "link", "img", "hr"}
+
+        def __init__(self):
+            super().__init__()
+            self.stack: list[tuple[str, bool]] = []
+            self.words: list[str] = []
+
+        def _hidden(self) -> bool:
+            return any(skip for _tag, skip in self.stack)
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            skip = a.get("translate") == "no" or tag in ("style", "script", "code")
+            if not skip and not self._hidden():
+                for name in ("placeholder", "title", "aria-label"):
+                    if a.get(name):
+                        self.words += _words(a[name])
+            if tag not in self.VOID:
+                self.stack.append((tag, skip))
+
+        def handle_endtag(self, tag):
+            while self.stack:
+                if self.stack.pop()[0] == tag:
+                    break
+
+        def handle_data(self, data):
+            if not self._hidden():
+                self.words += _words(data)
+
+    parser = Visible()
+    parser.feed(page)
+    return [w for w in parser.words if w not in NOT_ENGLISH]
+
+
+def test_the_russian_page_has_no_english_label(client, sample_matcher):
+    sample = BRIDGE.name
+    pages = {
+        "start": client.get("/?lang=ru"),
+        "bridge": client.post("/ui/suggest", data={"sample": sample, "top_k": "3", "teams": "2"}),
+        "similar": client.get("/ui/similar", params={"text": "мостовые сооружения", "top_k": 3}),
+        "member": client.get("/ui/member/RU-INN-7838507391"),
+        "error": client.get("/ui/similar", params={"member": "", "text": ""}),
+    }
+    client.cookies.clear()
+    tender = read_tender(BRIDGE)
+    data = [tender.id, tender.title, tender.buyer or "", tender.region or ""]
+    for lot in tender.lots:
+        data += [lot.title, lot.region or "", *lot.certifications, *lot.codes]
+    for firm in sample_matcher.participants:
+        data += [firm.id, firm.name, *firm.regions, *firm.certifications]
+    for name, response in pages.items():
+        assert response.headers["content-language"] == "ru", name
+        assert CYRILLIC.search(response.text), name
+        left = english_left(response.text, [d for d in data if d])
+        assert not left, f"English on the Russian {name} page: {sorted(set(left))[:30]}"
+    english = client.post("/ui/suggest", data={"sample": sample, "top_k": "3"}, headers={"Accept-Language": "en"})
+    assert english_left(english.text)  # the check sees English where there is English
+    assert '<html lang="en">' in english.text and '<html lang="ru">' in pages["bridge"].text

@@ -209,7 +209,7 @@ def test_the_page_reads_on_a_phone(server, browser, tmp_path):
 # --- the page as a report: every width, and printed ---------------------------------------
 
 # Each language the page speaks, asked for as a browser does (Accept-Language); a language is one entry.
-LANGUAGES = ["en"]
+LANGUAGES = ["en", "ru"]
 SCREENS = [(1280, 900), (390, 844)]  # a laptop, a phone
 A4_PT = (595.92, 842.88)  # Chromium's A4 (8.27 × 11.69 in) in PDF points
 # A4's 210 mm less the @page margins (10 mm each side, page.css) at 96 CSS px per inch.

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from matcher.i18n import tr
 from matcher.rank.need import Need, buyer_key
 from matcher.rank.parts import (
     NEUTRAL,
@@ -143,7 +144,7 @@ class HandWeighted:
     def explain(self, need: Need, firm: Participant, values: Mapping[str, float]) -> dict[str, str]:
         words = explain_parts(need, firm, values, WORDS)
         if "lexical" in values and values.get("buyer", 0.0) > 0:
-            words["buyer"] += f", weighed by its BM25 match {values['lexical']:.2f}"
+            words["buyer"] += ", " + tr("weighed by its BM25 match %(value).2f", value=values["lexical"])
         return words
 
     def unit_score(self, score: float) -> float:

@@ -18,7 +18,7 @@ from matcher.errors import MatcherError
 from matcher.i18n import language
 from matcher.taxonomy import load_taxonomy
 from matcher.web.errors import status_for
-from matcher.web.pages import _message, _page, _service, render, table_view
+from matcher.web.pages import _message, _page, _service, language_switch, render, table_view
 
 router = APIRouter(include_in_schema=False)
 SIMILAR_SHOWN = 5
@@ -39,4 +39,5 @@ def member_page(
     return render(
         "member.html", firm=firm, codes=codes, lots=svc.open_lots(firm.id), similar=table_view(similar.suggestions),
         count=len(svc.matcher.members), model=svc.matcher.model_name, index_version=svc.index_version,
+        switch=language_switch(request),
     )  # fmt: skip

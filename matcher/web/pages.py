@@ -28,22 +28,25 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from matcher.errors import InputError, MatcherError
+from matcher.i18n import LANGUAGE_NAMES, N_, language, tr, translations
 from matcher.rank.calibration import band
 from matcher.render.parts import (
-    FOOTNOTE,
     PART_ORDER,
     columns,
+    footnote,
     largest,
     lot_warning,
     short_reasons,
     team_method,
+    word,
 )
-from matcher.results import Partner, Suggestion, Teams
+from matcher.results import MARK_WORDS, Partner, Suggestion, Teams
 from matcher.schema import Tender
 from matcher.store.feedback import REASONS
 from matcher.web.errors import public_message, status_for
 from matcher.web.guards import API_KEY_COOKIE, API_KEY_HEADER, PAGE_REFERRER_POLICY
 from matcher.web.keys import CSRF_COOKIE, CSRF_FIELD, KeyRing, csrf_token, new_nonce, valid_nonce
+from matcher.web.language import LANG_PARAM
 from matcher.web.service import Service, sample_tenders, tender_from_bytes
 
 if TYPE_CHECKING:
@@ -59,19 +62,19 @@ CSP = (
 )
 PAGE_HEADERS = {"Content-Security-Policy": CSP, "Referrer-Policy": PAGE_REFERRER_POLICY}
 PART_LABEL = {
-    "semantic": "Meaning", "lexical": "Words", "buyer": "Buyer", "codes": "Codes",
-    "certifications": "Certs", "region": "Region", "size": "Size", "feedback": "Marked",
+    "semantic": N_("Meaning"), "lexical": N_("Words"), "buyer": N_("Buyer"), "codes": N_("Codes"),
+    "certifications": N_("Certs"), "region": N_("Region"), "size": N_("Size"), "feedback": N_("Marked"),
 }  # fmt: skip
 FORM_LIMITS = {"max_files": 1, "max_fields": 20}
 # The page's mark buttons: (status, reason, label); each posts "lot<TAB>member<TAB>status<TAB>reason".
 MARK_BUTTONS = (
-    ("shortlisted", "", "Shortlist"),
-    ("contacted", "", "Contacted"),
-    ("won", "", "Won"),
-    ("lost", "", "Lost"),
+    ("shortlisted", "", N_("Shortlist")),
+    ("contacted", "", N_("Contacted")),
+    ("won", "", N_("Won")),
+    ("lost", "", N_("Lost")),
 )
-REJECT_BUTTONS = tuple((reason, reason.replace("-", " ")) for reason in REASONS)
-FORGED = (
+REJECT_BUTTONS = tuple((reason, MARK_WORDS[reason]) for reason in REASONS)  # labels translated when shown
+FORGED = N_(
     "This form was refused: it carries no valid CSRF token, so it may have been sent by a page of "
     "another site. If you sent it, submit it again from this page (it now has a fresh token)."
 )
@@ -89,11 +92,36 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals["part_label"] = PART_LABEL
+    env.add_extension("jinja2.ext.i18n")
+    # the language of the request in force (matcher.web.language), looked up at each call;
+    # install_gettext_callables is added to the environment by the i18n extension
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda message: translations(language()).gettext(message),
+        ngettext=lambda singular, plural, n: translations(language()).ngettext(singular, plural, n),
+        newstyle=True,
+    )
+    env.globals["part_label"] = _PartLabels()
     env.globals["mark_buttons"] = MARK_BUTTONS
     env.globals["reject_buttons"] = REJECT_BUTTONS
-    env.globals["footnote"] = FOOTNOTE
+    env.globals["footnote"] = footnote
+    env.globals["language"] = language
+    env.globals["language_names"] = LANGUAGE_NAMES
+    env.filters["word"] = word
+    env.filters["amount"] = amount
     return env
+
+
+def amount(value: float) -> str:
+    """A money amount in whole units, grouped as the language writes it: 1,420,000 or 1 420 000."""
+    grouped = f"{value:,.0f}"
+    return grouped.replace(",", "\u00a0") if language() == "ru" else grouped
+
+
+class _PartLabels:
+    """A part's name on the page, in the language shown: ``part_label.get(name, default)``."""
+
+    def get(self, name: str, default: str | None = None) -> str:
+        return tr(PART_LABEL[name]) if name in PART_LABEL else default or name
 
 
 def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -178,7 +206,7 @@ def teams_view(found: Teams) -> list[dict[str, Any]]:
             cells = [{"kind": "holds", **holding} if m == a.participant_id else partners.get(m) for m in t.members]
             lots.append({"lot": lot, "holding": holding, "cells": cells})
         members = [{"id": m, "name": found.names.get(m, m), "lead": m == t.lead_id} for m in t.members]
-        lead = found.names.get(t.lead_id or "", t.lead_id or "none")
+        lead = found.names.get(t.lead_id or "", t.lead_id or tr("none"))
         out.append({"team": t, "members": members, "lots": lots, "lead": lead, "method": team_method(t)})
     return out
 
@@ -239,7 +267,21 @@ def _forged(request: Request, form: FormData) -> HTMLResponse | None:
         and hmac.compare_digest(given.encode(), csrf_token(key, str(nonce)).encode())
     ):
         return None
-    return _page(request, 403, error=FORGED)
+    return _page(request, 403, error=tr(FORGED))
+
+
+def language_switch(request: Request) -> list[dict[str, Any]]:
+    """The page's language links: this page (its query kept) in each language; after a POST, the
+    start page, which the cookie then keeps in that language."""
+    from urllib.parse import urlencode
+
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != LANG_PARAM]
+    path = request.url.path if request.method == "GET" else "/"
+    links = []
+    for code, name in LANGUAGE_NAMES.items():
+        href = path + "?" + urlencode([*(query if request.method == "GET" else []), (LANG_PARAM, code)])
+        links.append({"code": code, "name": name, "href": href, "current": code == language()})
+    return links
 
 
 def _page(request: Request, status: int = 200, **context: Any) -> HTMLResponse:
@@ -249,7 +291,7 @@ def _page(request: Request, status: int = 200, **context: Any) -> HTMLResponse:
         "samples": list(sample_tenders()), "members": sorted(svc.names.values(), key=str.casefold),
         "model": svc.matcher.model_name, "index_version": svc.index_version,
         "count": len(svc.names), "error": None, "form": {}, "similar": None, "suggest": None,
-        "csrf_token": token,
+        "csrf_token": token, "switch": language_switch(request),
     }  # fmt: skip
     response = render("index.html", status, **{**base, **context})
     if fresh is not None:
@@ -272,7 +314,7 @@ def similar_page(request: Request, member: str = "", text: str = "", top_k: int 
     try:
         top_k = min(100, max(1, top_k))
         if not member.strip() and not text.strip():
-            raise InputError("type a member's name or id, or describe what the firm does")
+            raise InputError(tr("type a member's name or id, or describe what the firm does"))
         if member.strip():
             firm = svc.find_member(member)
             result = svc.similar(firm.id, None, top_k)
@@ -298,7 +340,7 @@ async def _form_tender(form: FormData) -> tuple[Tender, dict[str, str]]:
         label = Path(upload.filename).name  # only a label for messages; nothing is written under it
         suffix = TEXT_SUFFIXES.get(Path(label).suffix.lower())
         if suffix is None:
-            raise _FormError(f"{label}: upload a .json, .yaml or .yml tender file")
+            raise _FormError(tr("%(file)s: upload a .json, .yaml or .yml tender file", file=label))
         content = await upload.read()
         tender = await run_in_threadpool(tender_from_bytes, content, label, suffix)
         return tender, {"tender_text": content.decode("utf-8-sig"), "suffix": suffix, "sample": ""}
@@ -313,7 +355,9 @@ async def _form_tender(form: FormData) -> tuple[Tender, dict[str, str]]:
         )
         return tender, {"tender_text": "", "suffix": "", "sample": sample}
     if sample:
-        raise _FormError(f"no sample tender '{sample}'; pick one of {', '.join(samples)}")
+        raise _FormError(
+            tr("no sample tender '%(name)s'; pick one of %(names)s", name=sample, names=", ".join(samples))
+        )
     raise _FormError("paste a tender, upload a file, or pick a sample tender")
 
 
@@ -325,16 +369,19 @@ def _int(form: FormData, name: str, default: int, low: int, high: int) -> int:
     try:
         return min(high, max(low, int(str(form.get(name) or default))))
     except ValueError:
-        raise _FormError(f"{name} must be a whole number, got {form.get(name)!r}") from None
+        raise _FormError(
+            tr("%(name)s must be a whole number, got %(value)r", name=name, value=form.get(name))
+        ) from None
 
 
 def _share(form: FormData) -> float:
     try:
         value = float(str(form.get("min_sme_share") or 0))
     except ValueError:
-        raise _FormError(f"min_sme_share must be a number from 0 to 1, got {form.get('min_sme_share')!r}") from None
+        got = form.get("min_sme_share")
+        raise _FormError(tr("min_sme_share must be a number from 0 to 1, got %(value)r", value=got)) from None
     if not 0.0 <= value <= 1.0:
-        raise _FormError(f"min_sme_share must be from 0 to 1, got {value}")
+        raise _FormError(tr("min_sme_share must be from 0 to 1, got %(value)s", value=value))
     return value
 
 
@@ -402,7 +449,10 @@ async def feedback_page(request: Request) -> HTMLResponse:
     except MatcherError as exc:
         return _page(request, status_for(exc), error=_message(request, exc))
     m = done.marks[0]
-    return await _suggest_view(request, posted, f"Marked #{m.id}: {m.member_id} {m.label} for lot {m.lot_id}.")
+    notice = tr(
+        "Marked #%(id)s: %(member)s %(mark)s for lot %(lot)s.", id=m.id, member=m.member_id, mark=m.label, lot=m.lot_id
+    )
+    return await _suggest_view(request, posted, notice)
 
 
 @router.post("/ui/export")
@@ -430,7 +480,9 @@ async def export(request: Request) -> Response:
         content = xlsx_bytes({"Rankings": rankings, "Teams": teams})
         media, name = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", f"{stem}.xlsx"
     else:
-        return _page(request, 422, error=f"unknown download '{what}'; choose rankings.csv, teams.csv or xlsx")
+        return _page(
+            request, 422, error=tr("unknown download '%(what)s'; choose rankings.csv, teams.csv or xlsx", what=what)
+        )
     return Response(content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 

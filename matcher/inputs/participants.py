@@ -10,16 +10,19 @@ is row 1), the line for JSON Lines, the 1-based record for JSON and Parquet.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from matcher.errors import InputError
+from matcher.errors import InputError, UnknownCode
+from matcher.inputs import identifiers, sheets
+from matcher.inputs.columns import STORED, ColumnMap, column_map, sme_category
 from matcher.inputs.fields import (
     FieldError,
     as_list,
@@ -27,20 +30,21 @@ from matcher.inputs.fields import (
     boolean,
     cached_normalise,
     integer,
+    labelled,
     number,
     parse_codes,
     text,
 )
+from matcher.inputs.sheets import Rows, Table
 from matcher.language import normalise_language
+from matcher.results import ColumnUse, RowPreview, TableLayout
 from matcher.schema import SME_HEADCOUNT_LIMIT, Participant, Project
 from matcher.store import rejects as store_rejects
 from matcher.store.files import safe_csv_cell
 from matcher.taxonomy import Taxonomy, load_taxonomy
 
-PARTICIPANT_COLUMNS = (
-    "id", "name", "kind", "description", "codes", "regions", "headcount", "sme",
-    "certifications", "projects", "clusters", "language",
-)  # fmt: skip
+PARTICIPANT_COLUMNS = STORED
+PREVIEW_ROWS = 5  # rows of each file kept as read, for `ingest --dry-run`
 TABLE_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".parquet", ".xlsx")
 REJECTS_SUFFIX = ".rejects.csv"
 T = TypeVar("T")
@@ -69,22 +73,36 @@ class TableResult:
     rejects_files: list[Path] = field(default_factory=list)
     ignored_columns: dict[str, list[str]] = field(default_factory=dict)
     files: list[tuple[Path, list[Reject]]] = field(default_factory=list)  # each file read, with its rejects
+    layouts: list[TableLayout] = field(default_factory=list)  # how each file was read
 
 
 # --- raw rows -------------------------------------------------------------------------
 
 
-Rows = Iterator[tuple[int, dict[str, Any] | None, str | None]]  # (row number, record, parse error)
+def _raw_rows(path: Path) -> Table:
+    """Open a table file: how it was read, and its rows as (row number, record, parse error).
 
-
-def _raw_rows(path: Path) -> Rows:
-    """Yield (row number, record, parse error) for every row of a table file."""
+    A file that cannot be read at all is an InputError naming it, whether that shows when it is
+    opened or in a later row."""
     suffix = path.suffix.lower()
+    read = _READERS.get(suffix)
+    if read is None:
+        raise InputError(f"{path}: unsupported file type '{path.suffix}'; use one of {', '.join(TABLE_SUFFIXES)}")
+    with _unreadable(path, suffix):
+        table = read(path)
+    table.rows = _guarded(path, suffix, table.rows)
+    return table
+
+
+def _guarded(path: Path, suffix: str, rows: Rows) -> Rows:
+    with _unreadable(path, suffix):
+        yield from rows
+
+
+@contextlib.contextmanager
+def _unreadable(path: Path, suffix: str) -> Iterator[None]:
     try:
-        read = _READERS.get(suffix)
-        if read is None:
-            raise InputError(f"{path}: unsupported file type '{path.suffix}'; use one of {', '.join(TABLE_SUFFIXES)}")
-        yield from read(path)
+        yield
     except InputError:
         raise
     except FileNotFoundError:
@@ -93,35 +111,30 @@ def _raw_rows(path: Path) -> Rows:
         raise InputError(f"{path}: not valid JSON/UTF-8 ({exc})") from None
     except RecursionError:
         raise InputError(f"{path}: JSON nested too deeply to read") from None
-    except Exception as exc:  # polars / calamine parse errors have many types
+    except Exception as exc:  # csv, polars and calamine parse errors have many types
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{path}: cannot read as a {suffix[1:].upper()} table: {first}") from None
 
 
-def _csv_rows(path: Path) -> Rows:
-    import polars as pl
-
-    frame = pl.read_csv(
-        path, infer_schema=False, separator="\t" if path.suffix.lower() == ".tsv" else ",",
-        encoding="utf8-lossy", truncate_ragged_lines=False,
-    )  # fmt: skip
-    yield from ((i + 2, rec, None) for i, rec in enumerate(frame.to_dicts()))
+def _csv_table(path: Path) -> Table:
+    return sheets.read_csv(path, "\t" if path.suffix.lower() == ".tsv" else None)
 
 
-def _xlsx_rows(path: Path) -> Rows:
-    import polars as pl
-
-    # keep empty rows so that row numbers stay those the spreadsheet shows
-    frame = pl.read_excel(path, infer_schema_length=0, drop_empty_rows=False)
-    yield from ((i + 2, rec, None) for i, rec in enumerate(frame.to_dicts()))
-
-
-def _parquet_rows(path: Path) -> Rows:
+def _parquet_table(path: Path) -> Table:
     import polars as pl
 
     frame = pl.read_parquet(path)
     # row by row, not to_dicts(): a million rows as dicts at once is gigabytes
-    yield from ((i + 1, rec, None) for i, rec in enumerate(frame.iter_rows(named=True)))
+    rows = ((i + 1, rec, None) for i, rec in enumerate(frame.iter_rows(named=True)))
+    return Table("parquet", rows, list(frame.columns))
+
+
+def _json_table(path: Path) -> Table:
+    return Table("json", _json_rows(path))
+
+
+def _json_lines_table(path: Path) -> Table:
+    return Table("jsonl", _json_lines_rows(path))
 
 
 def _json_rows(path: Path) -> Rows:
@@ -159,9 +172,9 @@ def _json_lines_rows(path: Path) -> Rows:
                 yield line_no, {"_line": line.rstrip("\n")}, "expected a JSON object"
 
 
-_READERS: dict[str, Callable[[Path], Rows]] = {
-    ".csv": _csv_rows, ".tsv": _csv_rows, ".xlsx": _xlsx_rows, ".parquet": _parquet_rows,
-    ".json": _json_rows, ".jsonl": _json_lines_rows, ".ndjson": _json_lines_rows,
+_READERS: dict[str, Callable[[Path], Table]] = {
+    ".csv": _csv_table, ".tsv": _csv_table, ".xlsx": sheets.read_xlsx, ".parquet": _parquet_table,
+    ".json": _json_table, ".jsonl": _json_lines_table, ".ndjson": _json_lines_table,
 }  # fmt: skip
 
 
@@ -222,21 +235,28 @@ class ParticipantParser:
         self.codes = _remembered(lambda v: parse_codes(v, "codes", taxonomy, normalise))
         self.projects = _remembered(_projects)
         self.headcount = _remembered(lambda v: integer(v, "headcount", 0, 10_000_000))
-        self.sme = _remembered(lambda v: boolean(v, "sme"))
+        self.sme = _remembered(lambda v: boolean(sme_category(v), "sme"))
         self.kind = _remembered(lambda v: text(v, "kind") or None)
         self.regions = _remembered(lambda v: tuple(r.upper() for r in as_list(v, "regions", ";,\n")))
         self.certifications = _remembered(lambda v: tuple(as_list(v, "certifications")))
         self.clusters = _remembered(lambda v: tuple(as_list(v, "clusters", ";,\n")))
         self.language = _remembered(_language)
+        self.inn = _remembered(lambda v: _identifier(identifiers.inn, v, "inn"))
+        self.ogrn = _remembered(lambda v: _identifier(identifiers.ogrn, v, "ogrn"))
+        self.activities = _remembered(lambda v: _activities(v, taxonomy, normalise))
 
     def __call__(self, record: dict[str, Any]) -> Participant:
         """Validate one raw record into a Participant; raises FieldError naming the field."""
         get = record.get
         # the fields are checked in this order, so a row with several faults names the first
-        pid = text(get("id"), "id", required=True)
+        pid = text(get("id"), "id") or self._registered_id(record)
         name = text(get("name"), "name", required=True)
         description = text(get("description"), "description")
         codes = self.codes(get("codes"))
+        if "activities" in record:
+            more, words = self.activities(get("activities"))
+            codes = tuple(dict.fromkeys((*codes, *more)))
+            description = description or words
         projects = self.projects(get("projects"))
         if not (description or codes or projects):
             raise FieldError("description", "no description, codes or projects: nothing to match on")
@@ -259,6 +279,49 @@ class ParticipantParser:
             language=self.language(get("language")),
         )
 
+    def _registered_id(self, record: dict[str, Any]) -> str:
+        """The id of a row without one: RU-INN-<inn>, else RU-OGRN-<ogrn>; both checked when given."""
+        inn = self.inn(record.get("inn"))
+        ogrn = self.ogrn(record.get("ogrn"))
+        if inn:
+            return identifiers.INN_PREFIX + inn
+        if ogrn:
+            return identifiers.OGRN_PREFIX + ogrn
+        for name in ("inn", "ogrn"):
+            if name in record:
+                raise FieldError(name, "missing (required: it gives the member's id)")
+        raise FieldError("id", "missing (required)")
+
+
+def _identifier(check: Callable[[Any], str], value: Any, name: str) -> str:
+    if blank(value):
+        return ""
+    try:
+        return check(value)
+    except identifiers.IdentifierError as exc:
+        raise FieldError(name, str(exc)) from None
+
+
+def _activities(
+    value: Any, taxonomy: Taxonomy, normalise: Callable[[str], Sequence[str]]
+) -> tuple[tuple[str, ...], str]:
+    """The codes and the words of activity cells ("42.11 Строительство дорог; 43.99 ..."). Unlike
+    a codes column, a code the taxonomy lacks is taken at its nearest known parent (42.11.9 as
+    42.11), or left out: these cells are descriptions first."""
+    codes: list[str] = []
+    words: list[str] = []
+    for item, label in labelled(as_list(value, "activities", ";,\n")):
+        code = item if item[:2].isdigit() else ""
+        while code:
+            try:
+                codes.extend(c for c in normalise(code) if c not in codes)
+                break
+            except UnknownCode:
+                code = code.rpartition(".")[0]
+        if label or not code:
+            words.append(label or item)  # the activity's name, or free text with no code
+    return tuple(codes), "; ".join(words)
+
 
 def parse_participant(record: dict[str, Any], taxonomy: Taxonomy | None = None) -> Participant:
     """Validate one raw record into a Participant; raises FieldError naming the field.
@@ -276,6 +339,8 @@ def read_participants(
     *,
     write_rejects: bool = True,
     rejects_fallback_dir: Path | None = None,
+    columns: Mapping[str, Sequence[str]] | None = None,
+    columns_by_file: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
 ) -> TableResult:
     """Read and validate participant tables; ids must be unique across all of them.
 
@@ -284,9 +349,12 @@ def read_participants(
         write_rejects: write ``<file>.rejects.csv`` beside each input that had rejects
             (and remove a stale one from an earlier run when it has none).
         rejects_fallback_dir: where to write rejects when the input's folder is read-only.
+        columns: {field: [column, ...]}, which columns give which field (``ingest --columns``),
+            over the recognised headers (:mod:`matcher.inputs.columns`); for every file.
+        columns_by_file: the same per file, by its resolved path (what ``refresh`` recorded).
 
     Example:
-        >>> result = read_participants(["members.csv"])  # doctest: +SKIP
+        >>> result = read_participants(["members.csv"], columns={"id": ["ИНН"]})  # doctest: +SKIP
         >>> len(result.participants), [str(r) for r in result.rejects]
     """
     parse = ParticipantParser()
@@ -294,40 +362,92 @@ def read_participants(
     first_seen: dict[str, tuple[str, int]] = {}
     for raw_path in paths:
         path = Path(raw_path)
+        table = _raw_rows(path)
+        mapping = columns_by_file.get(str(path.resolve()), columns) if columns_by_file is not None else columns
+        cmap = _column_map(path, table, mapping)
         file_rejects: list[Reject] = []
-        columns: set[str] = set()
-        for row, record, parse_error in _raw_rows(path):
-            if record is not None:
-                columns.update(record)
+        keys: set[str] = set()
+        preview: list[RowPreview] = []
+        rows = stored = 0
+        for row, raw, parse_error in table.rows:
+            if raw is not None and cmap is None:
+                keys.update(raw)
             if parse_error is not None:
-                file_rejects.append(Reject(str(path), row, "-", parse_error, record or {}))
+                file_rejects.append(Reject(str(path), row, "-", parse_error, raw or {}))
+                rows += 1
+                _keep(preview, RowPreview(row, None, parse_error))
                 continue
-            assert record is not None
-            if all(blank(v) for v in record.values()):
-                continue  # trailing empty spreadsheet rows are not data
+            assert raw is not None
+            if all(blank(v) for v in raw.values()):
+                continue  # empty spreadsheet rows are not data
+            rows += 1
             try:
-                participant = parse(record)
+                participant = parse(cmap.record(raw) if cmap is not None else raw)
             except FieldError as exc:
-                file_rejects.append(Reject(str(path), row, exc.field, exc.reason, record))
+                where = cmap.header_of(exc.field) if cmap is not None else exc.field
+                file_rejects.append(Reject(str(path), row, where, exc.reason, raw))
+                _keep(preview, RowPreview(row, None, f"{where}: {exc.reason}"))
                 continue
             if participant.id in first_seen:
                 where_file, where_row = first_seen[participant.id]
                 where = f"row {where_row}" if where_file == str(path) else f"{where_file} row {where_row}"
-                file_rejects.append(
-                    Reject(str(path), row, "id", f"duplicate id '{participant.id}' (first at {where})", record)
-                )
+                reason = f"duplicate id '{participant.id}' (first at {where})"
+                file_rejects.append(Reject(str(path), row, "id", reason, raw))
+                _keep(preview, RowPreview(row, None, f"id: {reason}"))
                 continue
             first_seen[participant.id] = (str(path), row)
             result.participants.append(participant)
-        extra = sorted(c for c in columns if c not in PARTICIPANT_COLUMNS and not c.startswith("_"))
+            stored += 1
+            _keep(preview, RowPreview(row, participant.as_record()))
+        uses = cmap.uses if cmap is not None else _uses_of_keys(keys)
+        extra = sorted(u.header for u in uses if u.field is None and u.note == "unknown column")
         if extra:
             result.ignored_columns[str(path)] = extra
         result.rejects.extend(file_rejects)
         result.files.append((path, file_rejects))
+        result.layouts.append(
+            TableLayout(
+                str(path),
+                table.format,
+                table.encoding,
+                table.delimiter,
+                table.header_rows,
+                uses,
+                rows,
+                stored,
+                len(file_rejects),
+                tuple(preview),
+            )  # fmt: skip
+        )
     # Written only after every file was read: a corrected rejects file may be among the inputs.
     if write_rejects:
         write_rejects_files(result, rejects_fallback_dir)
     return result
+
+
+def _column_map(path: Path, table: Table, mapping: Mapping[str, Sequence[str]] | None) -> ColumnMap | None:
+    if table.headers is None:
+        if mapping:
+            raise InputError(
+                f"{path}: --columns is for tables with a header row (CSV, TSV, XLSX, Parquet); "
+                "a JSON file names its fields itself (id, name, description, ...)"
+            )
+        return None
+    return column_map(table.headers, str(path), mapping, table.delimiter)
+
+
+def _uses_of_keys(keys: set[str]) -> tuple[ColumnUse, ...]:
+    """The columns of a JSON file: its records' keys, each a field by its own name or ignored."""
+    return tuple(
+        ColumnUse(k, k, "field") if k in PARTICIPANT_COLUMNS else ColumnUse(k, None, "ignored", "unknown column")
+        for k in sorted(keys)
+        if not k.startswith("_")
+    )
+
+
+def _keep(preview: list[RowPreview], row: RowPreview) -> None:
+    if len(preview) < PREVIEW_ROWS:
+        preview.append(row)
 
 
 def write_rejects_files(result: TableResult, fallback_dir: Path | None = None) -> None:

@@ -220,7 +220,8 @@ def _find_header(wanted: str, headers: Sequence[str], where: str) -> str:
     for header in headers:
         if key and key in _parts(header):
             return header
-    hint = did_you_mean(close_matches(wanted, headers), "")
+    near = close_matches(wanted, headers) or [h for h in headers if key and key in header_key(h)][:3]
+    hint = did_you_mean(near, "")
     listed = ", ".join(repr(h) for h in headers)
     raise InputError(f"{where}: --columns names the column '{wanted}', which the file lacks{hint.rstrip('; ')}; "
                      f"its columns are {listed}")  # fmt: skip

@@ -28,7 +28,7 @@ from matcher.inputs.columns import score
 HEAD_ROWS = 10  # the header is looked for among the first rows
 DELIMITERS = ",;\t|"
 # single-byte code pages charset-normalizer chooses among when a file is not UTF-8 or UTF-16
-CODE_PAGES = ["cp1251", "koi8_r", "cp866", "mac_cyrillic", "cp1252", "latin_1"]
+CODE_PAGES = ["cp1251", "koi8_r", "cp866", "cp1252", "latin_1"]  # not mac_cyrillic: it takes short cp1251 texts
 
 Rows = Iterator[tuple[int, dict[str, Any] | None, str | None]]  # (row number, record, parse error)
 

@@ -17,6 +17,7 @@ from matcher.errors import InputError
 from matcher.inputs import identifiers
 from matcher.inputs.columns import column_map, header_key, parse_columns_option, read_columns_file
 from matcher.inputs.participants import read_participants, rejects_path_for
+from matcher.inputs.regions import region_code
 from matcher.inputs.sheets import decode, sniff_delimiter
 from matcher.store.workspace import Workspace
 
@@ -89,6 +90,20 @@ def test_a_lost_leading_zero_is_put_back_when_the_check_then_passes():
 def test_mutated_ogrns_say_what_is_wrong(value, message):
     with pytest.raises(identifiers.IdentifierError, match=re.escape(message)):
         identifiers.ogrn(value)
+
+
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [
+        ("г. Москва", "RU-MOW"), ("Москва г", "RU-MOW"), ("Санкт-Петербург", "RU-SPE"),
+        ("52 - НИЖЕГОРОДСКАЯ ОБЛАСТЬ", "RU-NIZ"), ("Московская обл.", "RU-MOS"), ("Респ. Башкортостан", "RU-BA"),
+        ("Республика Саха (Якутия)", "RU-SA"), ("Ханты-Мансийский АО - Югра", "RU-KHM"),
+        ("Краснодарский кр.", "RU-KDA"), ("ru-spe", "RU-SPE"), ("RU", "RU"), ("Тула", "ТУЛА"), ("2GIS", "2GIS"),
+        ("77", "77"),
+    ],
+)  # fmt: skip
+def test_russian_regions_become_iso_codes(written, code):
+    assert region_code(written) == code
 
 
 # --- headers and the mapping --------------------------------------------------------------------
@@ -193,7 +208,7 @@ def test_cp1251_semicolon_csv_from_a_russian_excel(tmp_path):
     assert "the last digits should be" in result.rejects[0].reason
     first, yandex, bridges = result.participants[:3]
     assert (first.id, first.name, first.codes, first.regions) == (
-        "RU-INN-7707083893", "ПАО Сбербанк", ("OKVED2:64.19",), ("Г. МОСКВА",),
+        "RU-INN-7707083893", "ПАО Сбербанк", ("OKVED2:64.19",), ("RU-MOW",),  # "г. Москва"
     )  # fmt: skip
     assert yandex.description == "Геоинформационные сервисы; картография; навигация"  # a quoted ';' in a cell
     assert yandex.codes == ("OKVED2:62.01", "OKVED2:63.11")  # "62.01, 63.11": ',' inside a ';' file
@@ -241,6 +256,7 @@ def test_sme_register_export(tmp_path):
     assert first.description.startswith("Строительство автомобильных дорог и автомагистралей; Разборка и снос зданий")
     assert "не включенные в другие группировки" in first.description  # a name with a comma in it stays whole
     assert len(first.codes) >= 4
+    assert first.regions == ("RU-MOS",)  # "50 - Московская область"
     assert len(trader.id) == len("RU-INN-") + 12 and trader.kind == "Индивидуальный предприниматель"
 
 
@@ -255,6 +271,7 @@ def test_cluster_list_with_free_text_activities_and_no_codes(tmp_path):
     assert [(r.row, r.field) for r in result.rejects] == [(6, "ИНН"), (9, "Название")]
     assert all(not p.codes and p.description for p in result.participants)
     assert result.participants[0].headcount == 6
+    assert [p.regions for p in result.participants[:2]] == [("ТУЛА",), ("RU-TUL",)]  # a city stays as written
 
 
 # --- ingest, --dry-run and refresh through the CLI --------------------------------------------------
@@ -271,7 +288,7 @@ def test_dry_run_shows_how_the_file_is_read_and_writes_nothing(tmp_path):
     assert "csv, cp1251, ';' between cells, header row 1, 11 rows: 9 would be stored, 2 rejected" in out
     assert "ИНН -> inn (synonym; checked; gives the id when there is none)" in out
     assert "Примечание -> ignored (unknown column)" in out
-    assert "row 2: id=RU-INN-7707083893 | name=ПАО Сбербанк" in out
+    assert "row 2: id=RU-INN-7707083893 | name=ПАО Сбербанк" in out and "regions=RU-MOW" in out
     assert "row 5: rejected: ИНН: INN" in out
     assert "Would store 9 participants" in out
     assert not ws.exists() and not rejects_path_for(path).exists()

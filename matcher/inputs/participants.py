@@ -35,6 +35,7 @@ from matcher.inputs.fields import (
     parse_codes,
     text,
 )
+from matcher.inputs.regions import region_code
 from matcher.inputs.sheets import Rows, Table
 from matcher.language import normalise_language
 from matcher.results import ColumnUse, RowPreview, TableLayout
@@ -237,7 +238,10 @@ class ParticipantParser:
         self.headcount = _remembered(lambda v: integer(v, "headcount", 0, 10_000_000))
         self.sme = _remembered(lambda v: boolean(sme_category(v), "sme"))
         self.kind = _remembered(lambda v: text(v, "kind") or None)
-        self.regions = _remembered(lambda v: tuple(r.upper() for r in as_list(v, "regions", ";,\n")))
+        # "г. Москва", "52 - Нижегородская область" as RU-MOW, RU-NIZ; other values upper-cased
+        self.regions = _remembered(
+            lambda v: tuple(dict.fromkeys(region_code(r) for r in as_list(v, "regions", ";,\n")))
+        )
         self.certifications = _remembered(lambda v: tuple(as_list(v, "certifications")))
         self.clusters = _remembered(lambda v: tuple(as_list(v, "clusters", ";,\n")))
         self.language = _remembered(_language)

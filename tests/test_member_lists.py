@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from matcher.cli import app
-from matcher.errors import InputError
+from matcher.errors import InputError, UnknownCode
 from matcher.inputs import identifiers
 from matcher.inputs.columns import column_map, header_key, parse_columns_option, read_columns_file
 from matcher.inputs.participants import read_participants, rejects_path_for
@@ -104,6 +104,31 @@ def test_mutated_ogrns_say_what_is_wrong(value, message):
 )  # fmt: skip
 def test_russian_regions_become_iso_codes(written, code):
     assert region_code(written) == code
+
+
+def test_an_inn_is_checked_also_when_an_id_column_gives_the_id(tmp_path):
+    path = tmp_path / "members.csv"
+    path.write_text(
+        "id,ИНН,ОГРН,name,description\n"
+        "m1,7707083893,,A,Bridges\n"  # the id column wins; the INN is right
+        "m2,7707083894,,B,Roads\n"  # a wrong INN rejects the row even so
+        ",,1027700132195,C,Tunnels\n"  # no id, no INN: the OGRN gives the id
+        ",,,D,Paint\n",  # nothing gives an id
+        encoding="utf-8",
+    )
+    result = read_participants([path], write_rejects=False)
+    assert [p.id for p in result.participants] == ["m1", "RU-OGRN-1027700132195"]
+    assert [(r.row, r.field) for r in result.rejects] == [(3, "ИНН"), (5, "ИНН")]
+    assert result.rejects[1].reason == "missing (required: it gives the member's id)"
+
+
+def test_an_okved_class_that_is_its_groups_only_one_is_known():
+    from matcher.taxonomy import load_taxonomy
+
+    taxonomy = load_taxonomy()
+    assert taxonomy.normalise("71.20") == taxonomy.normalise("71.2")  # the table holds the group only
+    with pytest.raises(UnknownCode):
+        taxonomy.normalise("71.90")
 
 
 # --- headers and the mapping --------------------------------------------------------------------

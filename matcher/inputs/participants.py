@@ -253,7 +253,11 @@ class ParticipantParser:
         """Validate one raw record into a Participant; raises FieldError naming the field."""
         get = record.get
         # the fields are checked in this order, so a row with several faults names the first
-        pid = text(get("id"), "id") or self._registered_id(record)
+        pid = text(get("id"), "id")
+        if not pid or "inn" in record or "ogrn" in record:
+            # the INN and OGRN are checked when given, also when an id column gives the id
+            registered = self._registered_id(record, required=not pid)
+            pid = pid or registered
         name = text(get("name"), "name", required=True)
         description = text(get("description"), "description")
         codes = self.codes(get("codes"))
@@ -283,14 +287,17 @@ class ParticipantParser:
             language=self.language(get("language")),
         )
 
-    def _registered_id(self, record: dict[str, Any]) -> str:
-        """The id of a row without one: RU-INN-<inn>, else RU-OGRN-<ogrn>; both checked when given."""
+    def _registered_id(self, record: dict[str, Any], required: bool) -> str:
+        """The id a row's INN gives, RU-INN-<inn>, else its OGRN, RU-OGRN-<ogrn>; both checked when
+        given. Neither: "" when not `required`, else a FieldError."""
         inn = self.inn(record.get("inn"))
         ogrn = self.ogrn(record.get("ogrn"))
         if inn:
             return identifiers.INN_PREFIX + inn
         if ogrn:
             return identifiers.OGRN_PREFIX + ogrn
+        if not required:
+            return ""
         for name in ("inn", "ogrn"):
             if name in record:
                 raise FieldError(name, "missing (required: it gives the member's id)")

@@ -267,6 +267,24 @@ def test_xlsx_with_a_title_a_two_row_header_and_merged_cells(tmp_path):
     assert all(p.id.startswith("RU-INN-") for p in result.participants)
 
 
+def test_the_rejects_of_a_two_row_header_can_be_fixed_and_ingested_again(tmp_path):
+    import csv
+
+    path, first = read("members-two-row-header.xlsx", tmp_path)
+    with rejects_path_for(path).open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    header = rows[0]
+    assert header[4:6] == ["Реквизиты / ИНН", "Реквизиты / ОГРН"]  # the joined names: recognised again
+    rows[1][header.index("Реквизиты / ОГРН")] = ""
+    rows[2][header.index("Наименование")] = "ООО «Разметка»"
+    fixed = tmp_path / "fixed.csv"
+    with fixed.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+    again = read_participants([fixed], write_rejects=False)
+    assert again.rejects == [] and len(again.participants) == 2
+    assert len(first.participants) + len(again.participants) == 10
+
+
 # --- (c) the SME register's export -----------------------------------------------------------------
 
 

@@ -84,7 +84,7 @@ def ingest(
 
     Example: matcher ingest members.csv more-members.xlsx -w my-cluster
     Example: matcher ingest --dry-run members-1251.csv
-    Example: matcher ingest members.xlsx --columns id=ИНН,name=Краткое наименование,description=Виды работ
+    Example: matcher ingest members.xlsx --columns "id=ИНН,name=Краткое наименование,description=Виды работ"
     Example: matcher ingest members.xlsx --columns-file columns.yaml
     """
     from matcher.build import ingest as ingest_files

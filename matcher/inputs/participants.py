@@ -204,65 +204,91 @@ def read_participants(
         path = Path(raw_path)
         table = _raw_rows(path)
         mapping = columns_by_file.get(str(path.resolve()), columns) if columns_by_file is not None else columns
-        cmap = _column_map(path, table, mapping)
-        file_rejects: list[Reject] = []
-        keys: set[str] = set()
-        preview: list[RowPreview] = []
-        rows = stored = 0
-        for row, raw, parse_error in table.rows:
-            if raw is not None and cmap is None:
-                keys.update(raw)
-            if parse_error is not None:
-                file_rejects.append(Reject(str(path), row, "-", parse_error, raw or {}))
-                rows += 1
-                _keep(preview, RowPreview(row, None, parse_error))
-                continue
-            assert raw is not None
-            if all(blank(v) for v in raw.values()):
-                continue  # empty spreadsheet rows are not data
-            rows += 1
-            try:
-                participant = parse(cmap.record(raw) if cmap is not None else raw)
-            except FieldError as exc:
-                where = cmap.header_of(exc.field) if cmap is not None else exc.field
-                file_rejects.append(Reject(str(path), row, where, exc.reason, raw))
-                _keep(preview, RowPreview(row, None, f"{where}: {exc.reason}"))
-                continue
-            if participant.id in first_seen:
-                where_file, where_row = first_seen[participant.id]
-                where = f"row {where_row}" if where_file == str(path) else f"{where_file} row {where_row}"
-                reason = f"duplicate id '{participant.id}' (first at {where})"
-                file_rejects.append(Reject(str(path), row, "id", reason, raw))
-                _keep(preview, RowPreview(row, None, f"id: {reason}"))
-                continue
-            first_seen[participant.id] = (str(path), row)
-            result.participants.append(participant)
-            stored += 1
-            _keep(preview, RowPreview(row, participant.as_record()))
-        uses = cmap.uses if cmap is not None else _uses_of_keys(keys)
-        extra = sorted(u.header for u in uses if u.field is None and u.note == "unknown column")
-        if extra:
-            result.ignored_columns[str(path)] = extra
-        result.rejects.extend(file_rejects)
-        result.files.append((path, file_rejects))
-        result.layouts.append(
-            TableLayout(
-                str(path),
-                table.format,
-                table.encoding,
-                table.delimiter,
-                table.header_rows,
-                uses,
-                rows,
-                stored,
-                len(file_rejects),
-                tuple(preview),
-            )  # fmt: skip
-        )
+        _read_file(path, table, _column_map(path, table, mapping), parse, first_seen, result)
     # Written only after every file was read: a corrected rejects file may be among the inputs.
     if write_rejects:
         write_rejects_files(result, rejects_fallback_dir)
     return result
+
+
+def _read_file(
+    path: Path,
+    table: Table,
+    cmap: ColumnMap | None,
+    parse: ParticipantParser,
+    first_seen: dict[str, tuple[str, int]],
+    result: TableResult,
+) -> None:
+    """Validate one table's rows into `result`: its participants, rejects, ignored columns and layout."""
+    file_rejects: list[Reject] = []
+    keys: set[str] = set()
+    preview: list[RowPreview] = []
+    rows = stored = 0
+    for row, raw, parse_error in table.rows:
+        if raw is not None and cmap is None:
+            keys.update(raw)
+        if parse_error is None and raw is not None and all(blank(v) for v in raw.values()):
+            continue  # empty spreadsheet rows are not data
+        rows += 1
+        participant, reject = _row(path, row, raw, parse_error, cmap, parse, first_seen)
+        if reject is not None:
+            file_rejects.append(reject)
+            _keep(
+                preview,
+                RowPreview(row, None, reject.reason if reject.field == "-" else f"{reject.field}: {reject.reason}"),
+            )
+            continue
+        assert participant is not None
+        first_seen[participant.id] = (str(path), row)
+        result.participants.append(participant)
+        stored += 1
+        _keep(preview, RowPreview(row, participant.as_record()))
+    uses = cmap.uses if cmap is not None else _uses_of_keys(keys)
+    extra = sorted(u.header for u in uses if u.field is None and u.note == "unknown column")
+    if extra:
+        result.ignored_columns[str(path)] = extra
+    result.rejects.extend(file_rejects)
+    result.files.append((path, file_rejects))
+    result.layouts.append(
+        TableLayout(
+            str(path),
+            table.format,
+            table.encoding,
+            table.delimiter,
+            table.header_rows,
+            uses,
+            rows,
+            stored,
+            len(file_rejects),
+            tuple(preview),
+        )  # fmt: skip
+    )
+
+
+def _row(
+    path: Path,
+    row: int,
+    raw: dict[str, Any] | None,
+    parse_error: str | None,
+    cmap: ColumnMap | None,
+    parse: ParticipantParser,
+    first_seen: dict[str, tuple[str, int]],
+) -> tuple[Participant | None, Reject | None]:
+    """One row as a Participant, or the Reject saying why not (a reject's record is the row as the
+    file has it, so that its rejects file reads back)."""
+    if parse_error is not None:
+        return None, Reject(str(path), row, "-", parse_error, raw or {})
+    assert raw is not None
+    try:
+        participant = parse(cmap.record(raw) if cmap is not None else raw)
+    except FieldError as exc:
+        where = cmap.header_of(exc.field) if cmap is not None else exc.field
+        return None, Reject(str(path), row, where, exc.reason, raw)
+    if participant.id in first_seen:
+        where_file, where_row = first_seen[participant.id]
+        where = f"row {where_row}" if where_file == str(path) else f"{where_file} row {where_row}"
+        return None, Reject(str(path), row, "id", f"duplicate id '{participant.id}' (first at {where})", raw)
+    return participant, None
 
 
 def _column_map(path: Path, table: Table, mapping: Mapping[str, Sequence[str]] | None) -> ColumnMap | None:

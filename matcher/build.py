@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +44,8 @@ def ingest(
     *,
     replace: bool = False,
     read: TableResult | None = None,
+    columns: Mapping[str, Sequence[str]] | None = None,
+    dry_run: bool = False,
 ) -> IngestReport:
     """Validate participant tables and store their valid rows in the workspace.
 
@@ -52,21 +54,28 @@ def ingest(
     ``<file>.rejects.csv`` beside each input. When no row at all is valid, nothing in the
     workspace changes and InputError is raised. `read`: these files as
     ``read_participants(paths, write_rejects=False)`` already read them (refresh reads them
-    once, to check them before it changes anything).
+    once, to check them before it changes anything). `columns`: {field: [column, ...]}, which
+    columns give which field, over the recognised headers; remembered for `refresh`.
+    `dry_run`: read and validate only, and say what an ingest would do; nothing is written
+    (no workspace change, no rejects file), and no valid row is no error.
 
     Example:
         >>> report = ingest(["members.csv"], Workspace(Path("ws")))  # doctest: +SKIP
         >>> report.added, len(report.rejects)
+        >>> preview = ingest(["m.csv"], Workspace(Path("ws")), columns={"id": ["ИНН"]}, dry_run=True)  # doctest: +SKIP
+        >>> [(c.header, c.field) for c in preview.layouts[0].columns]  # doctest: +SKIP
     """
     files = [check_input_path(Path(p)) for p in paths]
     if not files:
         raise InputError("no input files given")
     if read is None:
-        result = read_participants(files, rejects_fallback_dir=workspace.rejects_dir)
+        rejects_dir = None if dry_run else workspace.rejects_dir
+        result = read_participants(files, write_rejects=not dry_run, rejects_fallback_dir=rejects_dir, columns=columns)
     else:
         result = read
-        write_rejects_files(result, workspace.rejects_dir)
-    if not result.participants:
+        if not dry_run:
+            write_rejects_files(result, workspace.rejects_dir)
+    if not result.participants and not dry_run:
         where = ", ".join(str(p) for p in result.rejects_files) or "the input"
         raise InputError(
             f"no valid participant rows in {', '.join(map(str, files))}; "
@@ -78,12 +87,15 @@ def ingest(
         old = stored.get(p.id)
         counts["added" if old is None else "unchanged" if old == p else "updated"] += 1
         stored[p.id] = p
-    workspace.save_participants(stored.values())
-    workspace.record_sources("participants", files, replace=replace)
+    if not dry_run:
+        workspace.save_participants(stored.values())
+        # refresh (`read` given) re-reads the recorded sources with their recorded mappings
+        workspace.record_sources("participants", files, replace=replace, columns=columns, keep_columns=read is not None)
     return IngestReport(
-        workspace.root, **counts, total=len(stored), rejects=tuple(result.rejects),
-        rejects_files=tuple(result.rejects_files),
+        workspace.root, added=counts["added"], updated=counts["updated"], unchanged=counts["unchanged"],
+        total=len(stored), rejects=tuple(result.rejects), rejects_files=tuple(result.rejects_files),
         ignored_columns={source: tuple(columns) for source, columns in result.ignored_columns.items()},
+        layouts=tuple(result.layouts), dry_run=dry_run,
     )  # fmt: skip
 
 

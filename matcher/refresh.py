@@ -125,7 +125,7 @@ def _check_removals(workspace: Workspace, files: list[str], max_removed: float) 
     """Read the member tables (writing no rejects yet) and refuse a refresh whose tables now lack
     too many of the members being served."""
     before = set(read_participant_ids(workspace.participants_path)) if workspace.has_participants() else set()
-    read = read_participants(files, write_rejects=False)
+    read = read_participants(files, write_rejects=False, columns_by_file=workspace.source_columns())
     now = {p.id for p in read.participants}
     gone = len(before - now)
     if before and gone / len(before) > max_removed:

@@ -312,9 +312,60 @@ class GapsReport:
 # is one line naming the file, where in it, and why.
 
 
+ColumnHow = Literal["field", "synonym", "mapping", "ignored"]
+
+
+@dataclass(frozen=True)
+class ColumnUse:
+    """How one column of a member table was understood: the field it gives (None: ignored), and
+    whether by its own name, a recognised synonym or the user's mapping (`--columns`)."""
+
+    header: str  # as the file has it; a two-row header as "upper / lower"
+    field: str | None
+    how: ColumnHow
+    note: str = ""  # e.g. "unknown column", "checked; gives the id when there is none"
+
+
+@dataclass(frozen=True)
+class RowPreview:
+    """One of the first rows of a table as read: the participant record it became, or why not."""
+
+    row: int
+    values: Mapping[str, Any] | None  # Participant.as_record() when the row is valid
+    reject: str | None = None  # "field: reason" when it is not
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    """How one input file was read: its text encoding and delimiter (CSV), its header rows, what
+    each column gives, how many rows it had and the first of them as read."""
+
+    file: str
+    format: str  # csv, tsv, xlsx, json, jsonl, parquet
+    encoding: str | None = None  # CSV and TSV: e.g. "utf-8", "utf-8-sig", "cp1251", "utf-16"
+    delimiter: str | None = None
+    header_rows: tuple[int, ...] = ()  # spreadsheet rows (1-based); a two-row header has two
+    columns: tuple[ColumnUse, ...] = ()
+    rows: int = 0  # data rows, blank ones left out
+    stored: int = 0  # valid rows (to be) stored
+    rejected: int = 0
+    preview: tuple[RowPreview, ...] = ()
+
+    @property
+    def plain(self) -> bool:
+        """Read as a matcher table always was: UTF-8, commas, header row 1, every column by its own name."""
+        return (
+            self.encoding in (None, "utf-8", "utf-8-sig")
+            and self.delimiter in (None, ",", "\t")
+            and self.header_rows in ((), (1,))
+            and all(c.how in ("field", "ignored") and not c.note.startswith("column") for c in self.columns)
+        )
+
+
 @dataclass(frozen=True)
 class IngestReport:
-    """What `ingest` did: counts, and every rejected row with where it was written."""
+    """What `ingest` did (or, with ``dry_run``, would do): counts, every rejected row with where it
+    was written, and how each file was read."""
 
     workspace: Path
     added: int = 0
@@ -324,6 +375,8 @@ class IngestReport:
     rejects: tuple[Any, ...] = ()
     rejects_files: tuple[Path, ...] = ()
     ignored_columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # source -> unknown columns
+    layouts: tuple[TableLayout, ...] = ()
+    dry_run: bool = False  # nothing was written: the counts say what an ingest would do
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,8 @@ class Taxonomy:
                 raise UnknownCode(f"'{raw}' is not a code; write SCHEME:CODE, e.g. UNSPSC:72141000")
             return [f"{scheme}:{value}"]
         if _OKVED_RE.match(code):
+            if code not in self.okved and code.count(".") == 1 and code.endswith("0") and code[:-1] in self.okved:
+                code = code[:-1]  # 71.20 is the one class of group 71.2, which the classifier's table holds
             if code not in self.okved:
                 raise UnknownCode(f"unknown OKVED2 code '{raw}'")
             mapped = self.okved_to_cpv.get(code)

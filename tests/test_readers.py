@@ -581,11 +581,10 @@ def test_missing_file_raises_input_error(tmp_path, suffix):
         ("obj.json", '{"members": [{"id": "a"}]}', "expected a JSON array of participants"),
         ("str.json", '"hello"', "got a JSON str"),
         ("broken.json", '[{"id": "a",}]', "not valid JSON/UTF-8"),
-        ("ragged.csv", "id,name,description\na,A,x\nb,B,y,extra\n", "cannot read as a CSV table"),
         ("quote.csv", 'id,name,description\na,A,x\nb,"B,y\nc,C,z\n', "cannot read as a CSV table"),
         ("empty.csv", "", "cannot read as a CSV table"),
     ],
-    ids=["object-without-participants", "json-string", "invalid-json", "ragged-csv", "broken-quoting", "empty-csv"],
+    ids=["object-without-participants", "json-string", "invalid-json", "broken-quoting", "empty-csv"],
 )
 def test_unreadable_file_raises_input_error_naming_the_file(tmp_path, name, content, message):
     path = tmp_path / name
@@ -595,6 +594,18 @@ def test_unreadable_file_raises_input_error_naming_the_file(tmp_path, name, cont
     assert str(info.value).startswith(f"{path}: ")
     assert message in str(info.value)
     assert not rejects_path_for(path).exists()
+
+
+def test_a_row_with_more_cells_than_the_header_is_a_reject_and_the_rest_loads(tmp_path):
+    # an unquoted delimiter inside a cell: one row is wrong, not the whole file
+    path = tmp_path / "ragged.csv"
+    path.write_text("id,name,description\na,A,x\nb,B,y,extra\nc,C,z\n", encoding="utf-8")
+    result = read_participants([path])
+    assert [p.id for p in result.participants] == ["a", "c"]
+    (reject,) = result.rejects
+    assert (reject.row, reject.field) == (3, "-")
+    assert reject.reason == "4 cells but the header has 3 columns (a delimiter inside a cell that is not quoted?)"
+    assert reject.record["column D"] == "extra"
 
 
 def test_unreadable_second_file_stops_the_whole_read(tmp_path):

@@ -40,6 +40,34 @@ def ingest(
     replace: Annotated[
         bool, typer.Option("--replace", help="Replace all stored participants instead of adding/updating.")
     ] = False,
+    columns: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--columns",
+            metavar="FIELD=COLUMN,...",
+            help="Which column gives which field, over the recognised headers, e.g. "
+            "--columns id=ИНН,name=Наименование,codes=ОКВЭД (a field named twice takes both columns; "
+            "fields: id inn ogrn name description codes activities regions headcount sme certifications kind "
+            "clusters language website).",
+        ),
+    ] = None,
+    columns_file: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--columns-file",
+            help="The same as a YAML, JSON or TOML file of FIELD: COLUMN lines, e.g. --columns-file columns.yaml "
+            "holding 'id: ИНН' and 'codes: [ОКВЭД основной, ОКВЭД дополнительные]'; --columns wins over it.",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Show how each file is read (encoding, delimiter, header rows, each column's field) and its "
+            "first rows as read, and how many rows would be stored or rejected; write nothing, e.g. "
+            "matcher ingest --dry-run members.csv",
+        ),
+    ] = False,
     wait: WaitOpt = 0.0,
     output: ReportFormatOpt = ReportFormat.table,
 ) -> None:
@@ -48,14 +76,29 @@ def ingest(
     Bad rows are reported (file, row, field, reason) and written to FILE.rejects.csv beside
     each input; valid rows always load. Run `matcher index build` afterwards.
 
+    Spreadsheets come as people keep them: the text encoding (UTF-8, cp1251, UTF-16) and the
+    delimiter (, ; tab |) are detected, the header is found below a title and may take two
+    rows, and Russian and English headers are recognised (ИНН, Наименование, Описание, ОКВЭД,
+    Регион, Численность, Лицензии / СРО, ...). An INN gives the id RU-INN-<inn>; INN and OGRN
+    check digits are checked. Exit code 3: some rows were (or, with --dry-run, would be) rejected.
+
     Example: matcher ingest members.csv more-members.xlsx -w my-cluster
+    Example: matcher ingest --dry-run members-1251.csv
+    Example: matcher ingest members.xlsx --columns "id=ИНН,name=Краткое наименование,description=Виды работ"
+    Example: matcher ingest members.xlsx --columns-file columns.yaml
     """
     from matcher.build import ingest as ingest_files
+    from matcher.inputs.columns import parse_columns_option, read_columns_file
     from matcher.store.workspace import resolve_workspace
 
+    mapping = read_columns_file(columns_file) if columns_file is not None else {}
+    mapping.update(parse_columns_option(columns or []))
     ws, _ = resolve_workspace(workspace)
-    with _lock(ws, "ingest", wait):
-        report = ingest_files(files, ws, replace=replace)
+    if dry_run:  # reads only: no lock, nothing written
+        report = ingest_files(files, ws, replace=replace, columns=mapping or None, dry_run=True)
+    else:
+        with _lock(ws, "ingest", wait):
+            report = ingest_files(files, ws, replace=replace, columns=mapping or None)
     _show(report, output)
     if report.rejects:
         raise typer.Exit(3)  # partial success: scripts can tell it from a clean load

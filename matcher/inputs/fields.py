@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -133,7 +134,10 @@ def parse_codes(
     """
     normalise = normalise or taxonomy.normalise
     codes: list[str] = []
-    for i, raw in enumerate(as_list(value, name, separators=";,\n")):
+    items = as_list(value, name, separators=";,\n")
+    if isinstance(value, str):  # "42.11 Строительство дорог, мостов; 43.99": the codes without their names
+        items = [code for code, _ in labelled(items) if code]
+    for i, raw in enumerate(items):
         try:
             for code in normalise(raw):
                 if code not in codes:
@@ -141,6 +145,32 @@ def parse_codes(
         except UnknownCode as exc:
             raise FieldError(name if isinstance(value, str) else f"{name}[{i}]", str(exc)) from None
     return tuple(codes)
+
+
+_LABELLED = re.compile(r"(\d{2}(?:\.\d{1,2}){0,2}|\d{8}(?:-\d)?)(?:\s*[-–—:]\s*|\s+)(\D.*)", re.S)
+
+
+def labelled(items: list[str]) -> list[tuple[str, str]]:
+    """(code, name) of each item of a code list where codes may come with their names, as
+    registers write them ("42.11 Строительство автомобильных дорог и автомагистралей"). A name
+    with a comma in it was split into two items: an item after a named code that does not start
+    with a digit continues that name. An item that is not "code name" is kept whole as the code,
+    to be checked as one.
+
+    >>> labelled(["42.11 Строительство дорог", "мостов", "43.99"])
+    [('42.11', 'Строительство дорог, мостов'), ('43.99', '')]
+    """
+    out: list[tuple[str, str]] = []
+    for item in items:
+        item = item.strip()
+        m = _LABELLED.fullmatch(item)
+        if m:
+            out.append((m.group(1), " ".join(m.group(2).split())))
+        elif out and out[-1][1] and not item[:1].isdigit():
+            out[-1] = (out[-1][0], f"{out[-1][1]}, {item}")
+        else:
+            out.append((item, ""))
+    return out
 
 
 def cached_normalise(taxonomy: Taxonomy, size: int = 1 << 16) -> Callable[[str], tuple[str, ...]]:

@@ -5,45 +5,42 @@ written to ``<input>.rejects.csv`` beside the input (or into the workspace when 
 input's folder is read-only), so that nothing is lost.
 
 Row numbers are the ones a person sees: the spreadsheet row for CSV and XLSX (the header
-is row 1), the line for JSON Lines, the 1-based record for JSON and Parquet.
+is row 1 unless a title stands above it: :mod:`matcher.inputs.sheets` finds it), the line for
+JSON Lines, the 1-based record for JSON and Parquet. The columns of a table with a header
+(CSV, TSV, XLSX, Parquet) are mapped to the fields by :mod:`matcher.inputs.columns`; a rejected
+row keeps the file's own columns, so that its rejects file can be fixed and ingested again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
-import functools
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from matcher.errors import InputError
+from matcher.inputs import sheets
+from matcher.inputs.columns import STORED, ColumnMap, column_map
 from matcher.inputs.fields import (
     FieldError,
-    as_list,
     blank,
-    boolean,
-    cached_normalise,
-    integer,
-    number,
-    parse_codes,
-    text,
 )
-from matcher.language import normalise_language
-from matcher.schema import SME_HEADCOUNT_LIMIT, Participant, Project
+from matcher.inputs.record import ParticipantParser
+from matcher.inputs.record import parse_participant as parse_participant  # where callers have always found it
+from matcher.inputs.sheets import Rows, Table
+from matcher.results import ColumnUse, RowPreview, TableLayout
+from matcher.schema import Participant
 from matcher.store import rejects as store_rejects
 from matcher.store.files import safe_csv_cell
-from matcher.taxonomy import Taxonomy, load_taxonomy
 
-PARTICIPANT_COLUMNS = (
-    "id", "name", "kind", "description", "codes", "regions", "headcount", "sme",
-    "certifications", "projects", "clusters", "language",
-)  # fmt: skip
+PARTICIPANT_COLUMNS = STORED
+PREVIEW_ROWS = 5  # rows of each file kept as read, for `ingest --dry-run`
 TABLE_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".parquet", ".xlsx")
 REJECTS_SUFFIX = ".rejects.csv"
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -69,22 +66,36 @@ class TableResult:
     rejects_files: list[Path] = field(default_factory=list)
     ignored_columns: dict[str, list[str]] = field(default_factory=dict)
     files: list[tuple[Path, list[Reject]]] = field(default_factory=list)  # each file read, with its rejects
+    layouts: list[TableLayout] = field(default_factory=list)  # how each file was read
 
 
 # --- raw rows -------------------------------------------------------------------------
 
 
-Rows = Iterator[tuple[int, dict[str, Any] | None, str | None]]  # (row number, record, parse error)
+def _raw_rows(path: Path) -> Table:
+    """Open a table file: how it was read, and its rows as (row number, record, parse error).
 
-
-def _raw_rows(path: Path) -> Rows:
-    """Yield (row number, record, parse error) for every row of a table file."""
+    A file that cannot be read at all is an InputError naming it, whether that shows when it is
+    opened or in a later row."""
     suffix = path.suffix.lower()
+    read = _READERS.get(suffix)
+    if read is None:
+        raise InputError(f"{path}: unsupported file type '{path.suffix}'; use one of {', '.join(TABLE_SUFFIXES)}")
+    with _unreadable(path, suffix):
+        table = read(path)
+    table.rows = _guarded(path, suffix, table.rows)
+    return table
+
+
+def _guarded(path: Path, suffix: str, rows: Rows) -> Rows:
+    with _unreadable(path, suffix):
+        yield from rows
+
+
+@contextlib.contextmanager
+def _unreadable(path: Path, suffix: str) -> Iterator[None]:
     try:
-        read = _READERS.get(suffix)
-        if read is None:
-            raise InputError(f"{path}: unsupported file type '{path.suffix}'; use one of {', '.join(TABLE_SUFFIXES)}")
-        yield from read(path)
+        yield
     except InputError:
         raise
     except FileNotFoundError:
@@ -93,35 +104,30 @@ def _raw_rows(path: Path) -> Rows:
         raise InputError(f"{path}: not valid JSON/UTF-8 ({exc})") from None
     except RecursionError:
         raise InputError(f"{path}: JSON nested too deeply to read") from None
-    except Exception as exc:  # polars / calamine parse errors have many types
+    except Exception as exc:  # csv, polars and calamine parse errors have many types
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{path}: cannot read as a {suffix[1:].upper()} table: {first}") from None
 
 
-def _csv_rows(path: Path) -> Rows:
-    import polars as pl
-
-    frame = pl.read_csv(
-        path, infer_schema=False, separator="\t" if path.suffix.lower() == ".tsv" else ",",
-        encoding="utf8-lossy", truncate_ragged_lines=False,
-    )  # fmt: skip
-    yield from ((i + 2, rec, None) for i, rec in enumerate(frame.to_dicts()))
+def _csv_table(path: Path) -> Table:
+    return sheets.read_csv(path, "\t" if path.suffix.lower() == ".tsv" else None)
 
 
-def _xlsx_rows(path: Path) -> Rows:
-    import polars as pl
-
-    # keep empty rows so that row numbers stay those the spreadsheet shows
-    frame = pl.read_excel(path, infer_schema_length=0, drop_empty_rows=False)
-    yield from ((i + 2, rec, None) for i, rec in enumerate(frame.to_dicts()))
-
-
-def _parquet_rows(path: Path) -> Rows:
+def _parquet_table(path: Path) -> Table:
     import polars as pl
 
     frame = pl.read_parquet(path)
     # row by row, not to_dicts(): a million rows as dicts at once is gigabytes
-    yield from ((i + 1, rec, None) for i, rec in enumerate(frame.iter_rows(named=True)))
+    rows = ((i + 1, rec, None) for i, rec in enumerate(frame.iter_rows(named=True)))
+    return Table("parquet", rows, list(frame.columns))
+
+
+def _json_table(path: Path) -> Table:
+    return Table("json", _json_rows(path))
+
+
+def _json_lines_table(path: Path) -> Table:
+    return Table("jsonl", _json_lines_rows(path))
 
 
 def _json_rows(path: Path) -> Rows:
@@ -159,113 +165,10 @@ def _json_lines_rows(path: Path) -> Rows:
                 yield line_no, {"_line": line.rstrip("\n")}, "expected a JSON object"
 
 
-_READERS: dict[str, Callable[[Path], Rows]] = {
-    ".csv": _csv_rows, ".tsv": _csv_rows, ".xlsx": _xlsx_rows, ".parquet": _parquet_rows,
-    ".json": _json_rows, ".jsonl": _json_lines_rows, ".ndjson": _json_lines_rows,
+_READERS: dict[str, Callable[[Path], Table]] = {
+    ".csv": _csv_table, ".tsv": _csv_table, ".xlsx": sheets.read_xlsx, ".parquet": _parquet_table,
+    ".json": _json_table, ".jsonl": _json_lines_table, ".ndjson": _json_lines_table,
 }  # fmt: skip
-
-
-def _projects(value: Any) -> tuple[Project, ...]:
-    if blank(value):
-        return ()
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise FieldError("projects", f"not a JSON array of projects ({exc.msg})") from None
-        except (RecursionError, ValueError) as exc:  # nested too deep, or a number too long
-            raise FieldError("projects", f"not a readable JSON array ({type(exc).__name__})") from None
-    if not isinstance(value, list):
-        raise FieldError("projects", f"expected a list of projects, got {type(value).__name__}")
-    projects = []
-    for i, item in enumerate(value):
-        where = f"projects[{i}]"
-        if not isinstance(item, dict):
-            raise FieldError(where, f"expected an object, got {type(item).__name__}")
-        projects.append(
-            Project(
-                title=text(item.get("title"), f"{where}.title", required=True),
-                year=integer(item.get("year"), f"{where}.year", 1900, 2100),
-                value=number(item.get("value"), f"{where}.value"),
-                role=text(item.get("role"), f"{where}.role") or None,
-                buyer=text(item.get("buyer"), f"{where}.buyer") or None,
-            )
-        )
-    return tuple(projects)
-
-
-def _language(value: Any) -> str | None:
-    raw = text(value, "language")
-    language = normalise_language(raw)
-    if raw and language is None:
-        raise FieldError("language", f"expected a language code such as ru or en, got {raw!r}")
-    return language
-
-
-def _remembered(parse: Callable[[Any], T], size: int = 1 << 16) -> Callable[[Any], T]:
-    """`parse` remembered per distinct text or whole number (a failure is not remembered: each
-    bad cell raises again). Other values (1.0 == 1 == True, lists) are parsed every time."""
-    cached = functools.lru_cache(maxsize=size)(parse)
-    return lambda value: cached(value) if type(value) is str or type(value) is int else parse(value)
-
-
-class ParticipantParser:
-    """Validates raw records into Participants, like :func:`parse_participant`, faster.
-
-    A table repeats its kinds, regions, certifications, codes and languages in thousands of
-    rows; parsing a cell is pure, so each distinct value is parsed once per parser.
-    """
-
-    def __init__(self, taxonomy: Taxonomy | None = None):
-        taxonomy = taxonomy or load_taxonomy()
-        normalise = cached_normalise(taxonomy)
-        self.codes = _remembered(lambda v: parse_codes(v, "codes", taxonomy, normalise))
-        self.projects = _remembered(_projects)
-        self.headcount = _remembered(lambda v: integer(v, "headcount", 0, 10_000_000))
-        self.sme = _remembered(lambda v: boolean(v, "sme"))
-        self.kind = _remembered(lambda v: text(v, "kind") or None)
-        self.regions = _remembered(lambda v: tuple(r.upper() for r in as_list(v, "regions", ";,\n")))
-        self.certifications = _remembered(lambda v: tuple(as_list(v, "certifications")))
-        self.clusters = _remembered(lambda v: tuple(as_list(v, "clusters", ";,\n")))
-        self.language = _remembered(_language)
-
-    def __call__(self, record: dict[str, Any]) -> Participant:
-        """Validate one raw record into a Participant; raises FieldError naming the field."""
-        get = record.get
-        # the fields are checked in this order, so a row with several faults names the first
-        pid = text(get("id"), "id", required=True)
-        name = text(get("name"), "name", required=True)
-        description = text(get("description"), "description")
-        codes = self.codes(get("codes"))
-        projects = self.projects(get("projects"))
-        if not (description or codes or projects):
-            raise FieldError("description", "no description, codes or projects: nothing to match on")
-        headcount = self.headcount(get("headcount"))
-        sme = self.sme(get("sme"))
-        if sme is None and headcount is not None:
-            sme = headcount < SME_HEADCOUNT_LIMIT
-        return Participant(
-            id=pid,
-            name=name,
-            description=description,
-            kind=self.kind(get("kind")),
-            codes=codes,
-            regions=self.regions(get("regions")),
-            headcount=headcount,
-            sme=sme,
-            certifications=self.certifications(get("certifications")),
-            projects=projects,
-            clusters=self.clusters(get("clusters")),
-            language=self.language(get("language")),
-        )
-
-
-def parse_participant(record: dict[str, Any], taxonomy: Taxonomy | None = None) -> Participant:
-    """Validate one raw record into a Participant; raises FieldError naming the field.
-
-    To parse many records, make one :class:`ParticipantParser` and call it for each.
-    """
-    return ParticipantParser(taxonomy)(record)
 
 
 # --- tables ---------------------------------------------------------------------------
@@ -276,6 +179,8 @@ def read_participants(
     *,
     write_rejects: bool = True,
     rejects_fallback_dir: Path | None = None,
+    columns: Mapping[str, Sequence[str]] | None = None,
+    columns_by_file: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
 ) -> TableResult:
     """Read and validate participant tables; ids must be unique across all of them.
 
@@ -284,9 +189,12 @@ def read_participants(
         write_rejects: write ``<file>.rejects.csv`` beside each input that had rejects
             (and remove a stale one from an earlier run when it has none).
         rejects_fallback_dir: where to write rejects when the input's folder is read-only.
+        columns: {field: [column, ...]}, which columns give which field (``ingest --columns``),
+            over the recognised headers (:mod:`matcher.inputs.columns`); for every file.
+        columns_by_file: the same per file, by its resolved path (what ``refresh`` recorded).
 
     Example:
-        >>> result = read_participants(["members.csv"])  # doctest: +SKIP
+        >>> result = read_participants(["members.csv"], columns={"id": ["ИНН"]})  # doctest: +SKIP
         >>> len(result.participants), [str(r) for r in result.rejects]
     """
     parse = ParticipantParser()
@@ -294,40 +202,118 @@ def read_participants(
     first_seen: dict[str, tuple[str, int]] = {}
     for raw_path in paths:
         path = Path(raw_path)
-        file_rejects: list[Reject] = []
-        columns: set[str] = set()
-        for row, record, parse_error in _raw_rows(path):
-            if record is not None:
-                columns.update(record)
-            if parse_error is not None:
-                file_rejects.append(Reject(str(path), row, "-", parse_error, record or {}))
-                continue
-            assert record is not None
-            if all(blank(v) for v in record.values()):
-                continue  # trailing empty spreadsheet rows are not data
-            try:
-                participant = parse(record)
-            except FieldError as exc:
-                file_rejects.append(Reject(str(path), row, exc.field, exc.reason, record))
-                continue
-            if participant.id in first_seen:
-                where_file, where_row = first_seen[participant.id]
-                where = f"row {where_row}" if where_file == str(path) else f"{where_file} row {where_row}"
-                file_rejects.append(
-                    Reject(str(path), row, "id", f"duplicate id '{participant.id}' (first at {where})", record)
-                )
-                continue
-            first_seen[participant.id] = (str(path), row)
-            result.participants.append(participant)
-        extra = sorted(c for c in columns if c not in PARTICIPANT_COLUMNS and not c.startswith("_"))
-        if extra:
-            result.ignored_columns[str(path)] = extra
-        result.rejects.extend(file_rejects)
-        result.files.append((path, file_rejects))
+        table = _raw_rows(path)
+        mapping = columns_by_file.get(str(path.resolve()), columns) if columns_by_file is not None else columns
+        _read_file(path, table, _column_map(path, table, mapping), parse, first_seen, result)
     # Written only after every file was read: a corrected rejects file may be among the inputs.
     if write_rejects:
         write_rejects_files(result, rejects_fallback_dir)
     return result
+
+
+def _read_file(
+    path: Path,
+    table: Table,
+    cmap: ColumnMap | None,
+    parse: ParticipantParser,
+    first_seen: dict[str, tuple[str, int]],
+    result: TableResult,
+) -> None:
+    """Validate one table's rows into `result`: its participants, rejects, ignored columns and layout."""
+    file_rejects: list[Reject] = []
+    keys: set[str] = set()
+    preview: list[RowPreview] = []
+    rows = stored = 0
+    for row, raw, parse_error in table.rows:
+        if raw is not None and cmap is None:
+            keys.update(raw)
+        if parse_error is None and raw is not None and all(blank(v) for v in raw.values()):
+            continue  # empty spreadsheet rows are not data
+        rows += 1
+        participant, reject = _row(path, row, raw, parse_error, cmap, parse, first_seen)
+        if reject is not None:
+            file_rejects.append(reject)
+            _keep(
+                preview,
+                RowPreview(row, None, reject.reason if reject.field == "-" else f"{reject.field}: {reject.reason}"),
+            )
+            continue
+        assert participant is not None
+        first_seen[participant.id] = (str(path), row)
+        result.participants.append(participant)
+        stored += 1
+        _keep(preview, RowPreview(row, participant.as_record()))
+    uses = cmap.uses if cmap is not None else _uses_of_keys(keys)
+    extra = sorted(u.header for u in uses if u.field is None and u.note == "unknown column")
+    if extra:
+        result.ignored_columns[str(path)] = extra
+    result.rejects.extend(file_rejects)
+    result.files.append((path, file_rejects))
+    result.layouts.append(
+        TableLayout(
+            str(path),
+            table.format,
+            table.encoding,
+            table.delimiter,
+            table.header_rows,
+            uses,
+            rows,
+            stored,
+            len(file_rejects),
+            tuple(preview),
+        )  # fmt: skip
+    )
+
+
+def _row(
+    path: Path,
+    row: int,
+    raw: dict[str, Any] | None,
+    parse_error: str | None,
+    cmap: ColumnMap | None,
+    parse: ParticipantParser,
+    first_seen: dict[str, tuple[str, int]],
+) -> tuple[Participant | None, Reject | None]:
+    """One row as a Participant, or the Reject saying why not (a reject's record is the row as the
+    file has it, so that its rejects file reads back)."""
+    if parse_error is not None:
+        return None, Reject(str(path), row, "-", parse_error, raw or {})
+    assert raw is not None
+    try:
+        participant = parse(cmap.record(raw) if cmap is not None else raw)
+    except FieldError as exc:
+        where = cmap.header_of(exc.field) if cmap is not None else exc.field
+        return None, Reject(str(path), row, where, exc.reason, raw)
+    if participant.id in first_seen:
+        where_file, where_row = first_seen[participant.id]
+        where = f"row {where_row}" if where_file == str(path) else f"{where_file} row {where_row}"
+        return None, Reject(str(path), row, "id", f"duplicate id '{participant.id}' (first at {where})", raw)
+    return participant, None
+
+
+def _column_map(path: Path, table: Table, mapping: Mapping[str, Sequence[str]] | None) -> ColumnMap | None:
+    if table.headers is None:
+        if mapping:
+            raise InputError(
+                f"{path}: --columns is for tables with a header row (CSV, TSV, XLSX, Parquet); "
+                "a JSON file names its fields itself (id, name, description, ...)"
+            )
+        return None
+    return column_map(table.headers, str(path), mapping, table.delimiter)
+
+
+def _uses_of_keys(keys: set[str]) -> tuple[ColumnUse, ...]:
+    """The columns of a JSON file: its records' keys, each a field by its own name or ignored."""
+    return tuple(
+        ColumnUse(k, k, "field") if k in PARTICIPANT_COLUMNS else ColumnUse(k, None, "ignored", "unknown column")
+        for k in sorted(keys)
+        if not k.startswith("_")
+    )
+
+
+def _keep(preview: list[RowPreview], row: RowPreview) -> None:
+    if len(preview) < PREVIEW_ROWS:
+        preview.append(row)
 
 
 def write_rejects_files(result: TableResult, fallback_dir: Path | None = None) -> None:

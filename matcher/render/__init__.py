@@ -10,6 +10,7 @@ Modules:
     sheets     CSV text and XLSX workbooks
     text       rankings and teams as rich tables
     summaries  the lines the writing commands print, and the rejects on stderr
+    layouts    how `ingest` read each file: `--dry-run`, the note on stderr, the JSON
     metrics    the evaluation's tables and markdown
     gaps       where a cluster has gaps: the table and summary, JSON and CSV
     opportunities  tenders for members: the tables, JSON, CSV and the per-member HTML digest

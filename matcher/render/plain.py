@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
+from matcher.render import layouts
 from matcher.render.parts import brings, lot_warning
 from matcher.results import (
     BuildReport,
@@ -168,6 +169,7 @@ def ingest_dict(report: IngestReport) -> dict[str, Any]:
         "unchanged": report.unchanged, "rejected": len(report.rejects), "rejects": [str(r) for r in report.rejects],
         "rejects_files": [str(p) for p in report.rejects_files],
         "ignored_columns": {source: list(columns) for source, columns in report.ignored_columns.items()},
+        "dry_run": report.dry_run, "files": [layouts.layout_dict(layout) for layout in report.layouts],
     }  # fmt: skip
 
 

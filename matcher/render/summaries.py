@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from matcher.render import layouts
 from matcher.results import (
     BuildReport,
     ImportReport,
@@ -66,7 +67,10 @@ def warn(result: Any, err: Any) -> None:
         warn_rejects(result.rejects, err)
     for path in getattr(result, "rejects_files", ()):
         note(err, f"rejected rows written to {path}")
-    if isinstance(result, IngestReport):
+    if isinstance(result, IngestReport) and not result.dry_run:  # a dry run shows all this on stdout
+        for layout in result.layouts:
+            if not layout.plain:
+                note(err, f"read {layouts.understood(layout)}")
         for source, columns in result.ignored_columns.items():
             note(err, f"{source}: ignored unknown columns: {', '.join(columns)}")
 
@@ -75,6 +79,9 @@ def warn(result: Any, err: Any) -> None:
 
 
 def print_ingest(r: IngestReport, console: Any) -> None:
+    if r.dry_run:
+        layouts.print_dry_run(r, console)
+        return
     counts = f"{r.added} added, {r.updated} updated, {r.unchanged} unchanged, {len(r.rejects)} rejected"
     _write(console, f"Stored {r.total} participants in {r.workspace} ({counts}). " + _next(r.workspace))
 

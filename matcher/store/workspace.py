@@ -22,7 +22,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -238,12 +238,36 @@ class Workspace:
             raise IndexCorrupt(f"{self.sources_path} is not valid JSON; fix it or ingest the files again") from None
         return {k: [str(x) for x in data.get(k, [])] for k in ("participants", "ocds")}
 
-    def record_sources(self, kind: str, paths: Iterable[Path], replace: bool = False) -> None:
-        """Remember input files, so that `matcher refresh` can read them again."""
-        sources = self.sources()
+    def record_sources(
+        self,
+        kind: str,
+        paths: Iterable[Path],
+        replace: bool = False,
+        columns: Mapping[str, Sequence[str]] | None = None,
+        keep_columns: bool = False,
+    ) -> None:
+        """Remember input files, so that `matcher refresh` can read them again, and for member
+        tables the `--columns` mapping they were read with (`keep_columns`: the one recorded)."""
+        sources: dict[str, Any] = self.sources()
         new = [str(Path(p).resolve()) for p in paths]
         sources[kind] = list(dict.fromkeys(new if replace else [*sources[kind], *new]))
+        mine = new if kind == "participants" and not keep_columns else []
+        mappings = {p: m for p, m in self.source_columns().items() if p in sources["participants"] and p not in mine}
+        mappings.update({p: {k: list(v) for k, v in columns.items()} for p in mine} if columns else {})
+        if mappings:
+            sources["participant_columns"] = mappings
         atomic_write_text(self.sources_path, json.dumps(sources, indent=2, ensure_ascii=False))
+
+    def source_columns(self) -> dict[str, dict[str, list[str]]]:
+        """The `--columns` mapping each recorded member table was ingested with, by its path."""
+        try:
+            data = json.loads(self.sources_path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+            return {}
+        found = data.get("participant_columns") if isinstance(data, dict) else None
+        if not isinstance(found, dict):
+            return {}
+        return {str(p): {str(k): [str(c) for c in v] for k, v in m.items()} for p, m in found.items()}
 
     @property
     def ranker_path(self) -> Path:

@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from matcher.errors import UnknownCode
+from matcher.i18n import tr
 from matcher.paths import data_dir
 
 _CPV_RE = re.compile(r"^(\d{8})(?:-(\d))?$")
@@ -106,27 +107,38 @@ class Taxonomy:
             digits, check = m.group(1), m.group(2)
             canonical = self.cpv_canonical.get(digits)
             if canonical is None:
-                raise UnknownCode(f"unknown CPV code '{raw}' (not in the CPV vocabulary; check the digits)")
+                raise UnknownCode(
+                    tr("unknown CPV code '%(code)s' (not in the CPV vocabulary; check the digits)", code=raw)
+                )
             if check is not None and canonical[-1] != check:
                 raise UnknownCode(
-                    f"CPV code '{raw}' has check digit {check}, but {digits} is {canonical}; check the digits"
+                    tr(
+                        "CPV code '%(code)s' has check digit %(check)s, but %(digits)s is %(canonical)s; "
+                        "check the digits",
+                        code=raw,
+                        check=check,
+                        digits=digits,
+                        canonical=canonical,
+                    )
                 )
             return [canonical]
         if ":" in code:  # another scheme, e.g. UNSPSC:72141000 from procurement data
             scheme, _, value = code.partition(":")
             if scheme == "UNSPSC" and not re.fullmatch(r"\d{8}", value):
-                raise UnknownCode(f"'{raw}' is not a UNSPSC code (8 digits, e.g. UNSPSC:72141000)")
+                raise UnknownCode(tr("'%(code)s' is not a UNSPSC code (8 digits, e.g. UNSPSC:72141000)", code=raw))
             if not re.fullmatch(r"[A-Z][A-Z0-9_-]*", scheme) or not value:
-                raise UnknownCode(f"'{raw}' is not a code; write SCHEME:CODE, e.g. UNSPSC:72141000")
+                raise UnknownCode(tr("'%(code)s' is not a code; write SCHEME:CODE, e.g. UNSPSC:72141000", code=raw))
             return [f"{scheme}:{value}"]
         if _OKVED_RE.match(code):
             if code not in self.okved and code.count(".") == 1 and code.endswith("0") and code[:-1] in self.okved:
                 code = code[:-1]  # 71.20 is the one class of group 71.2, which the classifier's table holds
             if code not in self.okved:
-                raise UnknownCode(f"unknown OKVED2 code '{raw}'")
+                raise UnknownCode(tr("unknown OKVED2 code '%(code)s'", code=raw))
             mapped = self.okved_to_cpv.get(code)
             return list(mapped) if mapped else [OKVED_PREFIX + code]
-        raise UnknownCode(f"'{raw}' is not a CPV code (8 digits, e.g. 45221111-3) or an OKVED2 code (e.g. 42.13)")
+        raise UnknownCode(
+            tr("'%(code)s' is not a CPV code (8 digits, e.g. 45221111-3) or an OKVED2 code (e.g. 42.13)", code=raw)
+        )
 
     def label(self, code: str, lang: str = "en") -> str:
         """Human label of a canonical code (English by default, Russian with lang='ru')."""

@@ -203,13 +203,14 @@ def test_each_members_digest_speaks_its_language_unless_one_is_chosen(sample_wor
 
 # Words that are names of formats, tools and standards, the same in Russian text
 NOT_ENGLISH = {"matcher", "BM25", "CSV", "XLSX", "API", "OpenAPI", "YAML", "JSON", "OCDS", "PDF", "CSRF", "CP-SAT",
-               "Ctrl", "P", "A4", "yaml", "yml", "json", "xlsx", "csv"}  # fmt: skip
+               "Ctrl", "P", "A4", "yaml", "yml", "json", "xlsx", "csv", "CPV", "UNSPSC"}  # fmt: skip
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
 PATH = re.compile(r"[\w.-]+/[\w./-]+")  # a file's path (docs/evaluation.md) is a name, not words
+FIELD = re.compile(r"«[\w.\[\]-]+»")  # a field of the tender file, quoted: «lots[0].codes» is a name too
 
 
 def _words(text: str) -> list[str]:
-    return LATIN_WORD.findall(PATH.sub(" ", text))
+    return LATIN_WORD.findall(FIELD.sub(" ", PATH.sub(" ", text)))
 
 
 def english_left(page: str, data: Sequence[str] = ()) -> list[str]:
@@ -266,8 +267,12 @@ def test_the_russian_page_has_no_english_label(client, sample_matcher):
         "similar": client.get("/ui/similar", params={"text": "мостовые сооружения", "top_k": 3}),
         "member": client.get("/ui/member/RU-INN-7838507391"),
         "error": client.get("/ui/similar", params={"member": "", "text": ""}),
+        "bad tender": client.post("/ui/suggest", data={"tender_text": "title: Ремонт\ncodes: [45221119-8]\n"}),
+        "no tender": client.post("/ui/suggest", data={"top_k": "3"}),
     }
     client.cookies.clear()
+    assert pages["bad tender"].status_code == 422 and "контрольная цифра 8" in pages["bad tender"].text
+    assert "выберите тендер из примеров" in pages["no tender"].text
     tender = read_tender(BRIDGE)
     data = [tender.id, tender.title, tender.buyer or "", tender.region or ""]
     for lot in tender.lots:
@@ -282,3 +287,16 @@ def test_the_russian_page_has_no_english_label(client, sample_matcher):
     english = client.post("/ui/suggest", data={"sample": sample, "top_k": "3"}, headers={"Accept-Language": "en"})
     assert english_left(english.text)  # the check sees English where there is English
     assert '<html lang="en">' in english.text and '<html lang="ru">' in pages["bridge"].text
+
+
+def test_ingest_dry_run_and_its_rejects_speak_russian(tmp_path):
+    source = ROOT / "tests" / "data" / "readers" / "members-1251.csv"
+    ws = tmp_path / "ws"
+    ru = runner.invoke(cli, ["--lang", "ru", "ingest", "--dry-run", str(source), "-w", str(ws)])
+    assert ru.exit_code == 3, ru.output  # two rows would be rejected: bad INN check digits
+    assert "Пробный прогон: ничего не записано." in ru.output
+    assert "разделитель ячеек ';'" in ru.output and "ИНН -> inn (синоним" in ru.output
+    assert "ИНН 6161341444 не проходит проверку: последние цифры должны быть 3, а не 4" in ru.output
+    assert not ws.exists()  # a dry run writes nothing, in any language
+    en = runner.invoke(cli, ["ingest", "--dry-run", str(source), "-w", str(ws)])
+    assert "Dry run: nothing was written." in en.output and "fails its check" in en.output

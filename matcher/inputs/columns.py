@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from matcher.errors import InputError, close_matches, did_you_mean
+from matcher.i18n import N_, tr
 from matcher.results import ColumnHow, ColumnUse
 
 STORED = (
@@ -34,8 +35,15 @@ EXTRA = ("inn", "ogrn", "activities", "website")
 FIELDS = STORED + EXTRA
 LIST_FIELDS = ("codes", "regions", "certifications", "clusters", "activities")  # several columns: cells joined
 TEXT_FIELDS = ("description",)  # several columns: texts joined
-NOT_STORED = {"inn": "checked; gives the id when there is none", "ogrn": "checked; gives the id when there is no INN",
-              "website": "understood, not stored"}  # fmt: skip
+NOT_STORED = {"inn": N_("checked; gives the id when there is none"),
+              "ogrn": N_("checked; gives the id when there is no INN"),
+              "website": N_("understood, not stored")}  # fmt: skip
+
+
+def _note(field: str) -> str:
+    """What a field's column is for when it is not stored as it is (an INN, an OGRN, a website)."""
+    return tr(NOT_STORED[field]) if field in NOT_STORED else ""
+
 
 # For each field, the headers that mean it, best first: when two columns mean one single-valued
 # field (a short and a full name), the one whose header comes first here is used.
@@ -179,23 +187,28 @@ def column_map(
     uses: dict[str, ColumnUse] = {}
     for header in headers:
         if header in chosen:
-            uses[header] = ColumnUse(header, chosen[header], "mapping", NOT_STORED.get(chosen[header], ""))
+            uses[header] = ColumnUse(header, chosen[header], "mapping", _note(chosen[header]))
             continue
         if header.startswith("_"):
             continue  # the rejects file's own columns (_file, _row, _field, _reason)
         means = recognise(header)
         if means is None or means[0] in mapped_fields:
-            why = "unknown column" if means is None else f"--columns names another column for {means[0]}"
+            why = (
+                tr("unknown column")
+                if means is None
+                else tr("--columns names another column for %(field)s", field=means[0])
+            )
             uses[header] = ColumnUse(header, None, "ignored", why)
             continue
         name, rank = means
         how: ColumnHow = "field" if header == name else "synonym"
-        uses[header] = ColumnUse(header, name, how, NOT_STORED.get(name, ""))
+        uses[header] = ColumnUse(header, name, how, _note(name))
         if name not in LIST_FIELDS + TEXT_FIELDS and (name not in best or rank < best[name][0]):
             best[name] = (rank, header)
     for header, use in list(uses.items()):
         if use.field in best and best[use.field][1] != header and use.how != "mapping":
-            uses[header] = ColumnUse(header, None, "ignored", f"column '{best[use.field][1]}' gives {use.field}")
+            gives = tr("column '%(column)s' gives %(field)s", column=best[use.field][1], field=use.field)
+            uses[header] = ColumnUse(header, None, "ignored", gives)
     sources: dict[str, list[str]] = {}
     for header in headers:
         if header in uses and uses[header].field is not None:

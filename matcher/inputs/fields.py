@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from matcher.errors import UnknownCode
+from matcher.i18n import N_, tr
 from matcher.taxonomy import Taxonomy
 
 _TRUE = {"true", "t", "yes", "y", "1", "да"}
@@ -39,14 +40,14 @@ def text(value: Any, name: str, required: bool = False) -> str:
         if cleaned:
             return _unescape(cleaned)
         if required:
-            raise FieldError(name, "missing (required)")
+            raise FieldError(name, tr("missing (required)"))
         return ""
     if blank(value):
         if required:
-            raise FieldError(name, "missing (required)")
+            raise FieldError(name, tr("missing (required)"))
         return ""
     if isinstance(value, (dict, list)):
-        raise FieldError(name, f"expected text, got {type(value).__name__}")
+        raise FieldError(name, tr("expected text, got %(type)s", type=type(value).__name__))
     return _unescape(" ".join(str(value).split()))
 
 
@@ -64,7 +65,7 @@ def as_list(value: Any, name: str, separators: str = ";\n") -> list[str]:
             try:
                 value = json.loads(stripped)
             except (json.JSONDecodeError, RecursionError, ValueError):  # also too deep or too long a number
-                raise FieldError(name, "starts with '[' but is not a JSON list") from None
+                raise FieldError(name, tr("starts with '[' but is not a JSON list")) from None
         else:
             for sep in separators[1:]:
                 stripped = stripped.replace(sep, separators[0])
@@ -74,7 +75,7 @@ def as_list(value: Any, name: str, separators: str = ";\n") -> list[str]:
         out = []
         for item in value:
             if isinstance(item, (dict, list)):
-                raise FieldError(name, f"expected a list of texts, found {type(item).__name__}")
+                raise FieldError(name, tr("expected a list of texts, found %(type)s", type=type(item).__name__))
             if not blank(item):
                 out.append(str(item).strip())
         return out
@@ -83,32 +84,32 @@ def as_list(value: Any, name: str, separators: str = ";\n") -> list[str]:
 
 def _float(value: Any, name: str, expected: str) -> float:
     if isinstance(value, bool):
-        raise FieldError(name, f"expected {expected}, got {value!r}")
+        raise FieldError(name, tr("expected %(expected)s, got %(value)r", expected=tr(expected), value=value))
     try:
         # spreadsheets and people write thousands with spaces (also non-breaking) or underscores
         return float(str(value).replace(" ", "").replace("_", "").replace("\u00a0", ""))
     except ValueError:
-        raise FieldError(name, f"expected {expected}, got {value!r}") from None
+        raise FieldError(name, tr("expected %(expected)s, got %(value)r", expected=tr(expected), value=value)) from None
 
 
 def integer(value: Any, name: str, low: int | None = None, high: int | None = None) -> int | None:
     if blank(value):
         return None
-    parsed = _float(value, name, "a whole number")
+    parsed = _float(value, name, N_("a whole number"))
     if not parsed.is_integer():
-        raise FieldError(name, f"expected a whole number, got {value!r}")
+        raise FieldError(name, tr("expected %(expected)s, got %(value)r", expected=tr("a whole number"), value=value))
     result = int(parsed)
     if (low is not None and result < low) or (high is not None and result > high):
-        raise FieldError(name, f"{result} is out of range {low}..{high}")
+        raise FieldError(name, tr("%(value)s is out of range %(low)s..%(high)s", value=result, low=low, high=high))
     return result
 
 
 def number(value: Any, name: str) -> float | None:
     if blank(value):
         return None
-    parsed = _float(value, name, "a number")
+    parsed = _float(value, name, N_("a number"))
     if not math.isfinite(parsed) or parsed < 0:
-        raise FieldError(name, f"expected a non-negative number, got {value!r}")
+        raise FieldError(name, tr("expected a non-negative number, got %(value)r", value=value))
     return parsed
 
 
@@ -122,7 +123,7 @@ def boolean(value: Any, name: str) -> bool | None:
         return True
     if lowered in _FALSE:
         return False
-    raise FieldError(name, f"expected true or false, got {value!r}")
+    raise FieldError(name, tr("expected true or false, got %(value)r", value=value))
 
 
 def parse_codes(

@@ -21,6 +21,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from matcher.i18n import tr
+
 INN10_WEIGHTS = (2, 4, 10, 3, 5, 9, 4, 6, 8)
 INN12_WEIGHTS = ((7, 2, 4, 10, 3, 5, 9, 4, 6, 8), (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8))
 INN_PREFIX = "RU-INN-"
@@ -58,7 +60,7 @@ def inn_check_digits(number: str) -> str:
         first = _weighted(number, INN12_WEIGHTS[0])
         second = _weighted(number[:10] + str(first), INN12_WEIGHTS[1])
         return f"{first}{second}"
-    raise IdentifierError(f"an INN has 10 digits (a company) or 12 (a person), not {len(number)}")
+    raise IdentifierError(tr("an INN has 10 digits (a company) or 12 (a person), not %(n)s", n=len(number)))
 
 
 def ogrn_check_digit(number: str) -> str:
@@ -67,26 +69,37 @@ def ogrn_check_digit(number: str) -> str:
         return str(int(number[:12]) % 11 % 10)
     if len(number) == 15:
         return str(int(number[:14]) % 13 % 10)
-    raise IdentifierError(f"an OGRN has 13 digits (OGRNIP of a sole trader: 15), not {len(number)}")
+    raise IdentifierError(tr("an OGRN has 13 digits (OGRNIP of a sole trader: 15), not %(n)s", n=len(number)))
 
 
 def inn(value: Any) -> str:
     """The canonical INN of a cell; raises IdentifierError naming the expected check digits."""
     number = digits(value)
     if not number.isdigit():
-        raise IdentifierError(f"{value!r} is not an INN (10 or 12 digits)")
+        raise IdentifierError(tr("%(value)r is not an INN (10 or 12 digits)", value=value))
     if len(number) in (9, 11):
         padded = "0" + number
         if padded[-len(inn_check_digits(padded)) :] == inn_check_digits(padded):
             return padded  # Excel dropped the leading zero of a number cell
         raise IdentifierError(
-            f"{number} has {len(number)} digits; an INN has 10 or 12 "
-            "(if Excel dropped a leading zero, format the column as text and type it again)"
+            tr(
+                "%(number)s has %(n)s digits; an INN has 10 or 12 "
+                "(if Excel dropped a leading zero, format the column as text and type it again)",
+                number=number,
+                n=len(number),
+            )
         )
     expected = inn_check_digits(number)
     if not number.endswith(expected):
         got = number[-len(expected) :]
-        raise IdentifierError(f"INN {number} fails its check: the last digits should be {expected}, not {got}")
+        raise IdentifierError(
+            tr(
+                "INN %(number)s fails its check: the last digits should be %(expected)s, not %(got)s",
+                number=number,
+                expected=expected,
+                got=got,
+            )
+        )
     return number
 
 
@@ -95,9 +108,17 @@ def ogrn(value: Any) -> str:
     expected check digit."""
     number = digits(value)
     if not number.isdigit():
-        raise IdentifierError(f"{value!r} is not an OGRN (13 digits, OGRNIP 15)")
+        raise IdentifierError(tr("%(value)r is not an OGRN (13 digits, OGRNIP 15)", value=value))
     expected = ogrn_check_digit(number)
     if number[-1] != expected:
-        kind = "OGRN" if len(number) == 13 else "OGRNIP"
-        raise IdentifierError(f"{kind} {number} fails its check: the last digit should be {expected}, not {number[-1]}")
+        kind = tr("OGRN") if len(number) == 13 else tr("OGRNIP")
+        raise IdentifierError(
+            tr(
+                "%(kind)s %(number)s fails its check: the last digit should be %(expected)s, not %(got)s",
+                kind=kind,
+                number=number,
+                expected=expected,
+                got=number[-1],
+            )
+        )
     return number

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from matcher.errors import InputError
+from matcher.i18n import tr
 from matcher.inputs import sheets
 from matcher.inputs.columns import STORED, ColumnMap, column_map
 from matcher.inputs.fields import (
@@ -54,7 +55,13 @@ class Reject:
     record: dict[str, Any]
 
     def __str__(self) -> str:
-        return f"{self.file} row {self.row}, field '{self.field}': {self.reason}"
+        return tr(
+            "%(file)s row %(row)s, field '%(field)s': %(reason)s",
+            file=self.file,
+            row=self.row,
+            field=self.field,
+            reason=self.reason,
+        )
 
 
 @dataclass
@@ -305,7 +312,7 @@ def _column_map(path: Path, table: Table, mapping: Mapping[str, Sequence[str]] |
 def _uses_of_keys(keys: set[str]) -> tuple[ColumnUse, ...]:
     """The columns of a JSON file: its records' keys, each a field by its own name or ignored."""
     return tuple(
-        ColumnUse(k, k, "field") if k in PARTICIPANT_COLUMNS else ColumnUse(k, None, "ignored", "unknown column")
+        ColumnUse(k, k, "field") if k in PARTICIPANT_COLUMNS else ColumnUse(k, None, "ignored", tr("unknown column"))
         for k in sorted(keys)
         if not k.startswith("_")
     )

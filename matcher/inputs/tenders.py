@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from matcher.errors import TenderError
+from matcher.i18n import tr
 from matcher.inputs.fields import FieldError, as_list, blank, number, parse_codes, text
 from matcher.language import normalise_language
 from matcher.schema import Lot, Tender
@@ -123,7 +124,7 @@ def _date(value: Any, name: str) -> date | None:
     try:
         return datetime.fromisoformat(text_value).date()  # OCDS-style "2026-12-18T10:00:00Z"
     except ValueError:
-        raise FieldError(name, f"expected a date like 2026-12-18, got {value!r}") from None
+        raise FieldError(name, tr("expected a date like 2026-12-18, got %(value)r", value=value)) from None
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,7 @@ def _lot(raw: dict[str, Any], where: str, default_id: str, tender: _TenderLevel)
         region=text(raw.get("region"), f"{where}.region").upper() or tender.region,
     )
     if not (lot.title or lot.description or lot.codes):
-        raise FieldError(where, "lot has no title, description or codes: nothing to match on")
+        raise FieldError(where, tr("lot has no title, description or codes: nothing to match on"))
     return lot
 
 
@@ -171,9 +172,11 @@ def parse_tender(data: Any, source: str = "<tender>") -> Tender:
     if looks_like_ocds(data):
         data = native_tender(data, source)
     if data is None:
-        raise TenderError(f"{source}: the file has no content")
+        raise TenderError(tr("%(source)s: the file has no content", source=source))
     if not isinstance(data, dict):
-        raise TenderError(f"{source}: expected a tender object, got {type(data).__name__}")
+        raise TenderError(
+            tr("%(source)s: expected a tender object, got %(type)s", source=source, type=type(data).__name__)
+        )
     try:
         top = _TenderLevel(
             title=text(data.get("title"), "title"),
@@ -187,20 +190,20 @@ def parse_tender(data: Any, source: str = "<tender>") -> Tender:
         raw_lots = data.get("lots")
         if blank(raw_lots) or raw_lots == []:
             if not (top.title or top.description or top.codes):
-                raise FieldError("title", "tender has no title, description, codes or lots: nothing to match on")
+                raise FieldError("title", tr("tender has no title, description, codes or lots: nothing to match on"))
             lots = [Lot("1", top.title, top.description, top.codes, top.value, top.certifications, top.region)]
         elif not isinstance(raw_lots, list):
-            raise FieldError("lots", f"expected a list of lots, got {type(raw_lots).__name__}")
+            raise FieldError("lots", tr("expected a list of lots, got %(type)s", type=type(raw_lots).__name__))
         else:
             lots = []
             for i, raw in enumerate(raw_lots):
                 if not isinstance(raw, dict):
-                    raise FieldError(f"lots[{i}]", f"expected an object, got {type(raw).__name__}")
+                    raise FieldError(f"lots[{i}]", tr("expected an object, got %(type)s", type=type(raw).__name__))
                 lots.append(_lot(raw, f"lots[{i}]", str(i + 1), top))
         ids = [lot.id for lot in lots]
         duplicates = sorted({x for x in ids if ids.count(x) > 1})
         if duplicates:
-            raise FieldError("lots", f"duplicate lot id(s): {', '.join(duplicates)}")
+            raise FieldError("lots", tr("duplicate lot id(s): %(ids)s", ids=", ".join(duplicates)))
         return Tender(
             id=text(data.get("id") or data.get("ocid"), "id") or Path(source).stem,
             title=top.title or lots[0].title,
@@ -214,7 +217,9 @@ def parse_tender(data: Any, source: str = "<tender>") -> Tender:
             language=normalise_language(text(data.get("language"), "language")),
         )
     except FieldError as exc:
-        raise TenderError(f"{source}, field '{exc.field}': {exc.reason}") from None
+        raise TenderError(
+            tr("%(source)s, field '%(field)s': %(reason)s", source=source, field=exc.field, reason=exc.reason)
+        ) from None
 
 
 def read_tender(path: str | os.PathLike[str]) -> Tender:

@@ -93,7 +93,7 @@ def codes_part(need: Need, firm: Participant, taxonomy: Taxonomy) -> tuple[float
     value = sum(m.score for m in matches) / len(matches)
     found = sorted((m for m in matches if m.matched), key=lambda m: -m.score)
     if not found:
-        return 0.0, ntr("0/%(n)s code", "0/%(n)s codes", len(matches))
+        return 0.0, tr("0/%(n)s codes", n=len(matches))
     levels: dict[str, int] = {}
     for m in found:
         level = "exact" if m.level == "covers" else m.level
@@ -102,7 +102,7 @@ def codes_part(need: Need, firm: Participant, taxonomy: Taxonomy) -> tuple[float
     labels = list(dict.fromkeys(taxonomy.label(m.matched, lang) for m in found if m.matched))
     shown = "; ".join(labels[:2]) + ("; …" if len(labels) > 2 else "")
     summary = ", ".join(tr(_LEVEL_COUNTS.get(level, "%(n)s " + level), n=n) for level, n in levels.items())
-    counted = ntr("%(found)s/%(n)s code", "%(found)s/%(n)s codes", len(matches), found=len(found))
+    counted = tr("%(found)s/%(n)s codes", found=len(found), n=len(matches))
     return value, f"{counted} ({summary}): {shown}"
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from matcher.i18n import N_, ntr, tr
 from matcher.results import ColumnUse, IngestReport, RowPreview, TableLayout
 
 PREVIEW_WIDTH = 60  # characters of a long text shown in a preview row
-_DELIMITERS = {",": "','", ";": "';'", "\t": "tab", "|": "'|'"}
+_DELIMITERS = {",": "','", ";": "';'", "\t": N_("tab"), "|": "'|'"}
+_HOW = {"field": "", "synonym": N_("synonym"), "mapping": "--columns", "ignored": ""}
 
 
 def how_read(layout: TableLayout) -> str:
@@ -20,18 +22,23 @@ def how_read(layout: TableLayout) -> str:
     if layout.encoding:
         parts.append(layout.encoding)
     if layout.delimiter:
-        parts.append(f"{_DELIMITERS.get(layout.delimiter, repr(layout.delimiter))} between cells")
+        between = tr(_DELIMITERS[layout.delimiter]) if layout.delimiter in _DELIMITERS else repr(layout.delimiter)
+        parts.append(tr("%(delimiter)s between cells", delimiter=between))
     if layout.header_rows:
         rows = layout.header_rows
-        parts.append(f"header row {rows[0]}" if len(rows) == 1 else f"header rows {rows[0]}-{rows[-1]}")
-    parts.append(f"{layout.rows} rows")
+        parts.append(
+            tr("header row %(row)s", row=rows[0])
+            if len(rows) == 1
+            else tr("header rows %(first)s-%(last)s", first=rows[0], last=rows[-1])
+        )
+    parts.append(ntr("%(n)s row", "%(n)s rows", layout.rows))
     return f"{layout.file}: {', '.join(parts)}"
 
 
 def column_line(use: ColumnUse) -> str:
     """ "ИНН -> inn (synonym; checked; gives the id when there is none)" """
-    target = use.field or "ignored"
-    how = {"field": "", "synonym": "synonym", "mapping": "--columns", "ignored": ""}[use.how]
+    target = use.field or tr("ignored")
+    how = tr(_HOW[use.how]) if _HOW[use.how] else ""
     why = "; ".join(p for p in (how, use.note) if p)
     return f"{use.header} -> {target}" + (f" ({why})" if why else "")
 
@@ -50,21 +57,35 @@ def _value(value: Any) -> str:
 
 def preview_line(row: RowPreview) -> str:
     if row.values is None:
-        return f"row {row.row}: rejected: {row.reject}"
+        return tr("row %(row)s: rejected: %(reason)s", row=row.row, reason=row.reject)
     shown = [f"{k}={_value(v)}" for k, v in row.values.items() if v not in (None, "", [], ())]
-    return f"row {row.row}: " + " | ".join(shown)
+    return tr("row %(row)s:", row=row.row) + " " + " | ".join(shown)
 
 
 def print_dry_run(r: IngestReport, console: Any) -> None:
-    lines = ["Dry run: nothing was written."]
+    lines = [tr("Dry run: nothing was written.")]
     for layout in r.layouts:
-        lines.append(f"{how_read(layout)}: {layout.stored} would be stored, {layout.rejected} rejected")
-        lines.append("  columns:")
+        outcome = tr(
+            "%(stored)s would be stored, %(rejected)s rejected", stored=layout.stored, rejected=layout.rejected
+        )
+        lines.append(f"{how_read(layout)}: {outcome}")
+        lines.append("  " + tr("columns:"))
         lines.extend(f"    {column_line(c)}" for c in layout.columns)
-        lines.append(f"  first rows as read ({len(layout.preview)} of {layout.rows}):")
+        lines.append(
+            "  " + tr("first rows as read (%(shown)s of %(rows)s):", shown=len(layout.preview), rows=layout.rows)
+        )
         lines.extend(f"    {preview_line(p)}" for p in layout.preview)
-    counts = f"{r.added} added, {r.updated} updated, {r.unchanged} unchanged, {len(r.rejects)} rejected"
-    lines.append(f"Would store {r.total} participants in {r.workspace} ({counts}).")
+    counts = tr(
+        "%(added)s added, %(updated)s updated, %(unchanged)s unchanged, %(rejected)s rejected",
+        added=r.added,
+        updated=r.updated,
+        unchanged=r.unchanged,
+        rejected=len(r.rejects),
+    )
+    would = tr(
+        "Would store %(n)s participants in %(workspace)s (%(counts)s).", n=r.total, workspace=r.workspace, counts=counts
+    )
+    lines.append(would)
     console.file.write("".join(line + "\n" for line in lines))
 
 

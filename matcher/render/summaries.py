@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from matcher.i18n import tr
 from matcher.render import layouts
 from matcher.results import (
     BuildReport,
@@ -44,13 +45,14 @@ def _changes(changes: Any) -> str:
 # --- stderr: what was rejected ------------------------------------------------------------
 
 
-def warn_rejects(rejects: tuple[Any, ...], err: Any, what: str = "rejected") -> None:
+def warn_rejects(rejects: tuple[Any, ...], err: Any) -> None:
     from rich.markup import escape
 
+    label = tr("Rejected:")
     for reject in rejects[:SHOWN_REJECTS]:
-        err.print(f"[yellow]Rejected:[/yellow] {escape(str(reject))}", soft_wrap=True)
+        err.print(f"[yellow]{escape(label)}[/yellow] {escape(str(reject))}", soft_wrap=True)
     if len(rejects) > SHOWN_REJECTS:
-        note(err, f"... and {len(rejects) - SHOWN_REJECTS} more {what}")
+        note(err, tr("... and %(n)s more rejected", n=len(rejects) - SHOWN_REJECTS))
 
 
 def note(err: Any, message: str) -> None:
@@ -62,17 +64,17 @@ def note(err: Any, message: str) -> None:
 def warn(result: Any, err: Any) -> None:
     """The rejected rows and the files they went to, for the results that have any."""
     if isinstance(result, IngestReport):
-        warn_rejects(result.rejects, err, "rejected rows")
+        warn_rejects(result.rejects, err)
     elif isinstance(result, ImportReport | OpportunitiesReport):
         warn_rejects(result.rejects, err)
     for path in getattr(result, "rejects_files", ()):
-        note(err, f"rejected rows written to {path}")
+        note(err, tr("rejected rows written to %(path)s", path=path))
     if isinstance(result, IngestReport) and not result.dry_run:  # a dry run shows all this on stdout
         for layout in result.layouts:
             if not layout.plain:
-                note(err, f"read {layouts.understood(layout)}")
+                note(err, tr("read %(how)s", how=layouts.understood(layout)))
         for source, columns in result.ignored_columns.items():
-            note(err, f"{source}: ignored unknown columns: {', '.join(columns)}")
+            note(err, tr("%(file)s: ignored unknown columns: %(columns)s", file=source, columns=", ".join(columns)))
 
 
 # --- stdout: the summaries ----------------------------------------------------------------

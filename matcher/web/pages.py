@@ -346,7 +346,7 @@ async def _form_tender(form: FormData) -> tuple[Tender, dict[str, str]]:
         return tender, {"tender_text": content.decode("utf-8-sig"), "suffix": suffix, "sample": ""}
     if text.strip():
         suffix = str(form.get("suffix") or "") or None
-        tender = await run_in_threadpool(tender_from_bytes, text.encode(), "pasted tender", suffix)
+        tender = await run_in_threadpool(tender_from_bytes, text.encode(), tr("pasted tender"), suffix)
         return tender, {"tender_text": text, "suffix": suffix or "", "sample": ""}
     samples = sample_tenders()
     if sample in samples:
@@ -358,7 +358,7 @@ async def _form_tender(form: FormData) -> tuple[Tender, dict[str, str]]:
         raise _FormError(
             tr("no sample tender '%(name)s'; pick one of %(names)s", name=sample, names=", ".join(samples))
         )
-    raise _FormError("paste a tender, upload a file, or pick a sample tender")
+    raise _FormError(tr("paste a tender, upload a file, or pick a sample tender"))
 
 
 class _FormError(InputError):

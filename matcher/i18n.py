@@ -99,6 +99,16 @@ def ntr(singular: str, plural: str, n: int, **params: object) -> str:
     return text % {"n": n, **params}
 
 
+_SEPARATORS = {"ru": str.maketrans({",": "\u00a0", ".": ","})}  # 1 420 000,5 (non-breaking space)
+
+
+def digits(formatted: str) -> str:
+    """A number formatted the Python way ("1,420,000", "6.5") with the separators of the
+    language in force: Russian groups thousands with a space and writes a decimal comma."""
+    table = _SEPARATORS.get(language())
+    return formatted.translate(table) if table else formatted
+
+
 def N_(message: str) -> str:
     """Mark `message` for the catalogue without translating it now: for constants that
     :func:`tr` translates when they are shown."""

@@ -35,6 +35,7 @@ from matcher.results import (
     Suggestion,
     Teammate,
 )
+from matcher.schema import Tender
 from matcher.store.reported import Reported, ReportedLot, now
 
 if TYPE_CHECKING:
@@ -119,11 +120,12 @@ def opportunities(
     keys = {(pid, o.tender_id, o.lot_id) for pid, opps in found.items() for o in opps}
     seen = set() if report_all else reported.seen(keys)
     members = []
+    by_id = {t.id: t for t in tenders}
     for pid, opps in found.items():
         new = tuple(sorted((o for o in opps if (pid, o.tender_id, o.lot_id) not in seen), key=_order))
         if new:
             spoken = m.participant(pid).language
-            members.append(MemberOpportunities(pid, names[pid], new, spoken, _in_language(m, spoken, new, items)))
+            members.append(MemberOpportunities(pid, names[pid], new, spoken, _in_language(m, spoken, new, by_id)))
     members.sort(key=lambda mo: (-mo.opportunities[0].fit, mo.participant_id))
     if remember:
         at = now()
@@ -175,13 +177,12 @@ def _strong(lots: Sequence[LotSuggestions]) -> list[Teammate]:
 
 
 def _in_language(
-    m: Matcher, lang: str | None, opps: tuple[Opportunity, ...], items: list[FeedItem]
+    m: Matcher, lang: str | None, opps: tuple[Opportunity, ...], tenders: dict[str, Tender]
 ) -> tuple[Opportunity, ...]:
     """A member's lots with their reasons in its own language, for its digest: only when nobody
     chose a language (``--lang``) and the member's is another that matcher speaks; else ()."""
     if explicit_language() is not None or lang not in LANGUAGES or lang == language():
         return ()
-    tenders = {i.tender.id: i.tender for i in items}
     with use(lang):
         return tuple(replace(o, suggestion=m.explain(tenders[o.tender_id], o.lot_id, o.suggestion)) for o in opps)
 

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from matcher.i18n import N_, language, ntr, tr
+from matcher.i18n import N_, digits, language, ntr, tr
 from matcher.rank.need import Need, buyer_key
 from matcher.schema import Participant
 from matcher.taxonomy import Taxonomy, best_matches, load_taxonomy
@@ -45,8 +45,7 @@ def human_amount(value: float) -> str:
     """A money amount to three figures: "1.5 m" (Russian "1,5 млн")."""
     for size, unit in _AMOUNT_UNITS:
         if value >= size:
-            amount = f"{value / size:.3g}"
-            return tr(unit, amount=amount.replace(".", ",") if language() == "ru" else amount)
+            return tr(unit, amount=digits(f"{value / size:.3g}"))
     return f"{value:.0f}"
 
 
@@ -144,11 +143,10 @@ def size_part(need: Need, firm: Participant) -> tuple[float, str]:
             "has done %(largest)s (value %(value)s)", largest=human_amount(largest), value=human_amount(need.value)
         )
     value = max(0.0, 1.0 - math.log(ratio) / math.log(SIZE_ZERO_RATIO))
-    times = f"{ratio:.1f}".replace(".", ",") if language() == "ru" else f"{ratio:.1f}"
     return value, tr(
         "value %(value)s is %(ratio)sx its largest (%(largest)s)",
         value=human_amount(need.value),
-        ratio=times,
+        ratio=digits(f"{ratio:.1f}"),
         largest=human_amount(largest),
     )
 

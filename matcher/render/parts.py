@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from matcher.i18n import N_, ntr, tr
 from matcher.rank.parts import not_asked
-from matcher.results import BAND_WORDS, MARK_WORDS, Assignment, LotSuggestions, Mark, Partner, Suggestion, Team
+from matcher.results import BAND_WORDS, Assignment, LotSuggestions, Mark, Partner, Suggestion, Team
 
 # "feedback" is there only for a member demoted by a manager's mark (matcher.rank.feedback)
 PART_ORDER = ("semantic", "lexical", "buyer", "codes", "certifications", "region", "size", "feedback")
@@ -23,17 +23,11 @@ FOOTNOTE = N_(
     "fit = chance the member can do the lot as main contractor (docs/evaluation.md)"
 )
 # The words for the values that results keep in English (JSON carries the value, not the words).
-WORDS = {
-    **BAND_WORDS, **MARK_WORDS,
-    "semantic": N_("semantic"), "lexical": N_("lexical"), "buyer": N_("buyer"), "codes": N_("codes"),
-    "certifications": N_("certifications"), "region": N_("region"), "size": N_("size"),
-    "feedback": N_("feedback"), "subcontractor": N_("subcontractor"), "co-holder": N_("co-holder"),
-    "holder": N_("holder"),
-}  # fmt: skip
+WORDS = {**BAND_WORDS, "subcontractor": N_("subcontractor"), "co-holder": N_("co-holder")}
 
 
 def word(value: str) -> str:
-    """A value kept in English in results (a band, a part's name, a role) in the language shown."""
+    """A value kept in English in results (a band, a partner's role) in the language shown."""
     return tr(WORDS[value]) if value in WORDS else value
 
 

@@ -14,14 +14,12 @@ from matcher.render.parts import (
     columns,
     coverage_cell,
     fit_text,
+    footnote,
     largest,
     lot_warning,
     marks_text,
     short_reasons,
     team_title,
-)
-from matcher.render.parts import (
-    footnote as _footnote,
 )
 from matcher.results import FeedbackReport, LotSuggestions, SimilarResult, Suggestion, Teams, TenderSuggestions
 
@@ -108,7 +106,7 @@ def print_tender(result: TenderSuggestions, console: Any) -> None:
     console.print(_table(tr("Whole tender: lead candidates (Lots = lots where the member is in the top list)"),
                          result.overall.suggestions, show_lots=True))  # fmt: skip
     _print_warning(result.overall, console)
-    console.print(f"[dim]{escape(_versions(result.model, result.index_version))} · {escape(_footnote())}[/dim]")
+    console.print(f"[dim]{escape(_versions(result.model, result.index_version))} · {escape(footnote())}[/dim]")
 
 
 def print_similar(result: SimilarResult, console: Any) -> None:

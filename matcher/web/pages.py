@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -28,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from matcher.errors import InputError, MatcherError
-from matcher.i18n import LANGUAGE_NAMES, N_, language, tr, translations
+from matcher.i18n import LANGUAGE_NAMES, N_, digits, language, tr, translations
 from matcher.rank.calibration import band
 from matcher.render.parts import (
     PART_ORDER,
@@ -113,8 +114,7 @@ def environment() -> jinja2.Environment:
 
 def amount(value: float) -> str:
     """A money amount in whole units, grouped as the language writes it: 1,420,000 or 1 420 000."""
-    grouped = f"{value:,.0f}"
-    return grouped.replace(",", "\u00a0") if language() == "ru" else grouped
+    return digits(f"{value:,.0f}")
 
 
 class _PartLabels:
@@ -273,8 +273,6 @@ def _forged(request: Request, form: FormData) -> HTMLResponse | None:
 def language_switch(request: Request) -> list[dict[str, Any]]:
     """The page's language links: this page (its query kept) in each language; after a POST, the
     start page, which the cookie then keeps in that language."""
-    from urllib.parse import urlencode
-
     query = [(k, v) for k, v in request.query_params.multi_items() if k != LANG_PARAM]
     path = request.url.path if request.method == "GET" else "/"
     links = []

@@ -106,7 +106,6 @@ def environment() -> jinja2.Environment:
     env.globals["reject_buttons"] = REJECT_BUTTONS
     env.globals["footnote"] = footnote
     env.globals["language"] = language
-    env.globals["language_names"] = LANGUAGE_NAMES
     env.filters["word"] = word
     env.filters["amount"] = amount
     return env

@@ -101,21 +101,7 @@ def opportunities(
     if member is not None:
         m.participant(member)  # an unknown id fails now, naming the close ones, before any lot is ranked
     tenders = [i.tender for i in items]
-    rankings = m.rank_lots(tenders, top_k)
-    mine = m.rank_lots(tenders, 1, member=member) if member is not None else rankings
-    found: dict[str, list[Opportunity]] = defaultdict(list)
-    names: dict[str, str] = {}
-    for item, lots, own in zip(items, rankings, mine):
-        strong = _strong(lots)
-        for lot, own_lot in zip(lots, own):
-            for s in own_lot.suggestions:
-                if s.fit is None or s.fit < min_fit:
-                    continue
-                if member is not None:  # its place among the lot's top k; 0: below them
-                    place = next((x.rank for x in lot.suggestions if x.participant_id == s.participant_id), 0)
-                    s = replace(s, rank=place)
-                names[s.participant_id] = s.name
-                found[s.participant_id].append(_opportunity(item, lot, s, strong, partners))
+    found, names = _found(m, items, member, min_fit, top_k, partners)
     reported = Reported(m.workspace.root)
     keys = {(pid, o.tender_id, o.lot_id) for pid, opps in found.items() for o in opps}
     seen = set() if report_all else reported.seen(keys)
@@ -140,6 +126,30 @@ def opportunities(
         len(keys & seen) if not report_all else 0, min_fit, top_k, since, member,
         tuple(str(r) for r in read.rejects), m.model_name, m.version.name,
     )  # fmt: skip
+
+
+def _found(
+    m: Matcher, items: Sequence[FeedItem], member: str | None, min_fit: float, top_k: int, partners: int
+) -> tuple[dict[str, list[Opportunity]], dict[str, str]]:
+    """Each member's lots with fit >= ``min_fit`` (with ``member``: its own, each with its place among
+    the lot's top k), and the members' names."""
+    tenders = [i.tender for i in items]
+    rankings = m.rank_lots(tenders, top_k)
+    mine = m.rank_lots(tenders, 1, member=member) if member is not None else rankings
+    found: dict[str, list[Opportunity]] = defaultdict(list)
+    names: dict[str, str] = {}
+    for item, lots, own in zip(items, rankings, mine):
+        strong = _strong(lots)
+        for lot, own_lot in zip(lots, own):
+            for s in own_lot.suggestions:
+                if s.fit is None or s.fit < min_fit:
+                    continue
+                if member is not None:  # its place among the lot's top k; 0: below them
+                    place = next((x.rank for x in lot.suggestions if x.participant_id == s.participant_id), 0)
+                    s = replace(s, rank=place)
+                names[s.participant_id] = s.name
+                found[s.participant_id].append(_opportunity(item, lot, s, strong, partners))
+    return found, names
 
 
 def _unique(items: Sequence[FeedItem]) -> list[FeedItem]:

@@ -139,8 +139,6 @@ def create_app(
         shared_rate_limit: keep the rate limit's window in this SQLite file, shared by the
             worker processes of one server (:mod:`matcher.web.ratestore`), instead of in memory.
     """
-    from starlette.middleware.cors import CORSMiddleware
-
     from matcher.web import api, member, pages
 
     keys = KeyRing.of(api_key)
@@ -187,19 +185,38 @@ def create_app(
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(member.router)
-    # Added last runs first: requests are observed (id, log line, metrics), the security headers go
-    # on every answer, each request runs in its language (?lang=, cookie, Accept-Language) and is
-    # pinned to the version served when it arrives, CORS answers preflights, a post from another
-    # site is refused, then the rate (wrong keys count), the key, the body's size.
+    window: Window | None = None
+    if rate_limit and shared_rate_limit is not None:
+        window = SharedWindow(shared_rate_limit, rate_limit, clock=clock or time.time)
+    elif rate_limit:
+        window = SlidingWindow(rate_limit, clock=clock or time.monotonic)
+    routes = [*api.router.routes, *pages.router.routes, *member.router.routes]
+    _add_middleware(app, keys, window, origins, max_body_bytes, follower, metrics, routes, pages.key_form_html)
+    return app
+
+
+def _add_middleware(
+    app: FastAPI,
+    keys: KeyRing | None,
+    window: Window | None,
+    origins: list[str],
+    max_body_bytes: int,
+    follower: Follower,
+    metrics: Metrics,
+    routes: list[Any],
+    key_form: Callable[..., Any],
+) -> None:
+    """The middleware stack, in order. Added last runs first: requests are observed (id, log line,
+    metrics), the security headers go on every answer, each request runs in its language (?lang=,
+    cookie, Accept-Language) and is pinned to the version served when it arrives, CORS answers
+    preflights, a post from another site is refused, then the rate (wrong keys count), the key, the
+    body's size."""
+    from starlette.middleware.cors import CORSMiddleware
+
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     if keys is not None:
-        app.add_middleware(ApiKeyGuard, keys=keys, open_paths=OPEN_PATHS, key_form=pages.key_form_html)
-    if rate_limit:
-        window: Window
-        if shared_rate_limit is not None:
-            window = SharedWindow(shared_rate_limit, rate_limit, clock=clock or time.time)
-        else:
-            window = SlidingWindow(rate_limit, clock=clock or time.monotonic)
+        app.add_middleware(ApiKeyGuard, keys=keys, open_paths=OPEN_PATHS, key_form=key_form)
+    if window is not None:
         app.add_middleware(RateLimit, window=window)
     app.add_middleware(OriginCheck, cors_origins=origins)
     if origins:
@@ -210,10 +227,7 @@ def create_app(
     app.add_middleware(PinVersion, follower=follower)
     app.add_middleware(Language)
     app.add_middleware(SecurityHeaders, no_store=keys is not None)
-    app.add_middleware(
-        Observe, metrics=metrics, routes=[*api.router.routes, *pages.router.routes, *member.router.routes]
-    )
-    return app
+    app.add_middleware(Observe, metrics=metrics, routes=routes)
 
 
 class PinVersion:

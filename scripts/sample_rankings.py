@@ -57,7 +57,7 @@ def main() -> None:
         "",
         "What `matcher suggest` proposes for every lot of the bundled sample tenders (a fictional",
         "cluster, so this shows behaviour, not accuracy: there is no ground truth here; the",
-        "evaluation on real award history is a later issue). Model all-MiniLM-L6-v2, index of",
+        f"evaluation on real award history is docs/evaluation.md). Model {matcher.model_name}, index of",
         f"{len(matcher.members)} members.",
         "",
         "Reproduce: `.venv/bin/python scripts/sample_rankings.py` (rewrites this file).",

@@ -77,6 +77,22 @@ def test_bootstrap_interval_contains_the_mean_and_narrows_with_more_queries():
     assert high2 - low2 < (high - low) / 4
 
 
+def test_the_paired_interval_agrees_with_scipys_percentile_bootstrap():
+    """The intervals of the evaluation's differences (learned − BM25 per tender) checked against
+    scipy.stats.bootstrap, percentile method, on paired differences like SECOP's: 0/1 hits."""
+    from scipy.stats import bootstrap
+
+    rng = np.random.default_rng(7)
+    learned, bm25 = rng.random(400) < 0.57, rng.random(400) < 0.53
+    differences = learned.astype(float) - bm25.astype(float)
+    mean, low, high = bootstrap_interval(differences, 4000, seed=3)
+    theirs = bootstrap((differences,), np.mean, n_resamples=4000, method="percentile", random_state=11)
+    assert mean == pytest.approx(differences.mean())
+    # two Monte Carlo estimates of the same interval: within a few thousandths of each other
+    assert low == pytest.approx(theirs.confidence_interval.low, abs=0.008)
+    assert high == pytest.approx(theirs.confidence_interval.high, abs=0.008)
+
+
 def by_name(report):
     return {m.name: m for m in report.methods}
 

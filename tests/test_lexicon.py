@@ -90,3 +90,19 @@ def test_the_translated_shares_equal_the_per_word_definition():
     shares, total = match.dense(), match.total
     assert total == pytest.approx(attainable, rel=1e-5)
     np.testing.assert_allclose(shares, sum(per_word) / attainable, rtol=1e-5, atol=1e-7)
+
+
+def test_a_trade_word_no_member_uses_counts_against_every_member():
+    """Asking for signalling of a cluster of track builders: their railway match is part of what
+    the lot asks, not all of it. A place name nobody uses is not work asked for, and changes nothing."""
+    docs = [[("railway track construction", "en")], [("road works", "en")], [("bridge repair", "en")]]
+    index = LexicalIndex(docs)
+    plain = index.match("railway track", "en")
+    asked = index.match("railway track signalling", "en")
+    placed = index.match("railway track Kudrovo", "en")
+    assert plain.dense()[0] == pytest.approx(1.0)
+    assert asked.total == pytest.approx(plain.total + index.rarest_score())
+    assert asked.dense()[0] == pytest.approx(plain.total / asked.total) and asked.dense()[0] < 0.7
+    np.testing.assert_array_equal(placed.dense(), plain.dense())
+    # the best member for the lot is the same either way: only the scale says what is missing
+    assert int(np.argmax(asked.dense())) == 0

@@ -176,8 +176,12 @@ class LexicalIndex:
 
         The scale is fixed by the query and the corpus, never by the candidates: a term can add at
         most its best document's score for it, so 1.0 is a document that matches every word of the
-        request as well as any document does, and a weak best match stays weak. Words no
-        document uses cannot be matched by any and are left out of the attainable total.
+        request as well as any document does, and a weak best match stays weak. A word no document
+        uses counts in the attainable total when it is a word of the trade (one the codes' labels
+        use, :mod:`matcher.index.lexicon`: "signalling", "escalator"), as much as a word one document
+        used would score it (:meth:`rarest_score`): the request asks for work nobody describes, and a
+        member matching its other words does not match all it asks. Other unknown words (place names,
+        spelling slips) and every word of a language without a lexicon are left out of the total.
 
         A Russian or English query's words also match through their translations into the other
         language (:mod:`matcher.index.lexicon`, learned from the CPV labels): a word scores a
@@ -201,6 +205,7 @@ class LexicalIndex:
         if not terms:
             return LexicalMatch(None, self.n, [], bool(lexicon))
         vocabulary = self._retriever.vocab_dict
+        unmatched = 0
         if not lexicon:
             words = [Word(vocabulary[t]) for t in terms if t in vocabulary]
         else:
@@ -209,7 +214,15 @@ class LexicalIndex:
                 translated = tuple((vocabulary[t], p) for t, p in lexicon.get(term, ()) if t in vocabulary)
                 if term in vocabulary or translated:
                     words.append(Word(vocabulary.get(term), translated))
-        return LexicalMatch(self._matrix(), self.n, words, bool(lexicon))
+                elif term in lexicon:  # a word of the trade (the codes' labels) that no member uses
+                    unmatched += 1
+        return LexicalMatch(self._matrix(), self.n, words, bool(lexicon), unmatched * self.rarest_score())
+
+    def rarest_score(self) -> float:
+        """What a word used by one document scores it (once, in a document of average length): the
+        most a word of the request that no document uses could have added, had one used it."""
+        n = self.n
+        return float(np.log(1.0 + (n - 1 + 0.5) / (1 + 0.5))) if n else 0.0
 
     def _term_ids(self, query: str, language: str | None) -> list[int]:
         """The vocabulary ids of the query's terms (repeats kept, unknown words left out)."""

@@ -141,7 +141,9 @@ class LexicalMatch:
         >>> match.at(rows)  # their shares again, looked up
     """
 
-    def __init__(self, postings: Postings | None, n: int, words: Sequence[Word], translated: bool):
+    def __init__(
+        self, postings: Postings | None, n: int, words: Sequence[Word], translated: bool, unmatched: float = 0.0
+    ):
         self._postings = postings
         self.n = n
         # the own-language path (no lexicon) rounds the raw sum to float32 before dividing, as it always has
@@ -163,6 +165,8 @@ class LexicalMatch:
                 self.total += best[word]
         if self.total <= 0:
             self.words, self.total = [], 0.0
+        else:  # the request's words of the trade no document uses count in what it asks, unmatched
+            self.total += unmatched
         self.terms = sorted({t for w in self.words for t in w.terms})
         self.postings_total = sum(postings.length(t) for t in self.terms)
 

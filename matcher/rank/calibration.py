@@ -2,11 +2,16 @@
 
 A score's size means little on its own; the fit says what it has meant: **the fit is the chance
 that the member can do the lot as main contractor**, as readers of the members' profiles judged
-it on the sample's judged set. It comes from an isotonic regression of "judged able" on the score
-(``scripts/calibrate.py``, which also writes the reliability tables into docs/evaluation.md: on a
-held-out judged set, and the award history's reading), is stored as the regression's breakpoints
-in JSON (never pickle), and is read by :func:`bundled_calibration` or :func:`read_calibration`.
-The bands cut the fit at :data:`STRONG` and :data:`POSSIBLE`.
+it on the sample's judged set. It comes from a logistic regression of "judged able" on the log of
+the score (Platt scaling; ``scripts/calibrate.py`` chose it over isotonic regression by
+cross-validation over the judged set's lots, and writes the reliability tables into
+docs/evaluation.md: on a held-out judged set, and the award history's reading), is stored as
+breakpoints in JSON (never pickle), and is read by :func:`bundled_calibration` or
+:func:`read_calibration`. The bands cut the fit at :data:`STRONG` and :data:`POSSIBLE`.
+
+A fit can leave score parts out (:attr:`Calibration.without`): the shipped one was fitted on lots
+without a buyer, so a buyer's past supplier's repeat business (the "buyer" part) ranks it higher
+but is not read as capability.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ Band = Literal["strong", "possible", "weak"]
 STRONG = 0.50
 POSSIBLE = 0.20
 FORMAT = "matcher-calibration/1"
+LOG_FLOOR = 1e-3  # scores below it are read as it by a logistic fit on the log of the score
 
 
 def band(fit: float) -> Band:
@@ -40,12 +46,15 @@ class Calibration:
         ranker: the ranker whose scores it maps (e.g. "hand-weighted").
         scores, fits: the breakpoints, ascending.
         fitted_on: where the fit came from, in words (shown by `matcher index status` and the docs).
+        without: score parts whose contributions are taken out of a score before it is mapped (the
+            fit was fitted where they were always 0).
     """
 
     ranker: str
     scores: tuple[float, ...]
     fits: tuple[float, ...]
     fitted_on: str = ""
+    without: tuple[str, ...] = ()
 
     def fit(self, score: float | np.ndarray) -> float | np.ndarray:
         """The calibrated fit of one score or an array of scores."""
@@ -63,12 +72,32 @@ class Calibration:
         ys = np.asarray(model.y_thresholds_, dtype=np.float64)
         return cls(ranker, tuple(round(float(x), 6) for x in xs), tuple(round(float(y), 6) for y in ys), fitted_on)
 
+    @classmethod
+    def from_logistic(
+        cls, ranker: str, scores: np.ndarray, won: np.ndarray, fitted_on: str, without: tuple[str, ...] = ()
+    ) -> Calibration:
+        """Fit "won" (0/1) on the log of the scores by logistic regression (Platt scaling): two
+        parameters, so a few dozen positives give a smooth fit that never reaches 0 or 1, where
+        isotonic regression jumps between the few scores it saw. Stored as breakpoints every 0.01."""
+        from sklearn.linear_model import LogisticRegression
+
+        x = np.log(np.maximum(np.asarray(scores, dtype=np.float64), LOG_FLOOR)).reshape(-1, 1)
+        model = LogisticRegression(C=1e6).fit(x, np.asarray(won, dtype=np.float64))
+        grid = np.round(np.linspace(0.0, 1.0, 101), 2)
+        fits = model.predict_proba(np.log(np.maximum(grid, LOG_FLOOR)).reshape(-1, 1))[:, 1]
+        fits = np.maximum.accumulate(np.round(fits, 6))  # non-decreasing, as read_calibration checks
+        return cls(ranker, tuple(float(g) for g in grid), tuple(float(f) for f in fits), fitted_on, without)
+
+    def score_of(self, total: float, contributions: dict[str, float]) -> float:
+        """The score the fit maps: the total less the contributions of the parts it leaves out."""
+        return total - sum(contributions.get(name, 0.0) for name in self.without)
+
     def to_json(self) -> str:
-        return json.dumps(
-            {"format": FORMAT, "ranker": self.ranker, "fitted_on": self.fitted_on,
-             "scores": list(self.scores), "fits": list(self.fits)},
-            indent=1,
-        )  # fmt: skip
+        data = {"format": FORMAT, "ranker": self.ranker, "fitted_on": self.fitted_on,
+                "scores": list(self.scores), "fits": list(self.fits)}  # fmt: skip
+        if self.without:
+            data["without_parts"] = list(self.without)
+        return json.dumps(data, indent=1)
 
     def save(self, path: Path) -> None:
         from matcher.store.files import atomic_write_text
@@ -90,7 +119,8 @@ def read_calibration(path: Path) -> Calibration:
         ok = ok and all(a <= b for a, b in zip(scores, scores[1:])) and all(0.0 <= f <= 1.0 for f in fits)
         if not ok:
             raise ValueError("not a calibration of this format")
-        return Calibration(str(data["ranker"]), scores, fits, str(data.get("fitted_on", "")))
+        without = tuple(str(name) for name in data.get("without_parts", ()))
+        return Calibration(str(data["ranker"]), scores, fits, str(data.get("fitted_on", "")), without)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise IndexCorrupt(
             f"{path} is not a readable calibration ({exc}); rerun `matcher train`, or delete it to use the bundled one"

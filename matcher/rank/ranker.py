@@ -115,7 +115,12 @@ def _suggestion(
         for name in scored.values
     )
     total = float(scored.total[k])
-    fit = None if calibration is None else round(float(calibration.fit(total)), 4)
+    fit = None
+    if calibration is not None:
+        left_out = {
+            name: float(scored.contributions[name][k]) for name in calibration.without if name in scored.contributions
+        }
+        fit = round(float(calibration.fit(calibration.score_of(total, left_out))), 4)
     return Suggestion(
         position, firm.id, firm.name, firm.kind, round(total, 4), parts,
         fit=fit, band=None if fit is None else band(fit),

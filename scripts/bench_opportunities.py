@@ -101,6 +101,12 @@ def run(source: Path, workdir: Path, lots: int, out: Path, command: str, machine
     start = time.perf_counter()
     second = opportunities(copy, [feed], matcher=matcher)
     second_s = time.perf_counter() - start
+    # the target, checked before any figure is written: a rerun over the same feed reports nothing new
+    if second.count != 0 or second.already_reported != first.count:
+        raise RuntimeError(
+            f"the second run over the same feed reported {second.count} new (member, lot) pairs and "
+            f"{second.already_reported} already reported; expected 0 new and the first run's {first.count}"
+        )
     members = len(matcher.members)
     figures = {
         "members": members, "lots": first.lots, "tenders": first.tenders, "made": made, "open_s": round(opened, 2),

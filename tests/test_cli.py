@@ -366,9 +366,13 @@ def test_suggest_with_consortium_shows_rankings_then_teams(sample_workspace):
 def test_every_sample_tender_is_covered_by_its_first_team(sample_matcher, name):
     """With joint holding every sample lot has a holder: the bridge tender's lot 5, whose two
     accreditations only small laboratories hold, goes to a large firm with a laboratory as
-    subcontractor; every other lot of every sample tender has a single holder. A lot held with a
-    weak fit (below the possible band) is named in `lacks`, so the team does not look stronger than
-    the cluster is: the metro depot's signalling lots, which no sample member does, say so."""
+    subcontractor. A member that could hold a lot alone but fits it weakly (below the possible
+    band) gives way to a group that can do the work: the bridge's training lot 6, which a
+    university at 0.02 could take alone while the training centres that fit it are too small,
+    goes to a large firm with a training centre bringing its educational licence; so do three
+    lots of other tenders. A lot still held with a weak fit is named in `lacks`, so the team does
+    not look stronger than the cluster is: the metro depot's signalling lot, which no sample
+    member does, says so."""
     from matcher.inputs.tenders import read_tender
     from matcher.rank.calibration import POSSIBLE
 
@@ -377,21 +381,25 @@ def test_every_sample_tender_is_covered_by_its_first_team(sample_matcher, name):
     weak = {a.lot_id for a in team.assignments if a.score < POSSIBLE}
     assert team.uncovered == () and [x.split(":")[0] for x in team.lacks] == [f"lot {lot}" for lot in sorted(weak)]
     assert all("held with a weak fit" in x for x in team.lacks)
-    if name == "metro-depot-ru.ocds.json":  # the signalling lots, which no sample member does
-        assert weak == {"2", "3"}
-    [rough] = sample_matcher.consortium(tender, teams=1, solver="greedy").teams  # the fallback covers them too
-    assert rough.uncovered == () and [a.firms for a in rough.assignments if a.partners] == [
-        a.firms for a in team.assignments if a.partners
-    ]
+    assert weak == ({"3"} if name == "metro-depot-ru.ocds.json" else set())  # the signalling lot
     joint = {a.lot_id: a for a in team.assignments if a.partners}
+    held_jointly = {"bridge-reconstruction.yaml": ["5", "6"], "metro-depot-ru.ocds.json": ["2"],
+                    "ring-road-bridge-ru.yaml": ["4"], "water-main.yaml": ["4"]}  # fmt: skip
+    assert list(joint) == held_jointly.get(name, [])
+    assert all(a.score >= POSSIBLE for a in joint.values())
+    # the fallback covers them too, as well: partners that fit equally well may differ
+    [rough] = sample_matcher.consortium(tender, teams=1, solver="greedy").teams
+    assert rough.uncovered == () and [a.lot_id for a in rough.assignments if a.partners] == list(joint)
+    assert rough.total_score == pytest.approx(team.total_score)
     if name != "bridge-reconstruction.yaml":
-        assert joint == {}
         return
-    assert list(joint) == ["5"]
     [lab] = joint["5"].partners
     assert lab.role == "subcontractor" and joint["5"].holder_share == 1.0
     assert lab.certifications == ("Laboratory accreditation", "Bridge inspection accreditation")
     assert set(team.members) >= {joint["5"].participant_id, lab.participant_id}
+    [school] = joint["6"].partners
+    assert school.certifications == ("Educational licence",) and school.score >= POSSIBLE
+    assert sample_matcher.participant(school.participant_id).kind == "training centre"
 
 
 def test_suggest_consortium_shows_the_joint_holding(sample_workspace):

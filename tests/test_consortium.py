@@ -10,6 +10,7 @@ import pytest
 
 from matcher.errors import InputError, MatcherError
 from matcher.rank import consortium
+from matcher.rank.calibration import POSSIBLE
 from matcher.rank.consortium import TeamConstraints, build_consortia
 from matcher.rank.parts import holds_certification, region_covers
 from matcher.results import Assignment, Partner, Team
@@ -209,8 +210,11 @@ def test_alternatives_have_distinct_members_and_falling_scores():
     # six pairs and four single firms: every member set once, then the solver proves there is no other
     everything = build_consortia(T1, C1, TWO, teams=20)
     assert len({frozenset(t.members) for t in everything}) == len(everything) == 10
-    scores = [t.total_score for t in everything]
-    assert scores == sorted(scores, reverse=True) and all(t.optimal for t in everything)
+    # falling by lots held with a possible or strong fit, then by score: C alone (.2, .3, .9: all
+    # three held capably, 1.4) comes before B alone (.1, .8, .6: 1.5, but L1 held in name only)
+    order = [(sum(a.score >= POSSIBLE for a in t.assignments), t.total_score) for t in everything]
+    assert order == sorted(order, reverse=True) and all(t.optimal for t in everything)
+    assert order.index((3, pytest.approx(1.4))) < order.index((2, pytest.approx(1.5)))
 
 
 def test_greedy_teams_are_valid_on_every_case():
@@ -248,11 +252,15 @@ def random_case(seed, lots, firms):
 
 
 def objective(team, lots, joint=3):
-    """Lots covered, then fewer extra firms per lot, then points: the builder's objective."""
+    """Lots covered, then lots held with a possible or strong fit, then fewer extra firms per lot,
+    then points: the builder's objective."""
     extra = 1000 * lots + 1
-    big_m = extra * (lots * (joint - 1) + 1)
+    able = extra * (lots * (joint - 1) + 1)
+    big_m = able * (lots + 1)
     extras = sum(len(a.partners) for a in team.assignments)
-    return big_m * len(team.assignments) - extra * extras + sum(round(a.score * 1000) for a in team.assignments)
+    capable = sum(a.score >= POSSIBLE for a in team.assignments)
+    points = sum(round(a.score * 1000) for a in team.assignments)
+    return big_m * len(team.assignments) + able * capable - extra * extras + points
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -423,6 +431,34 @@ def test_a_single_holder_wins_over_a_better_scoring_group(solver):
     t = tender(LOT_J, Lot("K", value=100))
     [team] = build_consortia(t, cands, TeamConstraints(max_partners=2), teams=1, solver=solver)
     assert holdings(team) == "J:S K:L" and team.assignments[0].partners == ()
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_a_weak_single_holder_gives_way_to_a_group_that_can_do_the_work(solver):
+    # Lot W of 300: U, whose capacity is unknown (so unlimited), could take it alone but fits it
+    # weakly (.05, below the possible band's .20); P (3 x 60 = 180) and Q (3 x 50 = 150) fit it
+    # (.9, .7) but are too small alone, and together reach 330. The lot goes to P+Q (.8), an extra
+    # firm and all: a lot held in name only is not held. As the sample bridge's lot 6, whose
+    # training centres are too small alone and the member that could hold it fits it at .02.
+    firms = [firm("U"), firm("P", largest=60), firm("Q", largest=50)]
+    w = Lot("W", value=300)
+    cands = table(firms, {"W": {"U": 0.05, "P": 0.9, "Q": 0.7}})
+    [team] = build_consortia(tender(w), cands, teams=1, solver=solver)
+    assert holdings(team) == "W:P+Q" and team.lacks == () and team.assignments[0].score == pytest.approx(0.8)
+    # among holders that can do the work the fewer firms still win: U at the band's floor holds alone
+    cands = table(firms, {"W": {"U": POSSIBLE, "P": 0.9, "Q": 0.7}})
+    [team] = build_consortia(tender(w), cands, teams=1, solver=solver)
+    assert holdings(team) == "W:U"
+    # and where the group cannot be in the team (room for one firm), the weak holder still covers
+    # the lot, and lacks says it is held in name only
+    cands = table(firms, {"W": {"U": 0.05, "P": 0.9, "Q": 0.7}})
+    [team] = build_consortia(tender(w), cands, TeamConstraints(max_partners=1), teams=1, solver=solver)
+    assert holdings(team) == "W:U"
+    assert team.lacks == ("lot W: held with a weak fit (0.05, below the possible band's 0.20)",)
+    # where nobody fits the lot well, the fewer firms win again: U alone over P+Q at .15
+    cands = table(firms, {"W": {"U": 0.05, "P": 0.1, "Q": 0.2}})
+    [team] = build_consortia(tender(w), cands, teams=1, solver=solver)
+    assert holdings(team) == "W:U"
 
 
 @pytest.mark.parametrize("solver", SOLVERS)

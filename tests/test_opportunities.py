@@ -157,16 +157,37 @@ def test_one_digest_per_member(ws, matcher, tmp_path):
 
 
 def test_cli_json_csv_digest_and_rerun(ws, tmp_path):
+    import csv
+
+    from matcher.feedback import mark_lot, remove
+    from matcher.inputs.tenders import read_tender
+
     args = ["opportunities", str(FEED), "-w", str(ws.root), "--min-fit", "0.5"]
-    out = runner.invoke(app, [*args, "-f", "json", "--digest", str(tmp_path / "d")])
-    assert out.exit_code == 0, out.output
-    data = json.loads(out.stdout)
-    assert data["count"] > 0 and all(o["fit"] >= 0.5 for m in data["members"] for o in m["opportunities"])
-    assert len(list((tmp_path / "d").glob("*.html"))) == len(data["members"])
-    rerun = runner.invoke(app, [*args, "-f", "csv"])
-    assert rerun.exit_code == 0 and rerun.stdout.splitlines()[1:] == []  # the header only: nothing new
-    table = runner.invoke(app, [*args, "--all", "--member", SESTRORETSK], env={"COLUMNS": "200"})
-    assert table.exit_code == 0 and "Sestroretsk Bridgebuilding" in table.stdout
+    bridge = read_tender(FEED / "bridge-reconstruction.yaml")
+    made = mark_lot(ws, bridge, "1", SESTRORETSK, "shortlisted").marks[0]
+    shown = f"shortlisted #{made.id}"  # a manager's mark on the lot shows beside it in every format
+    try:
+        out = runner.invoke(app, [*args, "-f", "json", "--digest", str(tmp_path / "d")])
+        assert out.exit_code == 0, out.output
+        data = json.loads(out.stdout)
+        assert data["count"] > 0 and all(o["fit"] >= 0.5 for m in data["members"] for o in m["opportunities"])
+        assert len(list((tmp_path / "d").glob("*.html"))) == len(data["members"])
+        mine = next(m for m in data["members"] if m["participant_id"] == SESTRORETSK)["opportunities"]
+        marked = next(o for o in mine if (o["tender_id"], o["lot_id"]) == (BRIDGE, "1"))
+        assert [x["status"] for x in marked["suggestion"]["marks"]] == ["shortlisted"]
+        assert shown in (tmp_path / "d" / digest_name(SESTRORETSK)).read_text(encoding="utf-8")
+        rerun = runner.invoke(app, [*args, "-f", "csv"])
+        assert rerun.exit_code == 0 and rerun.stdout.splitlines()[1:] == []  # the header only: nothing new
+        again = list(csv.DictReader(runner.invoke(app, [*args, "-f", "csv", "--all", "--dry-run"]).stdout.splitlines()))
+        rows = {(r["participant_id"], r["tender_id"], r["lot_id"]): r["marks"] for r in again}
+        assert rows[(SESTRORETSK, BRIDGE, "1")] == shown and rows[(SESTRORETSK, BRIDGE, "2")] == ""
+        table = runner.invoke(app, [*args, "--all", "--member", SESTRORETSK], env={"COLUMNS": "200"})
+        assert table.exit_code == 0 and "Sestroretsk Bridgebuilding" in table.stdout and shown in table.stdout
+        ru = [*args, "--all", "--dry-run", "--digest", str(tmp_path / "ru")]
+        assert runner.invoke(app, ["--lang", "ru", *ru]).exit_code == 0
+        assert f"в шорт-листе #{made.id}" in (tmp_path / "ru" / digest_name(SESTRORETSK)).read_text(encoding="utf-8")
+    finally:
+        remove(ws, made.id)
     bad = runner.invoke(app, ["opportunities", str(tmp_path / "missing"), "-w", str(ws.root)])
     assert bad.exit_code != 0 and "no such file or folder" in bad.output
 

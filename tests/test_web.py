@@ -322,6 +322,13 @@ def test_spec_lists_the_endpoints_and_no_page_loads_from_a_cdn(client):
     assert client.get("/docs").status_code == 404  # Swagger UI would fetch its scripts from a CDN
 
 
+def test_spec_lists_the_feedback_routes_with_the_delete_of_a_mark(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"post", "get"} <= paths["/feedback"].keys()
+    assert "delete" in paths["/feedback/{mark_id}"]
+    assert [p["name"] for p in paths["/feedback/{mark_id}"]["delete"]["parameters"]] == ["mark_id"]
+
+
 # --- API key and rate limit -------------------------------------------------------------
 
 

@@ -145,9 +145,10 @@ def test_the_page_ranks_the_bridge_tender_and_proposes_teams(server, browser, tm
     header = teams.first.locator("thead th")
     assert header.first.inner_text() == "Lot" and "(lead)" in header.nth(1).inner_text()
     assert teams.first.locator("tbody tr").count() == 6  # lot × member: one row per lot
-    assert teams.first.locator("td.hit").count() == 6  # every lot has a holder: lot 5 held jointly
+    assert teams.first.locator("td.hit").count() == 6  # every lot has a holder: lots 5 and 6 held jointly
     partner = teams.first.locator("td.partner")
-    assert partner.count() == 1 and "subcontractor: Laboratory accreditation" in partner.inner_text()
+    assert partner.count() == 2 and "subcontractor: Laboratory accreditation" in partner.first.inner_text()
+    assert "subcontractor: Educational licence" in partner.nth(1).inner_text()  # the training centre on lot 6
     assert "holds" in teams.first.locator("tbody tr").nth(4).locator("td.hit").inner_text()
 
     shot = tmp_path / "bridge-tender.png"
@@ -391,7 +392,9 @@ def test_with_a_key_the_page_asks_for_it_once_and_its_forms_carry_the_token(keye
 
 
 def test_a_mark_made_on_the_page_shows_on_the_next_suggestion(keyed_server, browser, sample_workspace):
-    """The Shortlist button of a lot's ranking (a form post with its CSRF token), then a new suggestion."""
+    """The Shortlist button of a lot's ranking (a form post with its CSRF token), then a new
+    suggestion; then a reason from the "Not relevant…" menu, and with hide-rejected ticked the
+    member is gone from the lot's ranking."""
     from matcher.store.feedback import FeedbackStore
 
     store = FeedbackStore(sample_workspace.root)
@@ -424,6 +427,16 @@ def test_a_mark_made_on_the_page_shows_on_the_next_suggestion(keyed_server, brow
             page.click("#suggest")
         row = page.locator("section.lot").first.locator("li.suggestion", has_text=member).first
         assert row.locator(".badge.mark-shortlisted").inner_text() == "shortlisted"
+        row.locator("details summary", has_text="Not relevant").click()  # the menu of reasons opens
+        with page.expect_navigation():
+            row.locator("button.mark.reject", has_text="too far").click()
+        assert store.marks()[-1].status == "not-relevant" and store.marks()[-1].reason == "too-far"
+        page.select_option("#sample", "bridge-reconstruction.yaml")
+        page.check("#hide_rejected")
+        with page.expect_navigation():
+            page.click("#suggest")
+        shown = page.locator("section.lot").first.locator("li.suggestion .who small").all_inner_texts()
+        assert shown and member not in [who.split(" · ")[0] for who in shown]  # hidden, not just ranked lower
     finally:  # the sample workspace is shared by the session's other tests
         for m in store.marks():
             store.remove(m.id)

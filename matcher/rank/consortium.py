@@ -1,15 +1,20 @@
 """Consortia: whole teams for a multi-lot tender, built from the per-lot rankings.
 
 A team is a set of firms and, per lot, at most one holder, alone or with partners. Teams cover
-as many lots as possible first, then use as few extra firms per lot as they can, then maximise
-the sum of the ranking scores of their assignments, within eligibility (certifications,
-regions, exclusions), a limit on firms, per-firm capacity, required firms and an SME share.
+as many lots as possible first, then hold as many as they can with a fit in the possible band or
+above (:data:`matcher.rank.calibration.POSSIBLE`), then use as few extra firms per lot as they
+can, then maximise the sum of the ranking scores of their assignments, within eligibility
+(certifications, regions, exclusions), a limit on firms, per-firm capacity, required firms and
+an SME share.
 
 A lot no single firm can take may be held jointly by up to ``max_joint`` firms (see
 :mod:`matcher.rank.team_groups`): their certifications together cover the lot's, their
 capacities together its value. Each extra firm on a lot costs more than any sum of scores, so a
-single holder wins whenever one can take the lot. OR-Tools CP-SAT solves it exactly; a greedy
-heuristic stands in when ortools is not installed or finds no solution in time.
+single holder wins whenever one can take the lot and fits it at least possibly; a firm that
+fits a lot weakly holds it, alone or not, only where no firm nor group fitting it better can be
+in the team (a lot held in name only is worth less than one held with an extra firm). OR-Tools
+CP-SAT solves it exactly; a greedy heuristic stands in when ortools is not installed or finds no
+solution in time.
 
 Lot values: a lot without a value counts as the mean of the tender's known lot values (1 each
 if none is known). A firm's capacity is ``capacity_factor`` times its largest past project
@@ -45,12 +50,13 @@ def build_consortia(
 ) -> list[Team]:
     """The best teams that together cover a tender's lots, best first, with distinct member sets.
 
-    A team covers as many lots as it can, then uses as few extra firms per lot as it can, then
-    maximises the sum of its assignment scores. Each later team uses a member set no earlier
-    team used (CP-SAT: a no-good cut); the list is shorter than ``teams`` when no other
-    non-empty team exists (or greedy finds none). When no team reaches ``min_sme_share``, the
-    requirement is lowered to the highest share any team reaches, and every team says so in
-    ``lacks``: "SME share 0.30 < required 0.40: no team reaches it".
+    A team covers as many lots as it can, then holds as many as it can with a possible or strong
+    fit (a holding's score at least :data:`~matcher.rank.calibration.POSSIBLE`), then uses as few
+    extra firms per lot as it can, then maximises the sum of its assignment scores. Each later
+    team uses a member set no earlier team used (CP-SAT: a no-good cut); the list is shorter
+    than ``teams`` when no other non-empty team exists (or greedy finds none). When no team
+    reaches ``min_sme_share``, the requirement is lowered to the highest share any team reaches,
+    and every team says so in ``lacks``: "SME share 0.30 < required 0.40: no team reaches it".
 
     A lot no single firm can take may go to a group of up to ``max_joint`` firms (see the module
     docstring); its assignment names the holder and the partners, each with what it brings.
@@ -59,15 +65,17 @@ def build_consortia(
     (best (lot, firm) score first; a new firm only while there is room) and by firms (add the
     firm that gains the most lots covered, then score, while there is room), after moving lots
     to SME firms, smallest score loss first, until the SME share is met; then it gives the lots
-    left to groups (fewest firms, then best score, first) while there is room. Its alternatives
-    are greedy re-run with one or two members of earlier greedy teams left out, ranked by SME
-    share (up to the requirement), then lots covered, then score. What it guarantees:
+    left to groups (fewest firms, then best score, first) while there is room, and tries again
+    with the lots held weakly offered first to the groups that fit them better, keeping the
+    better. Its alternatives are greedy re-run with one or two members of earlier greedy teams
+    left out, ranked by SME share (up to the requirement), then lots covered, then score. What it guarantees:
 
     - every team respects eligibility, capacity, max_partners, max_joint and the required firms;
     - with no capacity limits, required firms, SME share or joint holding (``max_joint=1``), the
       by-firms pass maximises a monotone submodular function under a cardinality limit, so the
       first team reaches at least (1 - 1/e) of the optimal objective (lots covered × big M +
-      points) and of the optimal number of lots covered (Nemhauser, Wolsey and Fisher, 1978);
+      lots held with a possible or strong fit × a smaller weight + points) and of the optimal
+      number of lots covered (Nemhauser, Wolsey and Fisher, 1978);
     - if moreover max_partners is at least the number of lots, the by-pairs pass gives every
       lot its best eligible firm: the first team is optimal.
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from matcher.errors import InputError
 from matcher.i18n import tr
+from matcher.rank.calibration import POSSIBLE
 from matcher.rank.parts import holds_certification, region_covers
 from matcher.rank.team_groups import groups_for
 from matcher.results import Partner
@@ -72,11 +73,21 @@ class Problem:
         return SCORE_POINTS * len(self.lots) + 1
 
     @property
-    def big_m(self) -> int:  # one more covered lot outweighs any number of extra firms and any sum of points
+    def able(self) -> int:  # one more lot held with a possible or strong fit outweighs any number of extra firms
         return self.extra * (len(self.lots) * (self.max_joint - 1) + 1)
 
+    @property
+    def big_m(self) -> int:  # one more covered lot outweighs everything below it
+        return self.able * (len(self.lots) + 1)
+
+    def capable(self, q: Pair) -> bool:
+        """Whether the option's fit reaches the possible band: a firm (or group) that can do the work."""
+        return self.score[q] >= POSSIBLE
+
     def gain(self, q: Pair) -> int:
-        return self.big_m + self.points[q] - self.extra * (len(q[1]) - 1)
+        # A firm fitting a lot weakly holds it only where no firm nor group that fits it better can:
+        # a lot held in name only is worth less than one held by a group with an extra firm.
+        return self.big_m + (self.able if self.capable(q) else 0) + self.points[q] - self.extra * (len(q[1]) - 1)
 
     def objective(self, assign: Plan) -> int:
         return sum(self.gain(q) for q in assign.items())

@@ -45,7 +45,8 @@ def solve_cp(p: Problem, used: list[frozenset[str]], limit: float, most_sme: boo
     else:
         if p.sme_need:
             model.add(sme >= p.sme_need)
-        # lots covered, then fewer firms per lot, then points, then fewer firms: each outweighs all below it
+        # lots covered, then lots held with a possible or strong fit, then fewer firms per lot, then
+        # points, then fewer firms: each outweighs all below it
         model.maximize(sum(p.gain(q) * (len(firms) + 1) * v for q, v in x.items()) - sum(y.values()))
     solver = cp_model.CpSolver()
     # One worker, a fixed seed and a budget in deterministic time (about seconds, but counted in work
@@ -95,8 +96,8 @@ def _more_sme(p: Problem, assign: Plan, pairs: Sequence[Pair]) -> Plan:
             full = f not in count and len(count) - (old is not None and count[old] == 1) >= p.max_partners
             if full or load[f] + p.value[lot] > p.cap.get(f, math.inf):
                 continue
-            before = p.big_m + p.points[(lot, (old,))] if old else 0
-            moves.append((before - p.big_m - p.points[(lot, (f,))], p.lots.index(lot), f, lot))
+            before = p.gain((lot, (old,))) if old else 0
+            moves.append((before - p.gain((lot, (f,))), p.lots.index(lot), f, lot))
         if not moves:
             break
         *_, f, lot = min(moves)
@@ -104,8 +105,20 @@ def _more_sme(p: Problem, assign: Plan, pairs: Sequence[Pair]) -> Plan:
     return assign
 
 
+def _with_groups(p: Problem, assign: Plan, pairs: Sequence[Pair], groups: Sequence[Pair]) -> list[Plan]:
+    """The lots left given to groups, fewest firms first; and, where some lots are held with a weak
+    fit, those lots offered to the groups that fit them better first, held alone again where none fits."""
+    plain = _fill(p, groups, p.max_partners, assign)
+    weak = {lot for lot, firms in assign.items() if lot not in p.fixed and not p.capable((lot, firms))}
+    if not weak:
+        return [plain]
+    kept = {lot: firms for lot, firms in assign.items() if lot not in weak}
+    better = sorted(groups, key=lambda q: not p.capable(q))  # stable: fewest firms first within each
+    return [plain, _fill(p, [*better, *(q for q in pairs if q[0] in weak)], p.max_partners, kept)]
+
+
 def _greedy(p: Problem, banned: frozenset[str]) -> Plan:
-    """Both passes over single holders; then the lots left are given to groups, fewest firms first."""
+    """Both passes over single holders; then the lots left (and those held weakly) are given to groups."""
     pairs = [q for q in p.order if len(q[1]) == 1 and q[1][0] not in banned]
     groups = [q for q in p.order if len(q[1]) > 1 and not banned & set(q[1])]
     by_pairs = _fill(p, pairs, p.max_partners)
@@ -127,7 +140,7 @@ def _greedy(p: Problem, banned: frozenset[str]) -> Plan:
         inside = list(merge(inside, own[best[0]], key=rank.__getitem__))
         by_firms = best[1]
     passes = (_more_sme(p, a, pairs) for a in (by_pairs, by_firms))
-    return min((_fill(p, groups, p.max_partners, a) for a in passes), key=p.sort_key)
+    return min((plan for a in passes for plan in _with_groups(p, a, pairs, groups)), key=p.sort_key)
 
 
 def greedy_pool(p: Problem) -> list[Plan]:

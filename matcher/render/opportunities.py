@@ -16,7 +16,7 @@ from typing import Any
 
 from matcher.errors import InputError
 from matcher.i18n import LANGUAGES, explicit_language, ntr, tr, use
-from matcher.render.parts import short_reasons, word
+from matcher.render.parts import marks_text, short_reasons, word
 from matcher.render.plain import suggestion_dict
 from matcher.render.sheets import _csv
 from matcher.results import MemberOpportunities, OpportunitiesReport, Opportunity
@@ -72,9 +72,10 @@ def print_opportunities(report: OpportunitiesReport, console: Any) -> None:
         table.add_column(tr("Why"), max_width=40, overflow="fold")
         table.add_column(tr("Could team with"), max_width=40, overflow="fold")
         for o in mo.opportunities:
+            marks = f"\n[bold magenta]◆ {escape(marks_text(o.suggestion))}[/bold magenta]" if o.suggestion.marks else ""
             table.add_row(
                 f"{o.fit:.2f} {word(o.suggestion.band) if o.suggestion.band else ''}",
-                escape(f"{o.tender_id} / {o.lot_id}: {o.lot_title}"),
+                escape(f"{o.tender_id} / {o.lot_id}: {o.lot_title}") + marks,
                 _day(o.deadline),
                 escape(short_reasons(o.suggestion)),
                 escape(_partners(o)),
@@ -118,7 +119,7 @@ def opportunities_dict(report: OpportunitiesReport) -> dict[str, Any]:
 
 COLUMNS = [
     "participant_id", "name", "tender_id", "tender_title", "lot_id", "lot_title", "buyer", "published",
-    "deadline", "fit", "band", "score", "reasons", "partners",
+    "deadline", "fit", "band", "score", "reasons", "partners", "marks",
 ]  # fmt: skip
 
 
@@ -129,7 +130,7 @@ def opportunities_csv(report: OpportunitiesReport) -> str:
             "tender_title": o.tender_title, "lot_id": o.lot_id, "lot_title": o.lot_title, "buyer": o.buyer,
             "published": _day(o.published), "deadline": _day(o.deadline), "fit": o.suggestion.fit,
             "band": o.suggestion.band, "score": o.suggestion.score, "reasons": short_reasons(o.suggestion),
-            "partners": _partners(o),
+            "partners": _partners(o), "marks": marks_text(o.suggestion),
         }
         for mo in report.members
         for o in mo.opportunities
@@ -184,11 +185,12 @@ def _digest_html(mo: MemberOpportunities, report: OpportunitiesReport, lang: str
         band = o.suggestion.band or ""
         buyer = " · " + e(o.buyer) if o.buyer else ""
         lot = e(tr("%(tender)s / lot %(lot)s", tender=o.tender_id, lot=o.lot_id))
+        marks = f'<br><b style="color:#8e2c8e">◆ {e(marks_text(o.suggestion))}</b>' if o.suggestion.marks else ""
         rows.append(
             "<tr>"
             f'<td style="{_CELL}{_BAND.get(band, "")}">{o.fit:.2f}<br>{e(word(band)) if band else ""}</td>'
             f'<td style="{_CELL}"><b translate="no">{e(o.lot_title)}</b><br><span translate="no">'
-            f'{e(o.tender_title)}</span><br><span style="{_SMALL}">{lot}{buyer}</span></td>'
+            f'{e(o.tender_title)}</span><br><span style="{_SMALL}">{lot}{buyer}</span>{marks}</td>'
             f'<td style="{_CELL}">{e(_day(o.deadline))}</td>'
             f'<td style="{_CELL}">{e(short_reasons(o.suggestion))}</td>'
             f'<td style="{_CELL}">{e(_partners(o))}</td>'

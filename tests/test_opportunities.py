@@ -22,7 +22,7 @@ runner = CliRunner()
 FEED = SAMPLE / "tenders"
 BRIDGE = "SPB-2026-BR-0147"  # the bridge reconstruction: lot 1 superstructure and piers, lot 2 approach roads
 RING = "SPB-2026-BR-0231"  # the Russian ring-road bridge
-SESTRORETSK = "RU-INN-7809972852"  # Sestroretsk Bridgebuilding Company LLC, a bridge builder
+BUILDER = "RU-INN-7842227069"  # Mostostroy-Nevsky LLC, builds and rebuilds road bridges over the Neva
 
 
 @pytest.fixture
@@ -56,14 +56,15 @@ def test_the_feed_reads_tender_files_and_ocds_folders_with_rejects():
 def test_a_bridge_builder_gets_the_bridge_lots_with_partners(ws, matcher):
     report = opportunities(ws, [FEED], matcher=matcher)
     assert report.tenders == 7 and report.lots == 28
-    got = lots_of(report, SESTRORETSK)
+    got = lots_of(report, BUILDER)
     assert {(BRIDGE, "1"), (BRIDGE, "2"), (RING, "1")} <= got
-    assert not {t for t, _ in got} - {BRIDGE, RING}  # no water main, metro or street lighting
-    mine = next(m for m in report.members if m.participant_id == SESTRORETSK)
+    # no water main, metro or street lighting (the road section's new carriageway may be possible)
+    assert not {t for t, _ in got} & {"LEN-2026-WS-0211", "SPB-2026-MT-0032", "SPB-2026-MD-0419", "SPB-2026-SL-0509"}
+    mine = next(m for m in report.members if m.participant_id == BUILDER)
     best = mine.opportunities[0]
     assert best.suggestion.band == "strong" and best.fit >= mine.opportunities[-1].fit
     assert best.suggestion.parts and best.partners and len(best.partners) <= 3
-    assert all(p.participant_id != SESTRORETSK and p.band == "strong" for p in best.partners)
+    assert all(p.participant_id != BUILDER and p.band == "strong" for p in best.partners)
     # partners from the tender's other lots come first: they bring what the member does not
     assert best.partners[0].lot_id != best.lot_id
     assert all(o.fit >= 0.20 for m in report.members for o in m.opportunities)
@@ -78,9 +79,9 @@ def test_a_rerun_reports_nothing_new_and_all_reports_again(ws, matcher):
     assert everything.count == first.count
     # the record survives in the workspace, outside the index versions, and the page reads it
     assert reported_path(ws.root).parent == ws.root
-    open_lots = Reported(ws.root).open_lots(SESTRORETSK, today=date(2026, 1, 1))
-    assert {(r.tender_id, r.lot_id) for r in open_lots} == lots_of(first, SESTRORETSK)
-    assert Reported(ws.root).open_lots(SESTRORETSK, today=date(2027, 12, 1)) == []  # deadlines passed
+    open_lots = Reported(ws.root).open_lots(BUILDER, today=date(2026, 1, 1))
+    assert {(r.tender_id, r.lot_id) for r in open_lots} == lots_of(first, BUILDER)
+    assert Reported(ws.root).open_lots(BUILDER, today=date(2027, 12, 1)) == []  # deadlines passed
 
 
 def test_a_tender_given_twice_is_one_tender(ws, matcher):
@@ -108,15 +109,15 @@ def test_since_keeps_tenders_published_or_due_after_it(ws, matcher):
 
 def test_member_is_scored_exactly_on_every_lot(ws, matcher):
     report = opportunities(
-        ws, [FEED / "bridge-reconstruction.yaml"], member=SESTRORETSK, min_fit=0.0, top_k=1, matcher=matcher,
+        ws, [FEED / "bridge-reconstruction.yaml"], member=BUILDER, min_fit=0.0, top_k=1, matcher=matcher,
         remember=False,
     )  # fmt: skip
     [mine] = report.members
-    assert mine.participant_id == SESTRORETSK and len(mine.opportunities) == 6  # every lot, min fit 0
+    assert mine.participant_id == BUILDER and len(mine.opportunities) == 6  # every lot, min fit 0
     full = matcher.suggest(FEED / "bridge-reconstruction.yaml", top_k=200)
     for o in mine.opportunities:
         lot = next(x for x in full.lots if x.lot_id == o.lot_id)
-        s = next(s for s in lot.suggestions if s.participant_id == SESTRORETSK)
+        s = next(s for s in lot.suggestions if s.participant_id == BUILDER)
         assert (o.suggestion.score, o.suggestion.fit) == (s.score, s.fit)  # also where it is not the best
         assert o.suggestion.rank == (1 if s.rank == 1 else 0)  # its place in the lot's top 1, 0 below it
 
@@ -151,8 +152,8 @@ def test_one_digest_per_member(ws, matcher, tmp_path):
     report = opportunities(ws, [FEED], matcher=matcher, remember=False)
     written = write_digests(report, tmp_path)
     assert len(written) == len(report.members)
-    page = (tmp_path / digest_name(SESTRORETSK)).read_text(encoding="utf-8")
-    assert "Sestroretsk Bridgebuilding Company LLC" in page and "superstructure" in page
+    page = (tmp_path / digest_name(BUILDER)).read_text(encoding="utf-8")
+    assert "Mostostroy-Nevsky LLC" in page and "superstructure" in page
     assert "Ladoga Water" not in page.split("<table>")[0]
 
 
@@ -162,30 +163,31 @@ def test_cli_json_csv_digest_and_rerun(ws, tmp_path):
     from matcher.feedback import mark_lot, remove
     from matcher.inputs.tenders import read_tender
 
-    args = ["opportunities", str(FEED), "-w", str(ws.root), "--min-fit", "0.5"]
+    args = ["opportunities", str(FEED), "-w", str(ws.root), "--min-fit", "0.3"]
     bridge = read_tender(FEED / "bridge-reconstruction.yaml")
-    made = mark_lot(ws, bridge, "1", SESTRORETSK, "shortlisted").marks[0]
+    made = mark_lot(ws, bridge, "1", BUILDER, "shortlisted").marks[0]
     shown = f"shortlisted #{made.id}"  # a manager's mark on the lot shows beside it in every format
     try:
         out = runner.invoke(app, [*args, "-f", "json", "--digest", str(tmp_path / "d")])
         assert out.exit_code == 0, out.output
         data = json.loads(out.stdout)
-        assert data["count"] > 0 and all(o["fit"] >= 0.5 for m in data["members"] for o in m["opportunities"])
+        assert data["count"] > 0 and all(o["fit"] >= 0.3 for m in data["members"] for o in m["opportunities"])
         assert len(list((tmp_path / "d").glob("*.html"))) == len(data["members"])
-        mine = next(m for m in data["members"] if m["participant_id"] == SESTRORETSK)["opportunities"]
+        mine = next(m for m in data["members"] if m["participant_id"] == BUILDER)["opportunities"]
         marked = next(o for o in mine if (o["tender_id"], o["lot_id"]) == (BRIDGE, "1"))
         assert [x["status"] for x in marked["suggestion"]["marks"]] == ["shortlisted"]
-        assert shown in (tmp_path / "d" / digest_name(SESTRORETSK)).read_text(encoding="utf-8")
+        # the member writes Russian: its digest is in Russian unless --lang says otherwise
+        assert f"в шорт-листе #{made.id}" in (tmp_path / "d" / digest_name(BUILDER)).read_text(encoding="utf-8")
         rerun = runner.invoke(app, [*args, "-f", "csv"])
         assert rerun.exit_code == 0 and rerun.stdout.splitlines()[1:] == []  # the header only: nothing new
         again = list(csv.DictReader(runner.invoke(app, [*args, "-f", "csv", "--all", "--dry-run"]).stdout.splitlines()))
         rows = {(r["participant_id"], r["tender_id"], r["lot_id"]): r["marks"] for r in again}
-        assert rows[(SESTRORETSK, BRIDGE, "1")] == shown and rows[(SESTRORETSK, BRIDGE, "2")] == ""
-        table = runner.invoke(app, [*args, "--all", "--member", SESTRORETSK], env={"COLUMNS": "200"})
-        assert table.exit_code == 0 and "Sestroretsk Bridgebuilding" in table.stdout and shown in table.stdout
-        ru = [*args, "--all", "--dry-run", "--digest", str(tmp_path / "ru")]
-        assert runner.invoke(app, ["--lang", "ru", *ru]).exit_code == 0
-        assert f"в шорт-листе #{made.id}" in (tmp_path / "ru" / digest_name(SESTRORETSK)).read_text(encoding="utf-8")
+        assert rows[(BUILDER, BRIDGE, "1")] == shown and rows[(BUILDER, BRIDGE, "2")] == ""
+        table = runner.invoke(app, [*args, "--all", "--member", BUILDER], env={"COLUMNS": "200"})
+        assert table.exit_code == 0 and "Mostostroy-Nevsky" in table.stdout and shown in table.stdout
+        en = [*args, "--all", "--dry-run", "--digest", str(tmp_path / "en")]
+        assert runner.invoke(app, ["--lang", "en", *en]).exit_code == 0
+        assert shown in (tmp_path / "en" / digest_name(BUILDER)).read_text(encoding="utf-8")
     finally:
         remove(ws, made.id)
     bad = runner.invoke(app, ["opportunities", str(tmp_path / "missing"), "-w", str(ws.root)])
@@ -211,23 +213,23 @@ def test_the_member_page_and_the_api_show_its_open_lots(ws, matcher):
     from matcher.web import create_app
 
     Reported(ws.root).record([
-        ReportedLot(SESTRORETSK, "T-9", "1", "Footbridge <script>x</script>", "Deck renewal", 0.81, "strong",
+        ReportedLot(BUILDER, "T-9", "1", "Footbridge <script>x</script>", "Deck renewal", 0.81, "strong",
                     None, None, "2026-12-01T02:00:00+00:00"),
-        ReportedLot(SESTRORETSK, "T-8", "1", "Old bridge", "Closed long ago", 0.9, "strong",
+        ReportedLot(BUILDER, "T-8", "1", "Old bridge", "Closed long ago", 0.9, "strong",
                     None, date(2020, 1, 1), "2019-12-01T02:00:00+00:00"),
     ])  # fmt: skip
     client = TestClient(create_app(matcher, rate_limit=0))
-    page = client.get(f"/ui/member/{SESTRORETSK}")
+    page = client.get(f"/ui/member/{BUILDER}")
     assert page.status_code == 200, page.text
     html = page.text
-    assert "Sestroretsk Bridgebuilding Company LLC" in html and "Past projects" in html
-    firm = matcher.participant(SESTRORETSK)
+    assert "Mostostroy-Nevsky LLC" in html and "Past projects" in html
+    firm = matcher.participant(BUILDER)
     assert firm.codes and all(code in html for code in firm.codes)
     assert "Open lots that fit it" in html and "Deck renewal" in html and "Closed long ago" not in html
     assert "<script>x" not in html and "&lt;script&gt;x" in html
     assert 'href="/ui/member/' in html  # the similar members link to their own pages
     assert "<script" not in html
-    api = client.get(f"/participants/{SESTRORETSK}/opportunities")
+    api = client.get(f"/participants/{BUILDER}/opportunities")
     assert api.status_code == 200 and [lot["lot_title"] for lot in api.json()["lots"]] == ["Deck renewal"]
     assert client.get("/participants/NOPE/opportunities").status_code == 404
     assert client.get("/ui/member/NOPE").status_code == 404
@@ -253,16 +255,16 @@ def test_the_api_ranks_a_feed_in_the_body_without_touching_the_record(ws, matche
     client = TestClient(create_app(matcher, rate_limit=0))
     bridge = yaml.safe_load((FEED / "bridge-reconstruction.yaml").read_text(encoding="utf-8"))
     bridge["deadline"] = str(bridge["deadline"])
-    answer = client.post("/opportunities", json=bridge, params={"min_fit": 0.5})
+    answer = client.post("/opportunities", json=bridge, params={"min_fit": 0.3})
     assert answer.status_code == 200, answer.text
     data = answer.json()
-    mine = next(m for m in data["members"] if m["participant_id"] == SESTRORETSK)
+    mine = next(m for m in data["members"] if m["participant_id"] == BUILDER)
     assert {o["lot_id"] for o in mine["opportunities"]} >= {"1", "2"}
     assert mine["opportunities"][0]["suggestion"]["why"] and mine["opportunities"][0]["partners"]
     assert not reported_path(ws.root).exists()  # a query: nothing remembered
     ocds = json.loads((FEED / "metro-depot-ru.ocds.json").read_text(encoding="utf-8"))
-    one = client.post("/opportunities", json=ocds, params={"member": SESTRORETSK, "min_fit": 0})
-    assert one.status_code == 200 and one.json()["lots"] == 4 and one.json()["member"] == SESTRORETSK
+    one = client.post("/opportunities", json=ocds, params={"member": BUILDER, "min_fit": 0})
+    assert one.status_code == 200 and one.json()["lots"] == 4 and one.json()["member"] == BUILDER
     assert (
         client.post("/opportunities", content=b"{not json", headers={"content-type": "application/json"}).status_code
         == 400
@@ -277,18 +279,18 @@ def test_a_member_marked_not_relevant_is_not_offered_similar_lots(ws, matcher):
     from matcher.feedback import mark_lot, remove
     from matcher.inputs.tenders import read_tender
 
-    before = lots_of(opportunities(ws, [FEED], matcher=matcher, remember=False), SESTRORETSK)
+    before = lots_of(opportunities(ws, [FEED], matcher=matcher, remember=False), BUILDER)
     assert (BRIDGE, "1") in before and (RING, "1") in before
     bridge = read_tender(SAMPLE / "tenders" / "bridge-reconstruction.yaml")
-    made = mark_lot(ws, bridge, "1", SESTRORETSK, "not-relevant", "wrong-kind-of-work")
+    made = mark_lot(ws, bridge, "1", BUILDER, "not-relevant", "wrong-kind-of-work")
     try:
-        after = lots_of(opportunities(ws, [FEED], matcher=matcher, remember=False), SESTRORETSK)
-        exact = opportunities(ws, [FEED], matcher=matcher, member=SESTRORETSK, remember=False)
+        after = lots_of(opportunities(ws, [FEED], matcher=matcher, remember=False), BUILDER)
+        exact = opportunities(ws, [FEED], matcher=matcher, member=BUILDER, remember=False)
     finally:
         remove(ws, made.marks[0].id)
     assert (BRIDGE, "1") not in after and (RING, "1") not in after  # the lot marked, and a similar one
     assert after < before
-    assert (BRIDGE, "1") not in lots_of(exact, SESTRORETSK)  # --member leaves it out too
+    assert (BRIDGE, "1") not in lots_of(exact, BUILDER)  # --member leaves it out too
 
 
 def test_a_feed_over_the_release_limit_is_refused_before_it_is_compiled(matcher, monkeypatch):

@@ -112,12 +112,16 @@ def test_a_request_in_flight_finishes_on_the_version_it_began_on(workspace):
     assert answers[0]["index_version"] == old and after["index_version"] == new
 
 
-def test_a_broken_version_is_never_served_and_health_says_why(workspace):
+def test_a_broken_version_is_never_served_and_health_says_why(workspace, caplog):
     app = create_app(Matcher(workspace), rate_limit=0)
     client = TestClient(app)
     good = workspace.current_version().name
     broken = publish_damaged(workspace, "vectors.npy")
-    assert app.state.follower.check() is False
+    with caplog.at_level(logging.ERROR, logger="matcher.web.swap"):
+        assert app.state.follower.check() is False
+    [logged] = [r for r in caplog.records if r.name == "matcher.web.swap" and r.levelno == logging.ERROR]
+    assert logged.version == broken.name and logged.served == good
+    assert "vectors.npy" in logged.reason and "truncated" in logged.reason
     health = client.get("/health").json()
     assert health["index_version"] == good and health["newest_version"] == broken.name
     assert health["swap_failure"]["version"] == broken.name
@@ -128,7 +132,6 @@ def test_a_broken_version_is_never_served_and_health_says_why(workspace):
     assert app.state.follower.check() is False  # not retried at every poll
     metrics = client.get("/metrics").text
     assert "matcher_index_swap_failures_total 1.0" in metrics
-    # The next good publication is served; the failure is gone from /health.
     # CURRENT moved back to the served version: nothing to swap, and the failure is gone from /health.
     workspace.point_current_at(workspace.versions_dir / good)
     assert app.state.follower.check() is False and client.get("/health").json()["swap_failure"] is None

@@ -8,6 +8,7 @@ refreshes, and for the workers a real `matcher serve` process on 127.0.0.1.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -112,12 +113,16 @@ def test_a_request_in_flight_finishes_on_the_version_it_began_on(workspace):
     assert answers[0]["index_version"] == old and after["index_version"] == new
 
 
-def test_a_broken_version_is_never_served_and_health_says_why(workspace):
+def test_a_broken_version_is_never_served_and_health_says_why(workspace, caplog):
     app = create_app(Matcher(workspace), rate_limit=0)
     client = TestClient(app)
     good = workspace.current_version().name
     broken = publish_damaged(workspace, "vectors.npy")
-    assert app.state.follower.check() is False
+    with caplog.at_level(logging.ERROR, logger="matcher.web.swap"):
+        assert app.state.follower.check() is False
+    [logged] = [r for r in caplog.records if r.name == "matcher.web.swap" and r.levelno == logging.ERROR]
+    assert logged.version == broken.name and logged.served == good
+    assert "vectors.npy" in logged.reason and "truncated" in logged.reason
     health = client.get("/health").json()
     assert health["index_version"] == good and health["newest_version"] == broken.name
     assert health["swap_failure"]["version"] == broken.name
@@ -128,7 +133,6 @@ def test_a_broken_version_is_never_served_and_health_says_why(workspace):
     assert app.state.follower.check() is False  # not retried at every poll
     metrics = client.get("/metrics").text
     assert "matcher_index_swap_failures_total 1.0" in metrics
-    # The next good publication is served; the failure is gone from /health.
     # CURRENT moved back to the served version: nothing to swap, and the failure is gone from /health.
     workspace.point_current_at(workspace.versions_dir / good)
     assert app.state.follower.check() is False and client.get("/health").json()["swap_failure"] is None
@@ -271,6 +275,32 @@ def test_the_shared_window_holds_across_processes(tmp_path):
     assert sum(allowed) == 50
 
 
+def test_two_apps_on_one_shared_window_answer_429_past_the_limit_between_them(sample_matcher, tmp_path, monkeypatch):
+    """Through the middleware, as two workers of one server: 3 requests in all, not 3 each; and each
+    hit is counted in a worker thread, off the event loop, as it may wait for the other's lock."""
+    on_loop = []
+    hit = SharedWindow.hit
+
+    def counted(self, client):
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        return hit(self, client)
+
+    monkeypatch.setattr(SharedWindow, "hit", counted)
+    path = tmp_path / "rate.sqlite3"
+    workers = [
+        TestClient(create_app(sample_matcher, rate_limit=3, shared_rate_limit=path, clock=lambda: 1000.0))
+        for _ in range(2)
+    ]
+    answers = [workers[i % 2].get("/health") for i in range(6)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429, 429, 429]
+    assert answers[3].headers["retry-after"] == "60" and "3 requests per minute" in answers[3].json()["detail"]
+    assert on_loop == [False] * 6
+
+
 def test_an_unwritable_shared_window_is_a_clear_error(tmp_path):
     from matcher.errors import InputError
 
@@ -306,13 +336,17 @@ def _workers(parent: int) -> set[int]:
     return found
 
 
+LIMIT = 400  # per minute and client: over the test's own requests to the server (at most ~250 a minute)
+
+
 @pytest.mark.skipif(not Path("/proc").exists(), reason="finds the workers through /proc")
 def test_a_killed_worker_is_replaced_and_the_others_keep_answering(workspace, tmp_path):
     port = _free_port()
     matcher = [sys.executable, "-m", "matcher"]
     log = (tmp_path / "serve.log").open("w")
     server = subprocess.Popen(
-        [*matcher, "serve", "-w", str(workspace.root), "--port", str(port), "--workers", "2", "--rate-limit", "5000"],
+        [*matcher, "serve", "-w", str(workspace.root), "--port", str(port), "--workers", "2",
+         "--rate-limit", str(LIMIT)],
         stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -337,8 +371,6 @@ def test_a_killed_worker_is_replaced_and_the_others_keep_answering(workspace, tm
                 time.sleep(0.5)
             after = _workers(server.pid)
             assert victim not in after and len(after) == 2 and len(after & before) == 1
-            seen = {client.get("/health").json()["worker"] for _ in range(60)}
-            assert seen <= after
             metrics = client.get("/metrics").text  # the workers' counts, added up
             total = sum(
                 float(m)
@@ -346,6 +378,7 @@ def test_a_killed_worker_is_replaced_and_the_others_keep_answering(workspace, tm
             )
             assert total >= answered
         assert answered == 40
+        _both_answer_and_share_the_limit(base, after, deadline, tmp_path / "serve.log")
     finally:
         server.send_signal(signal.SIGINT)
         try:
@@ -354,6 +387,26 @@ def test_a_killed_worker_is_replaced_and_the_others_keep_answering(workspace, tm
             server.kill()
         log.close()
     assert not _workers(server.pid)
+
+
+def _both_answer_and_share_the_limit(base: str, workers: set[int], deadline: float, log: Path) -> None:
+    """Each request on a connection of its own, which either worker may accept: both answer (the
+    new one once it has loaded), and one client gets LIMIT answers from the two together, then 429.
+
+    The client is an address of its own (X-Forwarded-For, which uvicorn trusts from 127.0.0.1), so
+    that the test's other requests do not count against it."""
+    with httpx.Client(base_url=base, timeout=60, limits=httpx.Limits(max_keepalive_connections=0)) as fresh:
+        seen: set[int] = set()
+        while seen != workers:
+            assert time.monotonic() < deadline, log.read_text()
+            worker = fresh.get("/health").json()["worker"]
+            assert worker in workers
+            seen.add(worker)
+            time.sleep(0.25)  # the test's own address stays under the limit too
+        burst = [fresh.get("/health", headers={"X-Forwarded-For": "203.0.113.7"}) for _ in range(LIMIT + 3)]
+    allowed = [r for r in burst if r.status_code == 200]
+    assert len(allowed) == LIMIT and [r.status_code for r in burst[LIMIT:]] == [429] * 3
+    assert {r.json()["worker"] for r in allowed} == workers, "both workers counted in the one window"
 
 
 def _up(base: str) -> bool:

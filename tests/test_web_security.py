@@ -202,6 +202,45 @@ def test_serve_serves_with_the_keys_of_the_file_and_the_cors_origins(sample_work
     assert cors.headers["access-control-allow-origin"] == "http://localhost:3000"
 
 
+def test_serve_turns_the_key_on_from_matcher_api_key_alone(sample_workspace, monkeypatch):
+    import uvicorn
+
+    served = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: served.update(app=app, **kwargs))
+    result = CliRunner().invoke(
+        cli_app, ["serve", "-w", str(sample_workspace.root), "--rate-limit", "0"], env={"MATCHER_API_KEY": NEW}
+    )
+    assert result.exit_code == 0, result.output
+    assert NEW not in result.output, "the key is never printed"
+    client = TestClient(served["app"])
+    error(client.get(f"/participants/{MOSTOSTROY}"), 401, "needs an API key")
+    assert client.get(f"/participants/{MOSTOSTROY}", headers={"X-API-Key": NEW}).status_code == 200
+    assert client.get("/").status_code == 401  # the page asks for the key
+
+
+def test_a_worker_reads_the_keys_and_the_cors_origins_from_its_environment(sample_workspace, tmp_path, monkeypatch):
+    """`serve --workers N` hands each worker its keys and origins only through the environment
+    (WorkerSettings.to_env); the worker's factory must turn them back into the same guards."""
+    from matcher.web import worker
+
+    settings = worker.WorkerSettings(
+        workspace=str(sample_workspace.root), model=None, rate_limit=1000, max_body_bytes=100_000, follow_s=None,
+        shared_rate_limit=str(tmp_path / "rate.sqlite3"), cors_origins=[APP_ORIGIN],
+    )  # fmt: skip
+    for name, value in settings.to_env([OLD, NEW]).items():
+        monkeypatch.setenv(name, value)
+    client = TestClient(worker.create())
+    for key in (OLD, NEW):
+        answer = client.get("/similar", params={"text": "bridges", "top_k": 1}, headers={"X-API-Key": key})
+        assert answer.status_code == 200, answer.text
+    error(client.get("/similar", params={"text": "bridges"}), 401, "needs an API key")
+    error(client.get("/similar", params={"text": "bridges"}, headers={"X-API-Key": OLD[:-1]}), 401, "does not hold")
+    cors = client.get("/health", headers={"Origin": APP_ORIGIN})
+    assert cors.status_code == 200 and cors.headers["access-control-allow-origin"] == APP_ORIGIN
+    assert preflight(client, APP_ORIGIN).headers["access-control-allow-origin"] == APP_ORIGIN
+    assert "access-control-allow-origin" not in client.get("/health", headers={"Origin": EVIL}).headers
+
+
 def test_a_wrong_key_counts_against_the_rate_limit(sample_matcher):
     """Keys cannot be guessed at speed: the limit applies before the key is checked."""
     client = TestClient(create_app(sample_matcher, api_key=NEW, rate_limit=3, clock=lambda: 0.0))

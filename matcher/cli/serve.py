@@ -84,8 +84,9 @@ def serve(
     POST /suggest and POST /consortium (a tender as JSON or YAML, or an OCDS release); the spec is
     at /openapi.json and the page at /. Logs are JSON lines on stderr. Listens on 127.0.0.1 unless
     --host says otherwise; with --api-key (or MATCHER_API_KEY) or --api-key-file every request but
-    /health and /ready needs the X-API-Key header. With --workers N the rate limit is shared by the
-    workers (a SQLite file in the workspace) and /metrics adds up every worker's counts.
+    /health, /ready and the page's key form (/ui/key) needs the X-API-Key header. With --workers N
+    the rate limit is shared by the workers (a SQLite file in the workspace) and /metrics adds up
+    every worker's counts.
 
     Example: matcher serve --sample --port 8000
 

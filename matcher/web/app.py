@@ -123,8 +123,9 @@ def create_app(
 
     Args:
         matcher: the index to serve first.
-        api_key: when set, every request but /health and /ready needs it in the X-API-Key header
-            (401 otherwise), and the page's forms need its CSRF token. Several keys (a list) while
+        api_key: when set, every request but /health, /ready and /ui/key (the page's key form;
+            OPEN_PATHS) needs it in the X-API-Key header (401 otherwise), and the page's forms need
+            its CSRF token. Several keys (a list) while
             rotating: any of them is accepted (see :func:`matcher.web.keys.read_api_keys` for a key file).
         rate_limit: requests per minute per client address (429 with Retry-After beyond); 0 for none.
             Requests with a wrong key count too, so that keys cannot be guessed at speed.

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from fastapi import HTTPException
+from starlette.concurrency import run_in_threadpool
 
 from matcher.web.ratestore import Window
 
@@ -256,6 +257,8 @@ class SlidingWindow:
         [0.0, 0.0, 58.0, 0.0]
     """
 
+    blocking = False  # memory only: counted on the event loop, where no two hits interleave
+
     def __init__(self, limit: int, window_s: float = WINDOW_S, clock: Callable[[], float] = time.monotonic):
         self.limit = limit
         self.window_s = window_s
@@ -277,7 +280,11 @@ class SlidingWindow:
 
 
 class RateLimit:
-    """429 with Retry-After once a client (its address) is over the per-minute limit."""
+    """429 with Retry-After once a client (its address) is over the per-minute limit.
+
+    A window that waits on a lock (the workers' shared file) is asked from a worker thread, so
+    that while one request waits for another process, this one's event loop serves the rest.
+    """
 
     def __init__(self, app: ASGIApp, window: Window):
         self.app = app
@@ -288,7 +295,8 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         client = scope.get("client")
-        wait = self.window.hit(client[0] if client else "?")
+        address = client[0] if client else "?"
+        wait = await run_in_threadpool(self.window.hit, address) if self.window.blocking else self.window.hit(address)
         if wait <= 0:
             await self.app(scope, receive, send)
             return

@@ -305,19 +305,20 @@ def index(request: Request) -> HTMLResponse:
 
 
 @router.get("/ui/similar", response_class=HTMLResponse)
-def similar_page(request: Request, member: str = "", text: str = "", top_k: int = 10) -> HTMLResponse:
+def similar_page(request: Request, member: str = "", text: str = "", top_k: str = "10") -> HTMLResponse:
+    # top_k is read here, not by FastAPI: a page answers a bad value with the page, not JSON
     svc = _service(request)
-    form = {"member": member, "text": text, "top_k": top_k}
+    form: dict[str, Any] = {"member": member, "text": text, "top_k": top_k}
     try:
-        top_k = min(100, max(1, top_k))
+        form["top_k"] = k = _int(request.query_params, "top_k", 10, 1, 100)
         if not member.strip() and not text.strip():
             raise InputError(tr("type a member's name or id, or describe what the firm does"))
         if member.strip():
             firm = svc.find_member(member)
-            result = svc.similar(firm.id, None, top_k)
+            result = svc.similar(firm.id, None, k)
             query, query_firm = firm.name, firm
         else:
-            result = svc.similar(None, text, top_k)
+            result = svc.similar(None, text, k)
             query, query_firm = f"“{' '.join(text.split())}”", None
     except MatcherError as exc:
         return _page(request, status_for(exc), error=_message(request, exc), form=form)
@@ -362,7 +363,8 @@ class _FormError(InputError):
     """A form filled in a way that names no tender, or with an option out of range."""
 
 
-def _int(form: FormData, name: str, default: int, low: int, high: int) -> int:
+def _int(form: Mapping[str, Any], name: str, default: int, low: int, high: int) -> int:
+    """A whole number of a form or query string, held to low..high."""
     try:
         return min(high, max(low, int(str(form.get(name) or default))))
     except ValueError:

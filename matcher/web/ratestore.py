@@ -28,6 +28,7 @@ class Window(Protocol):
 
     limit: int
     window_s: float
+    blocking: bool  # whether hit waits on a file lock (then RateLimit runs it off the event loop)
 
     def hit(self, client: str) -> float:
         """Counts a request; returns 0 when it is allowed, else the seconds until one will be."""
@@ -45,6 +46,8 @@ class SharedWindow:
         >>> [w.hit("a") for _ in range(4)]
         [0.0, 0.0, 58.0, 0.0]
     """
+
+    blocking = True  # BEGIN IMMEDIATE waits while another worker holds the write lock
 
     def __init__(self, path: Path, limit: int, window_s: float = WINDOW_S, clock: Callable[[], float] = time.time):
         self.path = path

@@ -107,9 +107,18 @@ class LotSuggestions:
     suggestions: tuple[Suggestion, ...]
 
     @property
+    def best_fit(self) -> Suggestion | None:
+        """The suggestion with the highest fit (None: nothing suggested, or no calibration). Usually
+        the first; not always, as the fit leaves out what ranks without being capability (repeat
+        business with the buyer, a manager's demotion)."""
+        fitted = [s for s in self.suggestions if s.fit is not None]
+        return max(fitted, key=lambda s: s.fit or 0.0) if fitted else None  # ties: the higher ranked
+
+    @property
     def best_band(self) -> str | None:
-        """The band of the first suggestion (None: nothing suggested, or no calibration)."""
-        return self.suggestions[0].band if self.suggestions else None
+        """The band of the best fit among the suggestions (None: nothing suggested, or no calibration)."""
+        best = self.best_fit
+        return best.band if best is not None else self.suggestions[0].band if self.suggestions else None
 
     @property
     def no_good_match(self) -> bool:
@@ -127,7 +136,7 @@ class LotSuggestions:
             return None  # the whole tender's lead candidates: each lot says it for itself
         if not self.suggestions:
             return tr('no member matches "%(title)s"', title=self.title) if self.lot_id != "*" else None
-        best = self.suggestions[0]
+        best = self.best_fit or self.suggestions[0]
         if best.band not in ("weak", "possible"):
             return None
         closest = ", ".join(s.name for s in self.suggestions[:3])

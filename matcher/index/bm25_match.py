@@ -34,6 +34,8 @@ LOOKUP_BATCH = 4
 # past that, at() adds every posting up once (dense) and reads the rows from it
 LOOKUP_COST = 8
 COMPACT_BELOW = 0.7
+# the words whose highest value Postings keeps (a float each), forgotten all at once past this many
+WORDS_KEPT = 100_000
 
 
 def sorted_within_terms(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -63,6 +65,9 @@ class Postings:
         # plain ndarray views of the (memory-mapped) arrays: still mapped, not copied, but slicing
         # one skips np.memmap's Python-level __getitem__ (tens of thousands of slices a request)
         self.data, self.indices, self.indptr, self.impact = (np.asarray(a) for a in (data, indices, indptr, impact))
+        # a word's highest value (LexicalMatch._word_best), kept across queries: the words of a
+        # tender's lots repeat (half of them in the sample's), and each costs a threshold search
+        self.word_best: dict[Word, float] = {}
 
     def span(self, term: int) -> tuple[int, int]:
         return int(self.indptr[term]), int(self.indptr[term + 1])
@@ -154,7 +159,9 @@ class LexicalMatch:
         self._dense: np.ndarray | None = None  # every share, once something needed them all
         if postings is None:
             return
-        best: dict[Word, float] = {}
+        best = postings.word_best
+        if len(best) > WORDS_KEPT:
+            best.clear()
         for word in words:  # repeated words count again
             if word not in best:
                 best[word] = self._word_best(word)

@@ -149,7 +149,9 @@ def _oracle_shares(match) -> np.ndarray:
     return (summed / match.total).astype(np.float32)
 
 
-def test_dense_shares_are_the_very_floats_of_the_plain_sum(sample_index, synthetic_index):
+@pytest.mark.parametrize("by_buffer", [0, 10**9])  # each word over its own documents, or in an n-long buffer
+def test_dense_shares_are_the_very_floats_of_the_plain_sum(sample_index, synthetic_index, monkeypatch, by_buffer):
+    monkeypatch.setattr(matcher.index.bm25_match, "WORD_BUFFER", by_buffer)
     queries = [(sample_index, text, language) for text, language in _lot_texts()]
     queries += [(synthetic_index, "w0x w1x w2x w5x w40x w300x w1x", "es")]
     for index, text, language in queries:

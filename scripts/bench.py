@@ -824,7 +824,7 @@ def write_report(path: Path, results: dict) -> None:
         lines += [
             "## Query latency, memory and recall by size",
             "",
-            "`suggest` in one process over the six sample tenders (1 to 6 lots; every call embeds each lot",
+            "`suggest` in one process over the seven sample tenders (1 to 6 lots; every call embeds each lot",
             f"and the whole tender, {sizes[0]['query'].get('texts_per_call', 0):.1f} texts a call on average, "
             "ranks and explains), after one warm-up call each.",
             "Memory: the resident size opening the index and serving adds to the process, and its peak.",
@@ -922,7 +922,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated firm counts")
     parser.add_argument("--embed", type=int, default=100_000, help="firms per size embedded for real")
     parser.add_argument("--texts", type=int, default=1000, help="texts for the throughput comparison")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds over the six tenders per size")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds over the seven sample tenders per size")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/matcher-bench"))
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument(

@@ -164,15 +164,16 @@ class LexicalMatch:
         self._dense: np.ndarray | None = None  # every share, once something needed them all
         if postings is None:
             return
-        best = postings.word_best
-        if len(best) > WORDS_KEPT:
-            best.clear()
+        kept = postings.word_best  # shared by a server's threads: read once, never assumed still there
+        if len(kept) > WORDS_KEPT:
+            kept.clear()
         for word in words:  # repeated words count again
-            if word not in best:
-                best[word] = self._word_best(word)
-            if best[word] > 0 or not translated:
+            best = kept.get(word)
+            if best is None:
+                best = kept[word] = self._word_best(word)
+            if best > 0 or not translated:
                 self.words.append(word)
-                self.total += best[word]
+                self.total += best
         if self.total <= 0:
             self.words, self.total = [], 0.0
         self.terms = sorted({t for w in self.words for t in w.terms})

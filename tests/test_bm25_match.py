@@ -122,3 +122,47 @@ def test_a_query_without_known_words_matches_nothing(sample_index):
     match = sample_index.match("zzzz qqqq", "en")
     assert match.total == 0.0 and match.top(10)[0].size == 0
     assert match.at([0, 1]).tolist() == [0.0, 0.0] and not match.dense().any()
+
+
+def _oracle_shares(match) -> np.ndarray:
+    """Every document's share the plain way: an n-long array per term and per word, the words added
+    in their order (a word is max(own, Σ p·translation), the translations added from 0 in order)."""
+    postings, n = match._postings, match.n
+
+    def column(term: int, weight: float = 1.0) -> np.ndarray:
+        out = np.zeros(n)
+        docs, scores = postings.every(term, weight)
+        out[docs] = scores
+        return out
+
+    summed = np.zeros(n)
+    for word in match.words:
+        value = column(word.own) if word.own is not None else np.zeros(n)
+        if word.translations:
+            translated = np.zeros(n)
+            for term, p in word.translations:
+                translated = translated + column(term, p)
+            value = translated if word.own is None else np.maximum(value, translated)
+        summed = summed + value
+    if not match._translated:
+        return (summed.astype(np.float32) / match.total).astype(np.float32)
+    return (summed / match.total).astype(np.float32)
+
+
+@pytest.mark.parametrize("by_buffer", [0, 10**9])  # each word over its own documents, or in an n-long buffer
+def test_dense_shares_are_the_very_floats_of_the_plain_sum(sample_index, synthetic_index, monkeypatch, by_buffer):
+    monkeypatch.setattr(matcher.index.bm25_match, "WORD_BUFFER", by_buffer)
+    queries = [(sample_index, text, language) for text, language in _lot_texts()]
+    queries += [(synthetic_index, "w0x w1x w2x w5x w40x w300x w1x", "es")]
+    for index, text, language in queries:
+        match = index.match(text, language)
+        np.testing.assert_array_equal(match.dense().view(np.int32), _oracle_shares(match).view(np.int32))
+
+
+def test_a_words_best_is_kept_across_queries_and_is_what_a_fresh_search_finds(sample_index):
+    text, language = next((t, lang) for t, lang in _lot_texts() if lang == "ru")
+    first = sample_index.match(text, language)
+    kept = dict(first._postings.word_best)
+    assert kept and all(first._word_best(word) == best for word, best in kept.items())
+    again = sample_index.match(text, language)
+    assert again.total == first.total and again.words == first.words

@@ -179,3 +179,19 @@ def test_top_k_rows_equals_a_stable_full_sort():
     for values in (rng.random(1000), rng.integers(0, 5, 1000).astype(float), np.zeros(10)):
         for k in (1, 7, 100, 2000):
             np.testing.assert_array_equal(top_k_rows(values, k), np.argsort(-values, kind="stable")[:k])
+
+
+@pytest.mark.parametrize("by_mark", [1, 10**9])  # a sort of the blocks' rows, or a mark per firm
+def test_rows_sharing_block_unites_the_blocks_however_it_is_done(monkeypatch, by_mark):
+    from matcher.rank import pool as pool_module
+
+    monkeypatch.setattr(pool_module, "UNION_BY_MARK", by_mark)
+    rng = np.random.default_rng(5)
+    blocks = ["45221111-3", "45231300-8", "45233120-6", "71311000-1"]
+    firms = [firm(f"f{i}", codes=rng.choice(blocks, rng.integers(0, 3), replace=False)) for i in range(300)]
+    pool = Pool(firms)
+    for codes in (blocks[:1], blocks[:2], blocks, ["45221000-2", "45221119-9"], ["OKVED2:42.11"]):
+        wanted = {f"{c[:4]}" for c in codes}
+        expected = [i for i, f in enumerate(firms) if any(c[:4] in wanted for c in f.codes)]
+        rows = pool.rows_sharing_block(codes)
+        assert rows.dtype == np.int64 and rows.tolist() == expected

@@ -13,6 +13,7 @@ posting up, as :meth:`LexicalMatch.dense` does.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -34,6 +35,12 @@ LOOKUP_BATCH = 4
 # past that, at() adds every posting up once (dense) and reads the rows from it
 LOOKUP_COST = 8
 COMPACT_BELOW = 0.7
+# dense(): a translated word with postings for one document in this many or more is combined in an
+# n-long buffer (two passes over the registry), a rarer one over its own documents (a merge of its terms'
+# postings): at 1M firms 50-70 ms of process time a text where a mark and a position per word took 110-190 ms
+WORD_BUFFER = 16
+# the words whose highest value Postings keeps (a float each), forgotten all at once past this many
+WORDS_KEPT = 100_000
 
 
 def sorted_within_terms(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -63,6 +70,9 @@ class Postings:
         # plain ndarray views of the (memory-mapped) arrays: still mapped, not copied, but slicing
         # one skips np.memmap's Python-level __getitem__ (tens of thousands of slices a request)
         self.data, self.indices, self.indptr, self.impact = (np.asarray(a) for a in (data, indices, indptr, impact))
+        # a word's highest value (LexicalMatch._word_best), kept across queries: the words of a
+        # tender's lots repeat (half of them in the sample's), and each costs a threshold search
+        self.word_best: dict[Word, float] = {}
 
     def span(self, term: int) -> tuple[int, int]:
         return int(self.indptr[term]), int(self.indptr[term + 1])
@@ -156,13 +166,16 @@ class LexicalMatch:
         self._dense: np.ndarray | None = None  # every share, once something needed them all
         if postings is None:
             return
-        best: dict[Word, float] = {}
+        kept = postings.word_best  # shared by a server's threads: read once, never assumed still there
+        if len(kept) > WORDS_KEPT:
+            kept.clear()
         for word in words:  # repeated words count again
-            if word not in best:
-                best[word] = self._word_best(word)
-            if best[word] > 0 or not translated:
+            best = kept.get(word)
+            if best is None:
+                best = kept[word] = self._word_best(word)
+            if best > 0 or not translated:
                 self.words.append(word)
-                self.total += best[word]
+                self.total += best
         if self.total <= 0:
             self.words, self.total = [], 0.0
         else:  # the request's words of the trade no document uses count in what it asks, unmatched
@@ -188,7 +201,7 @@ class LexicalMatch:
             if depth >= longest:
                 seen = self._union([postings.every(t)[0] for t in terms])
             else:
-                seen = np.unique(np.concatenate([postings.head(t, depth) for t in terms]))
+                seen = unique_sorted(np.concatenate([postings.head(t, depth) for t in terms]))
             summed = word.combine(0.0, [postings.lookup(t, seen) for t in terms])
             found = float(np.max(summed)) if len(seen) else 0.0
             if depth >= longest or found >= float(word.combine(0.0, [postings.bound(t, depth) for t in terms])):
@@ -408,15 +421,31 @@ class LexicalMatch:
             rows, weights = zip(*(postings.every(w.own) for w in self.words if w.own is not None))
             raw = np.bincount(np.concatenate(rows), weights=np.concatenate(weights), minlength=self.n)
             return (raw.astype(np.float32) / self.total).astype(np.float32)
-        per_word: dict[Word, tuple[np.ndarray, np.ndarray]] = {}
-        docs, values = [], []
+        # each word's values added to the sum in the words' order, as one bincount over them would add
+        # them (a document a word misses adds 0.0, which changes no float); a frequent word's values
+        # are combined in an n-long buffer, a rarer word's over its own documents (_best_of)
+        summed = np.zeros(self.n)
+        buffer: np.ndarray | None = None
+        repeats = Counter(self.words)
+        done: dict[Word, tuple[np.ndarray | None, np.ndarray]] = {}
         for word in self.words:
-            if word not in per_word:
+            if word in done:
+                docs, values = done[word]
+            elif word.translations and sum(postings.length(t) for t in word.terms) * WORD_BUFFER >= self.n:
+                buffer = np.zeros(self.n) if buffer is None else buffer
+                _best_into(word, postings, buffer)
+                summed += buffer
+                if repeats[word] > 1:
+                    done[word] = (None, buffer.copy())
+                buffer[:] = 0.0
+                continue
+            else:
                 own = [postings.every(word.own)] if word.own is not None else []
-                per_word[word] = _best_of(own, [postings.every(t, p) for t, p in word.translations], self.n)
-            docs.append(per_word[word][0])
-            values.append(per_word[word][1])
-        summed = np.bincount(np.concatenate(docs), weights=np.concatenate(values), minlength=self.n)
+                docs, values = done[word] = _best_of(own, [postings.every(t, p) for t, p in word.translations])
+            if docs is None:
+                summed += values
+            else:
+                np.add.at(summed, docs, values)
         return (summed / self.total).astype(np.float32)
 
 
@@ -431,28 +460,53 @@ def top_k_rows(values: np.ndarray, k: int) -> np.ndarray:
     return above[np.argsort(-values[above], kind="stable")][:k]
 
 
+def unique_sorted(rows: np.ndarray) -> np.ndarray:
+    """The distinct values, ascending, as np.unique gives them; by a stable sort, which merges the
+    sorted runs of concatenated postings in linear time (numpy 2's hashing np.unique took 400 ms
+    on half a million rows)."""
+    ordered = np.sort(rows, kind="stable")
+    return ordered[_first_of_each(ordered)] if len(ordered) else ordered
+
+
+def _first_of_each(ordered: np.ndarray) -> np.ndarray:
+    new = np.empty(len(ordered), dtype=bool)
+    new[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    return new
+
+
+def _best_into(word: Word, postings: Postings, buffer: np.ndarray) -> None:
+    """The word's value for every document, into a zeroed n-long buffer: its translations' scores
+    added in order from 0, then the larger of that and its own score (as :func:`_best_of`)."""
+    # ufunc.at adds in order like bincount, and in numpy 2 twice as fast as buffer[docs] += scores
+    for term, p in word.translations:
+        np.add.at(buffer, *postings.every(term, p))
+    if word.own is not None:
+        np.maximum.at(buffer, *postings.every(word.own))
+
+
 def _best_of(
-    own: list[tuple[np.ndarray, np.ndarray]], translated: list[tuple[np.ndarray, np.ndarray]], n: int
+    own: list[tuple[np.ndarray, np.ndarray]], translated: list[tuple[np.ndarray, np.ndarray]]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per document, the larger of its own score for a word and the sum of its translations' scores.
 
-    The documents (ascending) by a mark per document, not a sort: a frequent word's translations
-    hold hundreds of thousands of postings in a big registry. The translations are added in the
-    order they come (as one bincount over them would), so the floats are the same as ever."""
+    The documents (ascending) by a stable sort of the postings, which merges the terms' sorted
+    runs. The translations are added in the order they come (as one bincount over them would),
+    so the floats are the same as ever."""
     if not translated:
         return own[0]
     trans_docs = np.concatenate([d for d, _ in translated])
     trans_values = np.concatenate([v for _, v in translated])
-    mark = np.zeros(n, dtype=bool)
-    mark[trans_docs] = True
-    if own:
-        mark[own[0][0]] = True
-    docs = np.flatnonzero(mark)
-    position = np.empty(n, dtype=np.int64)
-    position[docs] = np.arange(len(docs))
-    best = np.bincount(position[trans_docs], weights=trans_values, minlength=len(docs))
+    every = np.concatenate([trans_docs, own[0][0]]) if own else trans_docs
+    order = np.argsort(every, kind="stable")
+    ordered = every[order]
+    new = _first_of_each(ordered)
+    docs = ordered[new]
+    where = np.empty(len(every), dtype=np.int64)
+    where[order] = np.cumsum(new) - 1
+    best = np.bincount(where[: len(trans_docs)], weights=trans_values, minlength=len(docs))
     if own:
         mine = np.zeros(len(docs))
-        mine[position[own[0][0]]] = own[0][1]
+        mine[where[len(trans_docs) :]] = own[0][1]
         best = np.maximum(best, mine)
     return docs, best

@@ -14,11 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from matcher.index.bm25_match import LexicalMatch, Postings, Word, impact_order, sorted_within_terms
+from matcher.index.bm25_match import LexicalMatch
 from matcher.index.lexicon import translations
+from matcher.index.postings import Postings, Word, impact_order, sorted_within_terms
 from matcher.language import detect
 
-IMPACT_FILE = "impact.csc.index.npy"  # per term, its postings by descending score (bm25_match.impact_order)
+IMPACT_FILE = "impact.csc.index.npy"  # per term, its postings by descending score (postings.impact_order)
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _STEMMERS = {"en": "english", "es": "spanish", "ru": "russian", "pt": "portuguese", "ro": "romanian",
              "fr": "french", "de": "german", "it": "italian"}  # fmt: skip

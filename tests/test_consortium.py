@@ -462,6 +462,23 @@ def test_a_weak_single_holder_gives_way_to_a_group_that_can_do_the_work(solver):
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
+def test_a_weak_lot_keeps_its_single_holder_where_no_group_fits_it_better(solver):
+    # Lots V and W of 300, which U (unlimited) fits weakly (.05, .1). On V, P+Q (too small alone)
+    # can do the work (.8); on W only pairs of R, S, T, Z (3 x 60 each), fitting no better (.05 to
+    # .08): U keeps W, as the extra firm buys nothing there. As the sample metro depot's lot 4,
+    # whose best fit is weak and whose many groups are weaker still (so leaving out one or two of
+    # their firms, as the greedy alternatives do, still finds a weak group).
+    small = [firm(f, largest=60) for f in "RSTZ"]
+    firms = [firm("U"), firm("P", largest=60), firm("Q", largest=50), *small]
+    t = tender(Lot("V", value=300), Lot("W", value=300))
+    w = {"U": 0.1, "R": 0.05, "S": 0.06, "T": 0.07, "Z": 0.08}
+    cands = table(firms, {"V": {"U": 0.05, "P": 0.9, "Q": 0.7}, "W": w})
+    [team] = build_consortia(t, cands, teams=1, solver=solver)
+    assert holdings(team) == "V:P+Q W:U"
+    assert team.lacks == ("lot W: held with a weak fit (0.10, below the possible band's 0.20)",)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
 def test_capacity_is_summed_and_the_value_shared(solver):
     # Lot of 300; P can take 3 x 60 = 180, Q 3 x 50 = 150: neither alone, together 330. P, the
     # larger, holds 180/330 of it; Q is co-holder with 150/330.

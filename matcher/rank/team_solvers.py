@@ -113,8 +113,11 @@ def _with_groups(p: Problem, assign: Plan, pairs: Sequence[Pair], groups: Sequen
     if not weak:
         return [plain]
     kept = {lot: firms for lot, firms in assign.items() if lot not in weak}
-    better = sorted(groups, key=lambda q: not p.capable(q))  # stable: fewest firms first within each
-    return [plain, _fill(p, [*better, *(q for q in pairs if q[0] in weak)], p.max_partners, kept)]
+    # a group that fits no better than the weak holder (both below the band) only costs a firm:
+    # such groups come after the single holders, for the weak lots those can no longer take
+    better = [q for q in groups if p.capable(q)]
+    rest = [q for q in groups if not p.capable(q)]
+    return [plain, _fill(p, [*better, *(q for q in pairs if q[0] in weak), *rest], p.max_partners, kept)]
 
 
 def _greedy(p: Problem, banned: frozenset[str]) -> Plan:

@@ -479,6 +479,21 @@ def test_a_weak_lot_keeps_its_single_holder_where_no_group_fits_it_better(solver
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
+def test_a_group_gets_the_firm_greedy_would_spend_elsewhere(solver):
+    # Lot J asks for the laboratory's accreditation and X, which only Big holds: only Big+Lab can
+    # hold it. Big fits lots L1 (200) and L2 (100) best, and taking lots by score spends Big's
+    # capacity (3 x 100 = 300) on them, leaving none for J. The best team gives L2 to O instead
+    # and covers J, as the sample bridge's lot 5, whose laboratory needs the large firm that greedy
+    # gave lots 1 and 2 to.
+    firms = [firm("Big", certs=["X"], largest=100), firm("O", largest=50), firm("Lab", certs=[LAB], largest=10)]
+    t = tender(Lot("L1", value=200), Lot("L2", value=100), Lot("J", value=100, certifications=(LAB, "X")))
+    cands = table(firms, {"L1": {"Big": 0.9, "O": 0.5}, "L2": {"Big": 0.8, "O": 0.7}, "J": {"Big": 0.5, "Lab": 0.6}})
+    [team] = build_consortia(t, cands, teams=1, solver=solver)
+    assert holdings(team) == "L1:Big L2:O J:Big+Lab" and team.uncovered == () and team.lacks == ()
+    assert_valid(team, t, cands, TeamConstraints())
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
 def test_capacity_is_summed_and_the_value_shared(solver):
     # Lot of 300; P can take 3 x 60 = 180, Q 3 x 50 = 150: neither alone, together 330. P, the
     # larger, holds 180/330 of it; Q is co-holder with 150/330.

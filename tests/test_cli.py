@@ -371,8 +371,10 @@ def test_every_sample_tender_is_covered_by_its_first_team(sample_matcher, name):
     university at 0.02 could take alone while the training centres that fit it are too small,
     goes to a large firm with a training centre bringing its educational licence; so do three
     lots of other tenders. A lot still held with a weak fit is named in `lacks`, so the team does
-    not look stronger than the cluster is: the metro depot's signalling lot, which no sample
-    member does, says so."""
+    not look stronger than the cluster is: the metro depot's signalling lot 3, which no sample
+    member does, says so, and so does its buildings lot 4, whose best, Petrovsky, fits it at 0.13
+    since trade words no member uses count in what a lot asks (0.25 before), and no group fits
+    it better."""
     from matcher.inputs.tenders import read_tender
     from matcher.rank.calibration import POSSIBLE
 
@@ -381,7 +383,7 @@ def test_every_sample_tender_is_covered_by_its_first_team(sample_matcher, name):
     weak = {a.lot_id for a in team.assignments if a.score < POSSIBLE}
     assert team.uncovered == () and [x.split(":")[0] for x in team.lacks] == [f"lot {lot}" for lot in sorted(weak)]
     assert all("held with a weak fit" in x for x in team.lacks)
-    assert weak == ({"3"} if name == "metro-depot-ru.ocds.json" else set())  # the signalling lot
+    assert weak == ({"3", "4"} if name == "metro-depot-ru.ocds.json" else set())  # signalling, buildings
     joint = {a.lot_id: a for a in team.assignments if a.partners}
     held_jointly = {"bridge-reconstruction.yaml": ["5", "6"], "metro-depot-ru.ocds.json": ["2"],
                     "ring-road-bridge-ru.yaml": ["4"], "water-main.yaml": ["4"]}  # fmt: skip
@@ -390,7 +392,9 @@ def test_every_sample_tender_is_covered_by_its_first_team(sample_matcher, name):
     # the fallback covers them too, as well: partners that fit equally well may differ
     [rough] = sample_matcher.consortium(tender, teams=1, solver="greedy").teams
     assert rough.uncovered == () and [a.lot_id for a in rough.assignments if a.partners] == list(joint)
-    assert rough.total_score == pytest.approx(team.total_score)
+    # the solvers count fits in thousandths: equal teams may differ by the rounding of each lot
+    # (the metro depot's lot 2, .408 by either pair of partners, is .4075 or .40805 unrounded)
+    assert rough.total_score == pytest.approx(team.total_score, abs=0.0005 * len(team.assignments))
     if name != "bridge-reconstruction.yaml":
         return
     [lab] = joint["5"].partners

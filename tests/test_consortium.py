@@ -462,6 +462,38 @@ def test_a_weak_single_holder_gives_way_to_a_group_that_can_do_the_work(solver):
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
+def test_a_weak_lot_keeps_its_single_holder_where_no_group_fits_it_better(solver):
+    # Lots V and W of 300, which U (unlimited) fits weakly (.05, .1). On V, P+Q (too small alone)
+    # can do the work (.8); on W only pairs of R, S, T, Z (3 x 60 each), fitting no better (.05 to
+    # .08): U keeps W, as the extra firm buys nothing there. As the sample metro depot's lot 4,
+    # whose best fit is weak and whose many groups are weaker still (so leaving out one or two of
+    # their firms, as the greedy alternatives do, still finds a weak group).
+    small = [firm(f, largest=60) for f in "RSTZ"]
+    firms = [firm("U"), firm("P", largest=60), firm("Q", largest=50), *small]
+    t = tender(Lot("V", value=300), Lot("W", value=300))
+    w = {"U": 0.1, "R": 0.05, "S": 0.06, "T": 0.07, "Z": 0.08}
+    cands = table(firms, {"V": {"U": 0.05, "P": 0.9, "Q": 0.7}, "W": w})
+    [team] = build_consortia(t, cands, teams=1, solver=solver)
+    assert holdings(team) == "V:P+Q W:U"
+    assert team.lacks == ("lot W: held with a weak fit (0.10, below the possible band's 0.20)",)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_a_group_gets_the_firm_greedy_would_spend_elsewhere(solver):
+    # Lot J asks for the laboratory's accreditation and X, which only Big holds: only Big+Lab can
+    # hold it. Big fits lots L1 (200) and L2 (100) best, and taking lots by score spends Big's
+    # capacity (3 x 100 = 300) on them, leaving none for J. The best team gives L2 to O instead
+    # and covers J, as the sample bridge's lot 5, whose laboratory needs the large firm that greedy
+    # gave lots 1 and 2 to.
+    firms = [firm("Big", certs=["X"], largest=100), firm("O", largest=50), firm("Lab", certs=[LAB], largest=10)]
+    t = tender(Lot("L1", value=200), Lot("L2", value=100), Lot("J", value=100, certifications=(LAB, "X")))
+    cands = table(firms, {"L1": {"Big": 0.9, "O": 0.5}, "L2": {"Big": 0.8, "O": 0.7}, "J": {"Big": 0.5, "Lab": 0.6}})
+    [team] = build_consortia(t, cands, teams=1, solver=solver)
+    assert holdings(team) == "L1:Big L2:O J:Big+Lab" and team.uncovered == () and team.lacks == ()
+    assert_valid(team, t, cands, TeamConstraints())
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
 def test_capacity_is_summed_and_the_value_shared(solver):
     # Lot of 300; P can take 3 x 60 = 180, Q 3 x 50 = 150: neither alone, together 330. P, the
     # larger, holds 180/330 of it; Q is co-holder with 150/330.

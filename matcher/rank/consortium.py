@@ -66,9 +66,12 @@ def build_consortia(
     firm that gains the most lots covered, then score, while there is room), after moving lots
     to SME firms, smallest score loss first, until the SME share is met; then it gives the lots
     left to groups (fewest firms, then best score, first) while there is room, and tries again
-    with the lots held weakly offered first to the groups that fit them better, keeping the
-    better. Its alternatives are greedy re-run with one or two members of earlier greedy teams
-    left out, ranked by SME share (up to the requirement), then lots covered, then score. What it guarantees:
+    with the lots held weakly offered first to the groups that fit them better (and to weaker
+    groups only after their single holders), keeping the better. A lot still uncovered is then
+    placed first, by each of its 3 options bringing the fewest new firms, and the passes rerun
+    around it, kept where that covers more lots. Its alternatives are greedy re-run with one or
+    two members of earlier greedy teams left out, ranked by SME share (up to the requirement),
+    then lots covered, then score. What it guarantees:
 
     - every team respects eligibility, capacity, max_partners, max_joint and the required firms;
     - with no capacity limits, required firms, SME share or joint holding (``max_joint=1``), the

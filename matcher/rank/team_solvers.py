@@ -9,9 +9,12 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from heapq import merge
 
 from matcher.rank.team_problem import Pair, Plan, Problem
+
+REPAIRS = 3  # options tried first per uncovered lot, those bringing fewest new firms: each reruns the passes
 
 
 def solve_cp(p: Problem, used: list[frozenset[str]], limit: float, most_sme: bool = False) -> tuple[str, Plan]:
@@ -113,11 +116,37 @@ def _with_groups(p: Problem, assign: Plan, pairs: Sequence[Pair], groups: Sequen
     if not weak:
         return [plain]
     kept = {lot: firms for lot, firms in assign.items() if lot not in weak}
-    better = sorted(groups, key=lambda q: not p.capable(q))  # stable: fewest firms first within each
-    return [plain, _fill(p, [*better, *(q for q in pairs if q[0] in weak)], p.max_partners, kept)]
+    # a group that fits no better than the weak holder (both below the band) only costs a firm:
+    # such groups come after the single holders, for the weak lots those can no longer take
+    better = [q for q in groups if p.capable(q)]
+    rest = [q for q in groups if not p.capable(q)]
+    return [plain, _fill(p, [*better, *(q for q in pairs if q[0] in weak), *rest], p.max_partners, kept)]
 
 
 def _greedy(p: Problem, banned: frozenset[str]) -> Plan:
+    """The passes; then each lot they leave uncovered is placed first, one option at a time, and the
+    passes run again around it: a firm or room the passes spent elsewhere may be what the lot needs
+    (the sample bridge's lot 5, whose laboratory needs the large firm that took lots 1 and 2)."""
+    plan = _passes(p, banned)
+    for lot in p.lots:
+        if lot in plan:
+            continue
+        held = p.members(plan)
+        options = [q for q in p.order if q[0] == lot and not banned & set(q[1])]
+        options.sort(key=lambda q: sum(f not in held for f in q[1]))  # stable: best first among equals
+        for q in options[:REPAIRS]:
+            first = _fill(p, [q], p.max_partners)
+            if lot not in first:
+                continue  # no room beside the required firms
+            trial = _passes(replace(p, fixed=first), banned)  # kept by every pass, as a required firm's lot
+            # more lots covered, and no further from the SME share: a trial that only moves the share
+            # would rank a team of fewer lots first
+            if len(trial) > len(plan) and p.sort_key(trial) < p.sort_key(plan):
+                plan = trial
+    return plan
+
+
+def _passes(p: Problem, banned: frozenset[str]) -> Plan:
     """Both passes over single holders; then the lots left (and those held weakly) are given to groups."""
     pairs = [q for q in p.order if len(q[1]) == 1 and q[1][0] not in banned]
     groups = [q for q in p.order if len(q[1]) > 1 and not banned & set(q[1])]

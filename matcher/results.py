@@ -98,6 +98,13 @@ class Suggestion:
         return next((p for p in self.parts if p.name == name), None)
 
 
+# the languages a tender may be in, as the language note names them (others by their code)
+LANGUAGE_WORDS = {
+    "ru": N_("in Russian"), "es": N_("in Spanish"), "uk": N_("in Ukrainian"), "de": N_("in German"),
+    "fr": N_("in French"),
+}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class LotSuggestions:
     """The ranking for one lot (or, with lot_id "*", for the tender as a whole)."""
@@ -159,6 +166,22 @@ class TenderSuggestions:
     overall: LotSuggestions
     model: str
     index_version: str
+    # languages of the tender's lots besides English, when the index's model reads English only
+    unread_languages: tuple[str, ...] = ()
+
+    def language_note(self) -> str | None:
+        """What every output says when an English-only model reads a tender in another language:
+        members are then found by their words (through the codes' labels' translations) and codes,
+        not by what their descriptions mean. None otherwise."""
+        if not self.unread_languages:
+            return None
+        return tr(
+            "the index's model (%(model)s) reads English only, and this tender is %(languages)s: members "
+            "are matched by words and codes, not by meaning; `matcher index build --model e5` builds an index "
+            "that matches across languages",
+            model=self.model,
+            languages=", ".join(tr(LANGUAGE_WORDS[c]) if c in LANGUAGE_WORDS else c for c in self.unread_languages),
+        )
 
     def top(self, k: int) -> TenderSuggestions:
         """A copy with each ranking cut to its ``k`` best; the whole-tender ranking's ``lots`` then

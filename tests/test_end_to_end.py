@@ -171,3 +171,35 @@ def test_similar_members_keep_their_semantic_order_on_the_centred_e5_range(sampl
     semantic = [s.part("semantic").value for s in result.suggestions]
     assert sum(v >= 1.0 for v in semantic) <= 1, semantic
     assert len(set(semantic)) >= 6
+
+
+def test_an_english_only_index_says_so_when_a_tender_is_in_russian(minilm_sample_workspace, sample_matcher):
+    """MiniLM reads English only: a Russian tender over its index is matched by words and codes, and
+    every output says so (table, JSON, the page's data); the multilingual index says nothing, and
+    neither does MiniLM for an English tender."""
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    from matcher.cli import app
+    from matcher.web import create_app
+
+    english_only = Matcher.open(minilm_sample_workspace)
+    russian = read_tender(SAMPLE / "tenders" / "metro-depot-ru.ocds.json")
+    result = english_only.suggest(russian, top_k=2)
+    assert result.unread_languages == ("ru",)
+    note = result.language_note() or ""
+    assert "all-MiniLM-L6-v2" in note and "in Russian" in note and "--model e5" in note
+    assert english_only.suggest(read_tender(SAMPLE / "tenders" / "water-main.yaml"), top_k=2).language_note() is None
+    assert sample_matcher.suggest(russian, top_k=2).language_note() is None  # e5 reads both
+    runner = CliRunner()
+    where = ["-w", str(minilm_sample_workspace.root), "-k", "1"]
+    table = runner.invoke(app, ["suggest", str(SAMPLE / "tenders" / "metro-depot-ru.ocds.json"), *where],
+                          env={"COLUMNS": "300"})  # fmt: skip
+    assert table.exit_code == 0 and "reads English only" in table.stdout
+    ru = runner.invoke(app, ["--lang", "ru", "suggest", str(SAMPLE / "tenders" / "metro-depot-ru.ocds.json"), *where],
+                       env={"COLUMNS": "300"})  # fmt: skip
+    assert ru.exit_code == 0 and "только английский" in ru.stdout and "на русском" in ru.stdout
+    body = (SAMPLE / "tenders" / "metro-depot-ru.ocds.json").read_bytes()
+    api = TestClient(create_app(english_only, rate_limit=0))
+    answer = api.post("/suggest?top_k=1", content=body, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 200 and "reads English only" in answer.json()["language_note"]

@@ -89,6 +89,7 @@ def tender_dict(result: TenderSuggestions) -> dict[str, Any]:
         "tender": tender_head(result),
         "model": result.model,
         "index_version": result.index_version,
+        "language_note": result.language_note(),
         "lots": [
             {
                 "lot_id": lr.lot_id, "title": lr.title,

@@ -94,6 +94,8 @@ def print_tender(result: TenderSuggestions, console: Any) -> None:
     console.print(f"[bold]{escape(t.id)}[/bold] {escape(t.title)}")
     if facts:
         console.print("[dim]" + escape(" · ".join(facts)) + "[/dim]")
+    if (language := result.language_note()) is not None:
+        console.print(f"[bold yellow]⚠ {escape(language)}[/bold yellow]")
     for lr, lot in zip(result.lots, t.lots):
         head = tr("Lot %(lot)s: %(title)s", lot=lr.lot_id, title=lr.title)
         extra = [human_amount(lot.value) if lot.value else "", ", ".join(lot.certifications)]

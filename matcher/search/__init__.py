@@ -207,12 +207,14 @@ class Matcher:
             for s in lot_result.suggestions:
                 in_lots[s.participant_id].append(lot_result.lot_id)
         overall = [replace(s, lots=tuple(in_lots.get(s.participant_id, ()))) for s in overall]
+        unread = () if self.opened.embedder.multilingual else _other_languages(tender)
         return TenderSuggestions(
             tender,
             tuple(per_lot),
             LotSuggestions("*", tender.title, tuple(overall)),
             self.model_name,
             self.version.name,
+            unread,
         )
 
     def rank_lots(
@@ -327,6 +329,11 @@ class Matcher:
             with self._timed("rank"):
                 results = self._rank(Need(weights=dict(SIMILAR_WEIGHTS)), query, top_k)
         return SimilarResult(participant_id, text, tuple(results), self.model_name, self.version.name)
+
+
+def _other_languages(tender: Tender) -> tuple[str, ...]:
+    """The languages of the tender's lots besides English, as stated or detected."""
+    return tuple(sorted({lot_language(lot, tender) for lot in tender.lots} - {"en"}))
 
 
 def _load_calibration(workspace: Workspace, ranker: Ranker) -> Calibration | None:

@@ -123,6 +123,11 @@ class SuggestOut(BaseModel):
     tender: TenderOut
     model: str
     index_version: str
+    language_note: str | None = Field(
+        default=None,
+        description="said when the index's model reads English only and the tender is in another language "
+        "(members are then matched by words and codes, not by meaning), else null",
+    )
     lots: list[LotOut]
     overall: list[SuggestionOut]
 

@@ -425,7 +425,7 @@ async def _suggest_view(request: Request, posted: FormData, notice: str | None =
     shown = {c["name"] for t in tables for c in t["columns"]}
     legend = {"learned": overall["learned"], "columns": [{"name": n} for n in PART_ORDER if n in shown]}
     view = {"tender": result.tender, "lots": lots, "overall": overall, "legend": legend, "teams": teams_view(found),
-            "notice": notice}  # fmt: skip
+            "notice": notice, "language_note": result.language_note()}  # fmt: skip
     return _page(request, form=form, suggest=view)
 
 

@@ -246,7 +246,8 @@ def query_worker(workspace: str, rounds: int, calls: int = 100) -> None:
     taxonomy = load_taxonomy()
     texts = [lot_text(lot, t, taxonomy) for t in tenders for lot in t.lots]
     queries = matcher.opened.embed(texts)
-    exact = np.argsort(-(np.asarray(matcher.opened.vectors) @ queries.T), axis=0)[:10].T
+    stored = np.load(matcher.opened.path / "vectors.npy", mmap_mode="r")  # all of them, after memory was read
+    exact = np.argsort(-(np.asarray(stored) @ queries.T), axis=0)[:10].T
     _, found = matcher.opened.index.search(queries, 10)
     recall = float(np.mean([len(set(e) & set(f)) / 10 for e, f in zip(exact, found)]))
     json.dump(
@@ -483,17 +484,18 @@ def _rss_parts() -> dict[str, float]:
 
 
 def ann_worker(folder: Path, kind: str) -> None:
-    """In a fresh process: load one index as a served one is (memory-mapped, exact vectors attached),
-    then its recall@10 and its latency one query at a time, on 1 thread and on every core (prints JSON)."""
+    """In a fresh process: load one index as a served one is (memory-mapped, the exact vectors read
+    from their file for re-scoring), then its recall@10 and its latency one query at a time, on 1 thread and on every core (prints JSON)."""
     import faiss
 
     from matcher.index.vectors import VectorIndex
+    from matcher.store.vector_file import VectorFile
     from matcher.threads import thread_count
 
     before = _rss_parts()
     index = VectorIndex.load(folder / f"{kind}.faiss")
     index.set_params(json.loads((folder / f"{kind}.json").read_text()))
-    index.attach(np.load(folder / "base.npy", mmap_mode="r"))
+    index.attach(VectorFile(folder / "base.npy"))
     loaded = _rss_parts()
     out: dict = {"recall": {}, "latency": {}}
     queries = {}
@@ -745,7 +747,7 @@ def ann_lines(comparisons: list[dict]) -> list[str]:
         "",
         "Each kind built by `matcher.index.vectors.build_vector_index` and tuned by its `tune` (to 0.98",
         "recall@10 on blended stored vectors), on a size's stored vectors less some held out; then, in a",
-        "fresh process, loaded as served (memory-mapped, exact vectors attached for re-scoring), and",
+        "fresh process, loaded as served (memory-mapped, exact vectors read from their file for re-scoring), and",
         "searched one query at a time: the sample lots' texts (embedded with the index's model) and the",
         "held-out stored vectors. Recall@10 is against exact search over the same vectors; blends are",
         "the tune's own queries (three stored vectors averaged, the hardest of the three sets). Memory:",

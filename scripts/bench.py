@@ -587,8 +587,9 @@ NOTES = """## How to read these figures
   pages), split into the process's own (anonymous: heap, arrays, the model) and pages of mapped
   files. Nothing of a member is read at opening: the members are a mapped Arrow table read by
   row (`members.arrow`), the ranking's arrays and maps one mapped file (`pool.bin`); the mapped
-  pages are those of the index, the vectors, BM25's postings and the members that queries touched
-  (page cache: shared by every process serving the index, and reclaimable).
+  pages are those of the index, BM25's postings, the pool and the members that queries touched
+  (page cache: shared by every process serving the index, and reclaimable). The exact vectors are
+  read with positional reads (`VectorFile`): their pages stay in the page cache, not mapped here.
 - **Model**: the sizes are built with all-MiniLM-L6-v2 on int8 ONNX, named explicitly: `--model
   auto` would choose the multilingual e5 for the synthetic firms (a fifth write in Russian),
   which embeds 11 profiles/s here. Real vectors come from the shared cache of
@@ -631,10 +632,12 @@ NOTES = """## How to read these figures
   times `Matcher.open` alone, then BM25's vocabulary and the model (`open_alone` in the raw
   figures; the target line under the serving table). The CLI is about 1.5 s of start and
   opening, and one call, as slow as above.
-- **Memory at 1M** is nearly all mapped pages (page cache, shared between processes and
-  reclaimable): the postings of the request's BM25 terms, the IVF lists searched, and the
-  exact-vector pages read for re-scoring; the process's own memory is the interpreter, the
-  libraries, the model and one request's arrays.
+- **Memory at 1M** is mostly mapped pages (page cache, shared between processes and
+  reclaimable): the IVF lists searched, the postings of the requests' BM25 terms, the pool's
+  arrays and the members shown. Each fault maps up to 16 pages (64 KB) around it that are cached
+  (the kernel's fault-around, which `MADV_RANDOM` does not turn off), so a member read by row maps
+  0.5 to 0.8 MB of `members.arrow`. The process's own memory is the interpreter, the libraries,
+  the model and one request's arrays.
 - **Recall on real vectors** is measured where the vectors are real (the first firms, embedded by
   `scripts/embed_synthetic.py` in the background; see the vectors column): embedding a million
   profiles takes about 6 hours of these 2 cores at the int8 rate, and the rest of the session's

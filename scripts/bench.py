@@ -246,7 +246,8 @@ def query_worker(workspace: str, rounds: int, calls: int = 100) -> None:
     taxonomy = load_taxonomy()
     texts = [lot_text(lot, t, taxonomy) for t in tenders for lot in t.lots]
     queries = matcher.opened.embed(texts)
-    exact = np.argsort(-(np.asarray(matcher.opened.vectors) @ queries.T), axis=0)[:10].T
+    stored = np.load(matcher.opened.path / "vectors.npy", mmap_mode="r")  # all of them, after memory was read
+    exact = np.argsort(-(np.asarray(stored) @ queries.T), axis=0)[:10].T
     _, found = matcher.opened.index.search(queries, 10)
     recall = float(np.mean([len(set(e) & set(f)) / 10 for e, f in zip(exact, found)]))
     json.dump(
@@ -483,17 +484,18 @@ def _rss_parts() -> dict[str, float]:
 
 
 def ann_worker(folder: Path, kind: str) -> None:
-    """In a fresh process: load one index as a served one is (memory-mapped, exact vectors attached),
-    then its recall@10 and its latency one query at a time, on 1 thread and on every core (prints JSON)."""
+    """In a fresh process: load one index as a served one is (memory-mapped, the exact vectors read
+    from their file for re-scoring), then its recall@10 and its latency one query at a time, on 1 thread and on every core (prints JSON)."""
     import faiss
 
     from matcher.index.vectors import VectorIndex
+    from matcher.store.vector_file import VectorFile
     from matcher.threads import thread_count
 
     before = _rss_parts()
     index = VectorIndex.load(folder / f"{kind}.faiss")
     index.set_params(json.loads((folder / f"{kind}.json").read_text()))
-    index.attach(np.load(folder / "base.npy", mmap_mode="r"))
+    index.attach(VectorFile(folder / "base.npy"))
     loaded = _rss_parts()
     out: dict = {"recall": {}, "latency": {}}
     queries = {}
@@ -585,8 +587,9 @@ NOTES = """## How to read these figures
   pages), split into the process's own (anonymous: heap, arrays, the model) and pages of mapped
   files. Nothing of a member is read at opening: the members are a mapped Arrow table read by
   row (`members.arrow`), the ranking's arrays and maps one mapped file (`pool.bin`); the mapped
-  pages are those of the index, the vectors, BM25's postings and the members that queries touched
-  (page cache: shared by every process serving the index, and reclaimable).
+  pages are those of the index, BM25's postings, the pool and the members that queries touched
+  (page cache: shared by every process serving the index, and reclaimable). The exact vectors are
+  read with positional reads (`VectorFile`): their pages stay in the page cache, not mapped here.
 - **Model**: the sizes are built with all-MiniLM-L6-v2 on int8 ONNX, named explicitly: `--model
   auto` would choose the multilingual e5 for the synthetic firms (a fifth write in Russian),
   which embeds 11 profiles/s here. Real vectors come from the shared cache of
@@ -629,10 +632,12 @@ NOTES = """## How to read these figures
   times `Matcher.open` alone, then BM25's vocabulary and the model (`open_alone` in the raw
   figures; the target line under the serving table). The CLI is about 1.5 s of start and
   opening, and one call, as slow as above.
-- **Memory at 1M** is nearly all mapped pages (page cache, shared between processes and
-  reclaimable): the postings of the request's BM25 terms, the IVF lists searched, and the
-  exact-vector pages read for re-scoring; the process's own memory is the interpreter, the
-  libraries, the model and one request's arrays.
+- **Memory at 1M** is mostly mapped pages (page cache, shared between processes and
+  reclaimable): the IVF lists searched, the postings of the requests' BM25 terms, the pool's
+  arrays and the members shown. Each fault maps up to 16 pages (64 KB) around it that are cached
+  (the kernel's fault-around, which `MADV_RANDOM` does not turn off), so a member read by row maps
+  0.5 to 0.8 MB of `members.arrow`. The process's own memory is the interpreter, the libraries,
+  the model and one request's arrays.
 - **Recall on real vectors** is measured where the vectors are real (the first firms, embedded by
   `scripts/embed_synthetic.py` in the background; see the vectors column): embedding a million
   profiles takes about 6 hours of these 2 cores at the int8 rate, and the rest of the session's
@@ -745,7 +750,7 @@ def ann_lines(comparisons: list[dict]) -> list[str]:
         "",
         "Each kind built by `matcher.index.vectors.build_vector_index` and tuned by its `tune` (to 0.98",
         "recall@10 on blended stored vectors), on a size's stored vectors less some held out; then, in a",
-        "fresh process, loaded as served (memory-mapped, exact vectors attached for re-scoring), and",
+        "fresh process, loaded as served (memory-mapped, exact vectors read from their file for re-scoring), and",
         "searched one query at a time: the sample lots' texts (embedded with the index's model) and the",
         "held-out stored vectors. Recall@10 is against exact search over the same vectors; blends are",
         "the tune's own queries (three stored vectors averaged, the hardest of the three sets). Memory:",

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from matcher.index.vectors import VectorIndex, build_vector_index
+from matcher.store.vector_file import VectorFile
 
 N, D = 2000, 32
 
@@ -70,15 +71,17 @@ def built(request, tmp_path_factory) -> Built:
     stats = index.tune(vectors, ids=ids)
     path = tmp_path_factory.mktemp(request.param.kind) / "index.faiss"
     index.save(path)
+    np.save(path.parent / "vectors.npy", by_id(vectors, ids))
     return Built(request.param, index, stats, vectors, ids, unit(rng, 60, D), path)
 
 
 def loaded(b: Built, attached: bool = True) -> VectorIndex:
-    """The index as a query process opens it: read back, the tuned setting set, the exact vectors attached."""
+    """The index as a query process opens it: read back, the tuned setting set, the exact vectors
+    attached as a served version reads them (from their file, by row)."""
     index = VectorIndex.load(b.path)
     index.set_params({"type": b.case.kind, **b.stats})  # a manifest's "index" entry
     if attached:
-        index.attach(by_id(b.vectors, b.ids))
+        index.attach(VectorFile(b.path.parent / "vectors.npy"))
     return index
 
 

@@ -165,6 +165,20 @@ def test_similar_by_id_uses_stored_vectors_and_excludes_the_firm_itself(ws):
     assert "B1" not in ids and ids[0] == "B2"  # shares the CPV category and the word "bridge"
 
 
+def test_a_version_reads_the_stored_vectors_as_the_file_holds_them(ws):
+    import numpy as np
+
+    build_index(ws)
+    opened = Matcher.open(ws).opened
+    on_disk = np.load(opened.path / "vectors.npy", mmap_mode="r")
+    ids = np.array([3, 0, 3, 1, 2, 0])  # unsorted, with repeats
+    np.testing.assert_array_equal(opened.stored(ids), on_disk[ids])
+    np.testing.assert_array_equal(opened.profile_vector(2), on_disk[[opened.first[2]]])
+    query = on_disk[1]
+    best = [max(on_disk[i] @ query for i in range(opened.first[r], opened.first[r + 1])) for r in (3, 1)]
+    np.testing.assert_allclose(opened.best_cosine([3, 1], query), best, rtol=1e-6)
+
+
 def test_unchanged_texts_are_not_embedded_again(ws, fake, monkeypatch, tmp_path):
     build_index(ws)
     calls = []

@@ -4,16 +4,27 @@ and the re-scoring of their hits.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 
 
-def rescored(exact: np.ndarray, queries: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+class Rows(Protocol):
+    """Vectors by row number, read with an integer array of rows (any order): an array, a memory
+    mapping, or a served version's :class:`~matcher.store.vector_file.VectorFile`."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, rows: np.ndarray, /) -> np.ndarray: ...
+
+
+def rescored(exact: Rows, queries: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The best k of each row's candidate `ids`, by exact inner product with the vectors in `exact` (row = id)."""
     out_scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
     out_ids = np.full((len(queries), k), -1, dtype=np.int64)
     for q, row in enumerate(ids):
         hits = row[row >= 0]
-        order = np.sort(hits)  # ascending ids: sequential reads of a memory-mapped file
+        order = np.sort(hits)  # ascending ids: the file is read in order
         scores = np.asarray(exact[order], dtype=np.float32) @ queries[q]
         best = np.argsort(-scores, kind="stable")[:k]
         out_scores[q, : len(best)] = scores[best]

@@ -10,7 +10,7 @@ All vectors are unit length and scored by inner product (= cosine), under stable
 :func:`build_vector_index` picks the kind by size as :func:`choose_kind` says: exact up to
 :data:`EXACT_LIMIT` vectors, IVF above, HNSW on request. An approximate index's setting is tuned
 to reach :data:`RECALL_TARGET` recall@10 against exact search, and its hits are re-scored with the
-exact vectors once they are attached (memory-mapped from ``vectors.npy``), fetching twice as many
+exact vectors once they are attached (a served version reads them from ``vectors.npy``), fetching twice as many
 as asked. :meth:`VectorIndex.load` reads any kind back, memory-mapped where FAISS supports it, and
 picks the class from the FAISS type it read.
 
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 import numpy as np
 
 from matcher.errors import REBUILD, IndexCorrupt, InputError
-from matcher.index.exact import exact_top, rescored
+from matcher.index.exact import Rows, exact_top, rescored
 
 if TYPE_CHECKING:
     import faiss
@@ -145,9 +145,9 @@ class VectorIndex(ABC):
     kind: ClassVar[BuiltKind]
     _faiss_type: ClassVar[str]  # the FAISS class (under an id map) that this kind's files hold
 
-    def __init__(self, index: faiss.Index, exact: np.ndarray | None = None):
+    def __init__(self, index: faiss.Index, exact: Rows | None = None):
         self._index = index
-        self.exact = exact  # the float32 vectors by id (often memory-mapped), to re-score approximate hits
+        self.exact = exact  # the float32 vectors by id (an array, or read from a file), to re-score approximate hits
 
     @classmethod
     @abstractmethod
@@ -187,7 +187,7 @@ class VectorIndex(ABC):
 
         faiss.write_index(self._index, str(path))
 
-    def attach(self, exact: np.ndarray) -> None:
+    def attach(self, exact: Rows) -> None:
         """Give the index the exact vectors (row = id): approximate hits are then re-scored exactly,
         which undoes the 8-bit codes' rounding (their ties and swaps cost recall otherwise), and
         :meth:`vectors` reads them from here."""

@@ -21,6 +21,7 @@ from matcher.rank.pool import POOL_DATA, POOL_FILE, Pool
 from matcher.schema import Participant
 from matcher.store.members import MEMBERS_FILE, MemberTable
 from matcher.store.tables import read_vector_owners
+from matcher.store.vector_file import VectorFile
 from matcher.store.workspace import Workspace
 
 # Files every index version of the current format holds besides the FAISS index and the tables.
@@ -35,7 +36,7 @@ class IndexVersion:
         manifest: what the build recorded (model, backend, index kind, counts, checksums).
         model_name: the model the vectors were made with; queries must embed with it.
         index: the FAISS index (memory-mapped where FAISS can), its search setting as tuned.
-        vectors: the exact vectors, memory-mapped: row = vector id.
+        vectors: the exact vectors, read from ``vectors.npy`` by row (``vectors[ids]``): row = vector id.
         members: the members as a memory-mapped columnar table (``members.arrow``), read by row:
             no Python object per member; one is built whole when a query shows it.
         pool: what the rankers read of every member, as memory-mapped arrays saved with the version.
@@ -55,10 +56,9 @@ class IndexVersion:
                 raise IndexCorrupt(f"{path} has no {name} (written by an older matcher); {REBUILD}")
         self.index = VectorIndex.load(path / "index.faiss")
         self.index.set_params(self.manifest.get("index", {}))  # the nprobe / efSearch tuned at build time
-        # Exact vectors, memory-mapped: only the rows of the firms a query looks at are read, and
-        # with readahead off (random access), a row read brings in its own pages, not a run around it.
-        self.vectors = np.load(path / "vectors.npy", mmap_mode="r", allow_pickle=False)
-        _random_access(self.vectors)
+        # Exact vectors, read by row with positional reads: a mapping would fault every row's pages
+        # into this process, and over a hundred calls at 1M nearly all of the 1.5 GB file.
+        self.vectors = VectorFile(path / "vectors.npy")
         self.index.attach(self.vectors)
         dimension = int(self.manifest.get("dimension", 0))
         if self.index.dimension != dimension:
@@ -145,13 +145,9 @@ class IndexVersion:
     # --- members and their vectors ------------------------------------------------------------
 
     def stored(self, ids: np.ndarray) -> np.ndarray:
-        """The exact vectors of the given vector ids, in their order: one gather over the mapping, in
-        ascending file order (so pages are read once and in sequence)."""
-        ids = np.asarray(ids, dtype=np.int64)
-        order = np.argsort(ids, kind="stable")
-        out = np.empty((len(ids), self.vectors.shape[1]), dtype=np.float32)
-        out[order] = self.vectors[ids[order]]
-        return out
+        """The exact vectors of the given vector ids, in their order (read in ascending file order,
+        each distinct row once, adjacent rows in one read)."""
+        return self.vectors[ids]
 
     def profile_vector(self, row: int) -> np.ndarray:
         """A member's profile vector (its first), as a (1, dimension) array."""
@@ -207,12 +203,3 @@ def _check_faiss_version(version: Path, manifest: dict[str, Any]) -> None:
             f"{version / 'index.faiss'} was written by FAISS {written}, newer than the installed "
             f"{faiss.__version__}; upgrade faiss-cpu, or rebuild with `matcher index build`"
         )
-
-
-def _random_access(array: np.ndarray) -> None:
-    """Tell the kernel a memory-mapped array is read at random (no readahead), where it can be told."""
-    import mmap
-
-    mapping = getattr(array, "_mmap", None)
-    if mapping is not None and hasattr(mapping, "madvise") and hasattr(mmap, "MADV_RANDOM"):
-        mapping.madvise(mmap.MADV_RANDOM)

@@ -12,7 +12,7 @@ import csv
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from matcher.errors import UnknownCode
@@ -58,13 +58,14 @@ def significant(scheme: str, digits: str) -> str:
     return stripped if len(stripped) >= 2 else digits[:2]
 
 
-def level_scores(scheme: str) -> list[float]:
+@cache  # asked once per pair of codes explained: a dozen thousand times a query
+def level_scores(scheme: str) -> tuple[float, ...]:
     """Score by the number of leading digits shared (index 0..8), for codes that do not cover."""
     table = [0.0] * 9
     for depth, _, score in MATCH_LEVELS[scheme]:
         for n in range(depth, 9):
             table[n] = max(table[n], score)
-    return table
+    return tuple(table)
 
 
 def level_name(scheme: str, common: int) -> str:

@@ -140,6 +140,70 @@ def test_marks_from_two_threads_each_on_its_own_connection(tmp_path):
     assert len(store.marks()) == 40
 
 
+ANOTHER_PROCESS = """
+import sys
+sys.path.insert(0, {root!r})
+from pathlib import Path
+from matcher.store.feedback import FeedbackStore
+store = FeedbackStore(Path({ws!r}))
+if {remove!r}:
+    store.undo()
+else:
+    store.add("T-1", "1", {member!r}, "shortlisted")
+"""
+
+
+def in_another_process(ws: Workspace, member: str = "", remove: bool = False) -> None:
+    code = ANOTHER_PROCESS.format(root=str(ROOT), ws=str(ws.root), member=member, remove=remove)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def shown(result, member: str) -> list[str]:
+    return [m.status for s in result.lots[0].suggestions if s.participant_id == member for m in s.marks]
+
+
+def test_a_mark_made_by_another_process_shows_on_the_next_query(ws):
+    """The marks are kept between queries (FeedbackStore.state), never past a commit elsewhere:
+    the first mark (the file made anew), a second one, one removed."""
+    m = Matcher.open(ws)
+    assert shown(m.suggest(BRIDGE), "B1") == []
+    in_another_process(ws, "B1")
+    assert shown(m.suggest(BRIDGE), "B1") == ["shortlisted"]
+    in_another_process(ws, "B3")
+    assert shown(m.suggest(BRIDGE), "B3") == ["shortlisted"]
+    in_another_process(ws, remove=True)
+    assert shown(m.suggest(BRIDGE), "B3") == [] and shown(m.suggest(BRIDGE), "B1") == ["shortlisted"]
+
+
+def test_marks_are_read_again_only_after_a_commit(ws, monkeypatch):
+    m = Matcher.open(ws)
+    mark_lot(ws, BRIDGE, "1", "B1", "shortlisted")
+    reads = []
+    real = m.feedback.marks
+    monkeypatch.setattr(m.feedback, "marks", lambda *a, **k: reads.append(1) or real(*a, **k))
+    m.suggest(BRIDGE)
+    m.suggest(BRIDGE)
+    assert len(reads) == 1  # nothing committed between the two: the marks kept are used
+    m.feedback.add("T-1", "1", "B2", "contacted")  # through the Matcher's own connection
+    assert shown(m.suggest(BRIDGE), "B2") == ["contacted"] and len(reads) == 2
+    mark_lot(ws, BRIDGE, "1", "B3", "won")  # another connection in this process
+    assert shown(m.suggest(BRIDGE), "B3") == ["won"] and len(reads) == 3
+
+
+def test_a_feedback_file_moved_aside_and_made_anew_is_read_anew(ws):
+    m = Matcher.open(ws)
+    mark_lot(ws, BRIDGE, "1", "B1", "shortlisted")
+    assert shown(m.suggest(BRIDGE), "B1") == ["shortlisted"]
+    for suffix in ("", "-wal", "-shm"):
+        path = ws.root / (FEEDBACK_FILE + suffix)
+        if path.exists():
+            path.rename(path.with_name(path.name + ".old"))
+    in_another_process(ws, "B3")
+    result = m.suggest(BRIDGE)
+    assert shown(result, "B1") == [] and shown(result, "B3") == ["shortlisted"]
+
+
 # --- the verbs --------------------------------------------------------------------------------
 
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -77,6 +78,7 @@ class Matcher:
             self.opened = IndexVersion(workspace, version, model, verify=verify)
         self.pool = self.opened.pool
         self.feedback = FeedbackStore(workspace.root)
+        self._marks: tuple[tuple[int, ...], Mapping[str, tuple[Mark, ...]]] | None = None  # see marks()
         self.candidates = CandidateRetriever(self.opened, self.pool)
         # Called with ("embed" | "rank", seconds) after each stage of a query: the server's metrics.
         self.observer: Callable[[str, float], None] | None = None
@@ -116,13 +118,23 @@ class Matcher:
     def model_name(self) -> str:
         return self.opened.model_name
 
-    def marks(self) -> dict[str, list[Mark]]:
-        """The workspace's feedback marks by member id (read afresh for each query: the CLI and
-        the page add marks while a server runs)."""
+    def marks(self) -> Mapping[str, tuple[Mark, ...]]:
+        """The workspace's feedback marks by member id, as of now: the CLI, the page and other
+        workers add marks while a server runs. Read again only when the feedback file changed
+        since the last query (:meth:`FeedbackStore.state`), so a query with no new mark reads none."""
+        state = self.feedback.state()
+        if state is None:
+            return {}
+        kept = self._marks
+        if kept is not None and kept[0] == state:
+            return kept[1]
         by_member: dict[str, list[Mark]] = defaultdict(list)
         for m in self.feedback.marks():
             by_member[m.member_id].append(m)
-        return dict(by_member)
+        # read-only, since every query of this Matcher shares it
+        found = MappingProxyType({member: tuple(marks) for member, marks in by_member.items()})
+        self._marks = (state, found)
+        return found
 
     def participant(self, participant_id: str) -> Participant:
         """A member's whole profile, as stored in the served version (description included)."""

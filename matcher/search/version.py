@@ -157,12 +157,14 @@ class IndexVersion:
         """Each member's cosine to a query: that of its best vector (profile or a past project)."""
         if not rows:
             return np.zeros(0, dtype=np.float32)
-        starts = self.first[rows]
-        counts = self.first[np.asarray(rows) + 1] - starts
+        at = np.asarray(rows, dtype=np.int64)  # the list converted once, not at each indexing
+        starts = self.first[at]
+        counts = self.first[at + 1] - starts
+        heads = np.cumsum(counts) - counts
         # every vector id of every firm, firm after firm: starts repeated, plus 0..count-1 within each
-        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        offsets = np.arange(counts.sum()) - np.repeat(heads, counts)
         cosines = self.stored(np.repeat(starts, counts) + offsets) @ query
-        return np.maximum.reduceat(cosines, np.cumsum(counts) - counts).astype(np.float32)
+        return np.maximum.reduceat(cosines, heads).astype(np.float32)
 
     def row_of(self, participant_id: str) -> int:
         """A member's row; an unknown id names the close ones."""

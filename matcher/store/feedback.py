@@ -17,6 +17,8 @@ Example:
 
 from __future__ import annotations
 
+import itertools
+import os
 import sqlite3
 import threading
 import time
@@ -101,6 +103,9 @@ class FeedbackStore:
     def __init__(self, root: Path):
         self.path = Path(root) / FEEDBACK_FILE
         self._local = threading.local()
+        self._serials = itertools.count(1)  # each connection's number: see state()
+        self._commits = itertools.count(1)
+        self._writes = 0  # writes made through this store, which PRAGMA data_version does not count
 
     # --- connections ----------------------------------------------------------------
 
@@ -135,6 +140,8 @@ class FeedbackStore:
                 message = f"{self.path} is not a readable feedback file ({exc}); move it aside to start anew"
                 raise IndexCorrupt(message) from None
         self._local.conn = conn
+        self._local.serial = next(self._serials)
+        self._local.inode = _identity(self.path)
         return conn
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
@@ -162,6 +169,25 @@ class FeedbackStore:
             conn.close()
             self._local.conn = None
 
+    def state(self) -> tuple[int, ...] | None:
+        """A value that changes whenever a mark is committed, by any thread or process: None while
+        there is no file. Two calls give equal values only when nothing was committed between them,
+        so a reader can keep the marks it read until the value changes (:meth:`Matcher.marks` does).
+
+        It is ``PRAGMA data_version`` of this thread's connection (SQLite moves it when another
+        connection commits; it reads no table), this store's own commits (which data_version does
+        not count), the connection's number (values of two connections are not comparable) and the
+        file's identity: a file moved aside and made anew is opened anew.
+        """
+        identity = _identity(self.path)
+        if identity is None:
+            return None
+        if getattr(self._local, "conn", None) is not None and self._local.inode != identity:
+            self.close()
+        conn = self._connect()
+        version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+        return (*identity, self._local.serial, version, self._writes)
+
     def _write(self, sql: str, args: Sequence[object]) -> int:
         conn = self._connect()
         conn.execute("BEGIN IMMEDIATE")  # takes the write lock now, waiting up to the busy timeout
@@ -172,6 +198,8 @@ class FeedbackStore:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        finally:
+            self._writes = next(self._commits)  # a rolled-back one counts too: state() changes, no harm
         return int(cursor.lastrowid or 0) if sql.lstrip().upper().startswith("INSERT") else cursor.rowcount
 
     # --- marks ----------------------------------------------------------------------
@@ -242,3 +270,12 @@ class FeedbackStore:
             Mark(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6] or "", tuple(r[7].split()), r[8] or "", r[9])
             for r in rows
         ]
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The file's device and inode, or None when there is no file."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return found.st_dev, found.st_ino

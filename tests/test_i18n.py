@@ -300,3 +300,19 @@ def test_ingest_dry_run_and_its_rejects_speak_russian(tmp_path):
     assert not ws.exists()  # a dry run writes nothing, in any language
     en = runner.invoke(cli, ["ingest", "--dry-run", str(source), "-w", str(ws)])
     assert "Dry run: nothing was written." in en.output and "fails its check" in en.output
+
+
+def test_the_writing_commands_summaries_speak_russian(tmp_path, fake):
+    """What ingest, index build and index status say, in Russian with --lang ru and in English as
+    scripts grep it without."""
+    source = ROOT / "tests" / "data" / "readers" / "members-1251.csv"
+    ws = str(tmp_path / "ws")
+    ru = runner.invoke(cli, ["--lang", "ru", "ingest", str(source), "-w", ws])
+    assert ru.exit_code in (0, 3) and "Сохранено участников:" in ru.output and "Далее: matcher index build" in ru.output
+    built = runner.invoke(cli, ["--lang", "ru", "index", "build", "-w", ws])
+    assert built.exit_code == 0 and "Построен индекс участников:" in built.output, built.output
+    status = runner.invoke(cli, ["--lang", "ru", "index", "status", "-w", ws])
+    assert status.exit_code == 0 and "целостность    в порядке" in status.output.replace("\u00a0", " ")
+    assert "рабочая папка" in status.output and "workspace" not in status.output
+    en = runner.invoke(cli, ["index", "status", "-w", ws])
+    assert "integrity     ok: every file matches its checksum" in en.output

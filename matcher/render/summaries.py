@@ -32,14 +32,16 @@ def _write(console: Any, *lines: str) -> None:
 
 def _next(workspace: Path) -> str:
     """After ingest and import: build, naming the workspace unless it is the default one."""
-    return "Next: matcher index build" + ("" if workspace == Path(DEFAULT_WORKSPACE) else f" -w {workspace}")
+    command = "matcher index build" + ("" if workspace == Path(DEFAULT_WORKSPACE) else f" -w {workspace}")
+    return tr("Next: %(command)s", command=command)
 
 
 def _changes(changes: Any) -> str:
-    return (
-        f"{changes.get('added', 0)} added, {changes.get('updated', 0)} updated, "
-        f"{changes.get('removed', 0)} removed, {changes.get('unchanged', 0)} unchanged"
-    )
+    return tr(
+        "%(added)s added, %(updated)s updated, %(removed)s removed, %(unchanged)s unchanged",
+        added=changes.get("added", 0), updated=changes.get("updated", 0),
+        removed=changes.get("removed", 0), unchanged=changes.get("unchanged", 0),
+    )  # fmt: skip
 
 
 # --- stderr: what was rejected ------------------------------------------------------------
@@ -84,55 +86,78 @@ def print_ingest(r: IngestReport, console: Any) -> None:
     if r.dry_run:
         layouts.print_dry_run(r, console)
         return
-    counts = f"{r.added} added, {r.updated} updated, {r.unchanged} unchanged, {len(r.rejects)} rejected"
-    _write(console, f"Stored {r.total} participants in {r.workspace} ({counts}). " + _next(r.workspace))
+    counts = tr(
+        "%(added)s added, %(updated)s updated, %(unchanged)s unchanged, %(rejected)s rejected",
+        added=r.added,
+        updated=r.updated,
+        unchanged=r.unchanged,
+        rejected=len(r.rejects),
+    )
+    _write(console, tr("Stored %(n)s participants in %(workspace)s (%(counts)s). %(next)s",
+                       n=r.total, workspace=r.workspace, counts=counts, next=_next(r.workspace)))  # fmt: skip
 
 
 def print_import(r: ImportReport, console: Any) -> None:
-    counts = f"{r.lots} lots, {r.awards} awards, {r.suppliers} suppliers ({len(r.rejects)} rejected)"
-    _write(console, f"Imported {r.releases} contracting processes into {r.history}: {counts}. " + _next(r.workspace))
+    counts = tr(
+        "%(lots)s lots, %(awards)s awards, %(suppliers)s suppliers (%(rejected)s rejected)",
+        lots=r.lots,
+        awards=r.awards,
+        suppliers=r.suppliers,
+        rejected=len(r.rejects),
+    )
+    _write(console, tr("Imported %(n)s contracting processes into %(history)s: %(counts)s. %(next)s",
+                       n=r.releases, history=r.history, counts=counts, next=_next(r.workspace)))  # fmt: skip
 
 
 def print_build(r: BuildReport, console: Any) -> None:
     if r.sample:
-        _write(console, f"Sample index ready in {r.workspace}: {r.participants} members, model {r.model}")
+        _write(console, tr("Sample index ready in %(workspace)s: %(n)s members, model %(model)s",
+                           workspace=r.workspace, n=r.participants, model=r.model))  # fmt: skip
         return
-    recall = f", recall@10 {r.recall_at_10:.3f} vs exact" if r.recall_at_10 is not None else ""
-    how = f"model {r.model} on {r.backend}, dimension {r.dimension}, {r.index_type} index{recall}"
-    _write(console, f"Built index of {r.participants} participants ({r.vectors} vectors) in {r.workspace} ({how})")
+    recall = tr(", recall@10 %(recall).3f vs exact", recall=r.recall_at_10) if r.recall_at_10 is not None else ""
+    how = tr("model %(model)s on %(backend)s, dimension %(dimension)s, %(kind)s index%(recall)s",
+             model=r.model, backend=r.backend, dimension=r.dimension, kind=r.index_type, recall=recall)  # fmt: skip
+    _write(console, tr("Built index of %(n)s participants (%(vectors)s vectors) in %(workspace)s (%(how)s)",
+                       n=r.participants, vectors=r.vectors, workspace=r.workspace, how=how))  # fmt: skip
     if r.merged_suppliers:
-        _write(console, f"{r.merged_suppliers} suppliers from the history recognised as members: see {r.merges_file}")
+        _write(console, tr("%(n)s suppliers from the history recognised as members: see %(file)s",
+                           n=r.merged_suppliers, file=r.merges_file))  # fmt: skip
 
 
 def print_refresh(r: RefreshReport, console: Any) -> None:
-    done = f"embedded {r.manifest.get('embedded', 0)} texts, {len(r.rejects)} rows rejected"
-    _write(console, f"Published {r.version} in {r.workspace}: {r.manifest['count']} participants "
-                    f"({_changes(r.changes)}); {done}")  # fmt: skip
+    done = tr("embedded %(n)s texts, %(rejected)s rows rejected", n=r.manifest.get("embedded", 0),
+              rejected=len(r.rejects))  # fmt: skip
+    _write(console, tr("Published %(version)s in %(workspace)s: %(n)s participants (%(changes)s); %(done)s",
+                       version=r.version, workspace=r.workspace, n=r.manifest["count"],
+                       changes=_changes(r.changes), done=done))  # fmt: skip
 
 
 def print_status(s: IndexStatus, console: Any) -> None:
-    lines = [
-        f"workspace     {s.workspace}",
-        f"current       {s.current} (built {s.created_at})",
-        f"participants  {s.participants} ({s.vectors} vectors), model {s.model}, dimension {s.dimension}",
-        f"last changes  {_changes(s.changes)}; {s.embedded} texts embedded",
-        f"embedding     {s.backend}",
-        f"index         {s.index}",
-        f"integrity     {s.integrity}",
-        f"versions      {', '.join(s.versions)}",
-    ]
+    rows = [
+        (tr("workspace"), str(s.workspace)),
+        (tr("current"), tr("%(version)s (built %(at)s)", version=s.current, at=s.created_at)),
+        (tr("participants"), tr("%(n)s (%(vectors)s vectors), model %(model)s, dimension %(dimension)s",
+                                n=s.participants, vectors=s.vectors, model=s.model, dimension=s.dimension)),
+        (tr("last changes"), tr("%(changes)s; %(n)s texts embedded", changes=_changes(s.changes), n=s.embedded)),
+        (tr("embedding"), str(s.backend)),
+        (tr("index"), str(s.index)),
+        (tr("integrity"), tr("ok: every file matches its checksum") if s.ok else str(s.integrity)),
+        (tr("versions"), ", ".join(s.versions)),
+    ]  # fmt: skip
     if s.writer:
-        lines.append(f"writer        {s.writer}")
-    _write(console, *lines)
+        rows.append((tr("writer"), str(s.writer)))
+    width = max(len(label) for label, _ in rows) + 2  # 14 in English: "participants  "
+    _write(console, *(label.ljust(width) + value for label, value in rows))
 
 
 def print_rollback(r: RollbackReport, console: Any) -> None:
-    _write(console, f"Now serving {r.serving} (was {r.was})")
+    _write(console, tr("Now serving %(serving)s (was %(was)s)", serving=r.serving, was=r.was))
 
 
 def print_train(r: TrainReport, console: Any) -> None:
-    window = f"{r.pairs} pairs, {r.window[0]} to {r.window[1]}"
-    marked = f", {r.feedback_lots} of them lots with managers' marks" if r.feedback_lots else ""
-    _write(console, f"Trained on {r.queries_used} of {r.queries} tenders{marked} ({window}); saved {r.path}")
+    window = tr("%(pairs)s pairs, %(start)s to %(end)s", pairs=r.pairs, start=r.window[0], end=r.window[1])
+    marked = tr(", %(n)s of them lots with managers' marks", n=r.feedback_lots) if r.feedback_lots else ""
+    _write(console, tr("Trained on %(used)s of %(n)s tenders%(marked)s (%(window)s); saved %(path)s",
+                       used=r.queries_used, n=r.queries, marked=marked, window=window, path=r.path))  # fmt: skip
     by_size = sorted(r.coefficients, key=lambda fw: -abs(fw[1]))
     _write(console, *(f"  {feature:15s} {weight:+.3f}" for feature, weight in by_size))

@@ -75,13 +75,7 @@ def print_dry_run(r: IngestReport, console: Any) -> None:
             "  " + tr("first rows as read (%(shown)s of %(rows)s):", shown=len(layout.preview), rows=layout.rows)
         )
         lines.extend(f"    {preview_line(p)}" for p in layout.preview)
-    counts = tr(
-        "%(added)s added, %(updated)s updated, %(unchanged)s unchanged, %(rejected)s rejected",
-        added=r.added,
-        updated=r.updated,
-        unchanged=r.unchanged,
-        rejected=len(r.rejects),
-    )
+    counts = ingest_counts(r)
     would = tr(
         "Would store %(n)s participants in %(workspace)s (%(counts)s).", n=r.total, workspace=r.workspace, counts=counts
     )
@@ -98,3 +92,11 @@ def layout_dict(layout: TableLayout) -> dict[str, Any]:
         "preview": [{"row": p.row, "values": dict(p.values) if p.values is not None else None, "reject": p.reject}
                     for p in layout.preview],
     }  # fmt: skip
+
+
+def ingest_counts(r: IngestReport) -> str:
+    """What an ingest did (or would do) to the stored members, counted: the summary's and the dry run's."""
+    return tr(
+        "%(added)s added, %(updated)s updated, %(unchanged)s unchanged, %(rejected)s rejected",
+        added=r.added, updated=r.updated, unchanged=r.unchanged, rejected=len(r.rejects),
+    )  # fmt: skip

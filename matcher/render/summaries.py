@@ -86,13 +86,7 @@ def print_ingest(r: IngestReport, console: Any) -> None:
     if r.dry_run:
         layouts.print_dry_run(r, console)
         return
-    counts = tr(
-        "%(added)s added, %(updated)s updated, %(unchanged)s unchanged, %(rejected)s rejected",
-        added=r.added,
-        updated=r.updated,
-        unchanged=r.unchanged,
-        rejected=len(r.rejects),
-    )
+    counts = layouts.ingest_counts(r)
     _write(console, tr("Stored %(n)s participants in %(workspace)s (%(counts)s). %(next)s",
                        n=r.total, workspace=r.workspace, counts=counts, next=_next(r.workspace)))  # fmt: skip
 

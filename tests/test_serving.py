@@ -380,12 +380,17 @@ def test_a_killed_worker_is_replaced_and_the_others_keep_answering(workspace, tm
         assert answered == 40
         _both_answer_and_share_the_limit(base, after, deadline, tmp_path / "serve.log")
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(60)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+        _stop(server, log)
+
+
+def _stop(server: subprocess.Popen, log) -> None:
+    """SIGINT, as Ctrl+C: the server stops gracefully and no worker is left behind."""
+    server.send_signal(signal.SIGINT)
+    try:
+        server.wait(60)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    log.close()
     assert not _workers(server.pid)
 
 
@@ -414,3 +419,50 @@ def _up(base: str) -> bool:
         return httpx.get(base + "/ready", timeout=5).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="finds the workers through /proc")
+def test_a_burst_of_keep_alive_connections_is_spread_over_the_workers(workspace, tmp_path):
+    """16 connections opened at once, each then asking /health which worker holds it: with one shared
+    socket the worker in accept() took nearly all of them; with a socket per worker (SO_REUSEPORT)
+    the kernel's hash over the client ports gives each worker a share."""
+    from matcher.web.supervisor import REUSE_PORT
+
+    if not REUSE_PORT:
+        pytest.skip("no SO_REUSEPORT balancing here: the workers share one socket")
+    port = _free_port()
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "matcher", "serve", "-w", str(workspace.root), "--port", str(port),
+         "--workers", "2", "--rate-limit", "0"],
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        workers: set[int] = set()
+        while len(workers) < 2:  # both loaded and listening: fresh connections reach each of them
+            assert server.poll() is None, (tmp_path / "serve.log").read_text()
+            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            try:
+                workers.add(httpx.get(base + "/health", timeout=5).json()["worker"])
+            except httpx.HTTPError:
+                time.sleep(0.5)
+
+        async def burst() -> list[int]:
+            async def one(client: httpx.AsyncClient) -> int:
+                response = await client.get("/health")
+                return int(response.json()["worker"])
+
+            clients = [httpx.AsyncClient(base_url=base, timeout=60) for _ in range(16)]
+            try:
+                return await asyncio.gather(*(one(c) for c in clients))  # one connection each, all at once
+            finally:
+                await asyncio.gather(*(c.aclose() for c in clients))
+
+        split = asyncio.run(burst())
+        counts = {worker: split.count(worker) for worker in workers}
+        assert set(split) <= workers
+        assert min(counts.values()) >= 2, f"connections per worker: {counts}"
+    finally:
+        _stop(server, log)

@@ -151,7 +151,9 @@ def _serve_workers(
     where: str,
 ) -> None:
     """uvicorn's supervisor over `workers` processes (a dead one is replaced), each calling
-    matcher.web.worker.create; metrics added up through prometheus_client's multiprocess files."""
+    matcher.web.worker.create and, on Linux, listening on a socket of its own (SO_REUSEPORT: the
+    kernel spreads the connections; matcher.web.supervisor); metrics added up through
+    prometheus_client's multiprocess files."""
     import os
     import shutil
     import tempfile
@@ -160,6 +162,7 @@ def _serve_workers(
 
     from matcher.threads import thread_count
     from matcher.web.logs import logging_config
+    from matcher.web.supervisor import run_workers
     from matcher.web.worker import WorkerSettings
 
     metrics_dir = tempfile.mkdtemp(prefix="matcher-metrics-")
@@ -175,10 +178,13 @@ def _serve_workers(
     for var in ("MATCHER_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, share)
     _note(f"Serving {where}")
+    config = uvicorn.Config(
+        "matcher.web.worker:create", factory=True, workers=workers, host=host, port=port,
+        log_config=logging_config(), access_log=False,
+    )  # fmt: skip
     try:
-        uvicorn.run(
-            "matcher.web.worker:create", factory=True, workers=workers, host=host, port=port,
-            log_config=logging_config(), access_log=False,
-        )  # fmt: skip
+        run_workers(config)
+    except KeyboardInterrupt:
+        pass
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -1,7 +1,8 @@
 """The app factory each worker process of ``matcher serve --workers N`` calls.
 
-uvicorn starts N processes that share one listening socket; each imports this module and calls
-:func:`create` (``uvicorn.run("matcher.web.worker:create", factory=True, workers=N)``). The
+uvicorn starts N processes, on Linux each with a listening socket of its own
+(:mod:`matcher.web.supervisor`); each imports this module and calls :func:`create`
+(``Config("matcher.web.worker:create", factory=True, workers=N)``). The
 settings come from the parent in the ``MATCHER_SERVE`` environment variable (JSON: the
 workspace, the limits, how often to read CURRENT) and the API keys in ``MATCHER_SERVE_KEYS``
 (one per line; the environment of a process is readable only by its user and root, unlike its

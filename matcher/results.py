@@ -125,7 +125,7 @@ class LotSuggestions:
     def best_band(self) -> str | None:
         """The band of the best fit among the suggestions (None: nothing suggested, or no calibration)."""
         best = self.best_fit
-        return best.band if best is not None else self.suggestions[0].band if self.suggestions else None
+        return best.band if best is not None else None  # a band comes with a fit
 
     @property
     def no_good_match(self) -> bool:

@@ -355,7 +355,9 @@ class ColumnUse:
     header: str  # as the file has it; a two-row header as "upper / lower"
     field: str | None
     how: ColumnHow
-    note: str = ""  # e.g. "unknown column", "checked; gives the id when there is none"
+    note: str = ""  # e.g. "unknown column", "checked; gives the id when there is none" (in the language shown)
+    # why an ignored column is, for code to test (the note is words): "unknown", "mapped elsewhere", "duplicate"
+    ignored_as: str = ""
 
 
 @dataclass(frozen=True)
@@ -390,7 +392,7 @@ class TableLayout:
             self.encoding in (None, "utf-8", "utf-8-sig")
             and self.delimiter in (None, ",", "\t")
             and self.header_rows in ((), (1,))
-            and all(c.how in ("field", "ignored") and not c.note.startswith("column") for c in self.columns)
+            and all(c.how in ("field", "ignored") and c.ignored_as != "duplicate" for c in self.columns)
         )
 
 

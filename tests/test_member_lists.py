@@ -384,3 +384,18 @@ def test_a_register_export_ingests_and_builds_an_index(tmp_path):
     found = runner.invoke(app, ["similar", "--text", "строительство мостов", "-w", str(ws), "--format", "json"])
     assert found.exit_code == 0, found.output
     assert "МОСТОВИК" in found.stdout
+
+
+def test_an_unknown_column_is_reported_in_either_language(tmp_path):
+    """Which columns were ignored is decided from what they are, not from the words of the note,
+    so a Russian run reports them too."""
+    from matcher.build import ingest
+    from matcher.i18n import use
+    from matcher.store.workspace import Workspace
+
+    source = tmp_path / "m.csv"
+    source.write_text("id,name,description,foo\nA-1,Alpha LLC,Road works,x\n", encoding="utf-8")
+    for lang in ("en", "ru"):
+        with use(lang):
+            report = ingest([source], Workspace(tmp_path / f"ws-{lang}"))
+        assert [tuple(c) for c in report.ignored_columns.values()] == [("foo",)], lang

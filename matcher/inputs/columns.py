@@ -198,7 +198,7 @@ def column_map(
                 if means is None
                 else tr("--columns names another column for %(field)s", field=means[0])
             )
-            uses[header] = ColumnUse(header, None, "ignored", why)
+            uses[header] = ColumnUse(header, None, "ignored", why, "unknown" if means is None else "mapped elsewhere")
             continue
         name, rank = means
         how: ColumnHow = "field" if header == name else "synonym"
@@ -208,7 +208,7 @@ def column_map(
     for header, use in list(uses.items()):
         if use.field in best and best[use.field][1] != header and use.how != "mapping":
             gives = tr("column '%(column)s' gives %(field)s", column=best[use.field][1], field=use.field)
-            uses[header] = ColumnUse(header, None, "ignored", gives)
+            uses[header] = ColumnUse(header, None, "ignored", gives, "duplicate")
     sources: dict[str, list[str]] = {}
     for header in headers:
         if header in uses and uses[header].field is not None:

@@ -251,7 +251,7 @@ def _read_file(
         stored += 1
         _keep(preview, RowPreview(row, participant.as_record()))
     uses = cmap.uses if cmap is not None else _uses_of_keys(keys)
-    extra = sorted(u.header for u in uses if u.field is None and u.note == "unknown column")
+    extra = sorted(u.header for u in uses if u.ignored_as == "unknown")
     if extra:
         result.ignored_columns[str(path)] = extra
     result.rejects.extend(file_rejects)
@@ -311,8 +311,9 @@ def _column_map(path: Path, table: Table, mapping: Mapping[str, Sequence[str]] |
 
 def _uses_of_keys(keys: set[str]) -> tuple[ColumnUse, ...]:
     """The columns of a JSON file: its records' keys, each a field by its own name or ignored."""
+    unknown = tr("unknown column")
     return tuple(
-        ColumnUse(k, k, "field") if k in PARTICIPANT_COLUMNS else ColumnUse(k, None, "ignored", tr("unknown column"))
+        ColumnUse(k, k, "field") if k in PARTICIPANT_COLUMNS else ColumnUse(k, None, "ignored", unknown, "unknown")
         for k in sorted(keys)
         if not k.startswith("_")
     )

@@ -38,9 +38,14 @@ LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
 _current: contextvars.ContextVar[str | None] = contextvars.ContextVar("matcher_language", default=None)
 
 
+def _primary(tag: str) -> str:
+    """A language tag's primary subtag, lower case: "ru-RU", "ru_RU" and "RU" are "ru"."""
+    return tag.strip().replace("_", "-").split("-")[0].lower()
+
+
 def check_language(lang: str) -> str:
     """`lang` as one of :data:`LANGUAGES` ("RU", "ru-RU" and "ru_RU" are "ru"); else InputError."""
-    code = lang.strip().replace("_", "-").split("-")[0].lower()
+    code = _primary(lang)
     if code not in LANGUAGES:
         raise InputError(f"unknown language {lang!r}; matcher speaks {' and '.join(LANGUAGES)}")
     return code
@@ -136,7 +141,7 @@ def negotiate(accept_language: str | None) -> str | None:
                     quality = float(value)
                 except ValueError:
                     quality = 0.0
-        code = tag.strip().replace("_", "-").split("-")[0].lower()
+        code = _primary(tag)
         if code in LANGUAGES and quality > 0:
             ranked.append((-quality, position, code))
     return min(ranked)[2] if ranked else None

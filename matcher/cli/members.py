@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -94,11 +95,9 @@ def ingest(
     mapping = read_columns_file(columns_file) if columns_file is not None else {}
     mapping.update(parse_columns_option(columns or []))
     ws, _ = resolve_workspace(workspace)
-    if dry_run:  # reads only: no lock, nothing written
-        report = ingest_files(files, ws, replace=replace, columns=mapping or None, dry_run=True)
-    else:
-        with _lock(ws, "ingest", wait):
-            report = ingest_files(files, ws, replace=replace, columns=mapping or None)
+    # a dry run reads only: no lock, nothing written
+    with contextlib.nullcontext() if dry_run else _lock(ws, "ingest", wait):
+        report = ingest_files(files, ws, replace=replace, columns=mapping or None, dry_run=dry_run)
     _show(report, output)
     if report.rejects:
         raise typer.Exit(3)  # partial success: scripts can tell it from a clean load

@@ -5,7 +5,7 @@ request needs only the few hundred best members by BM25 and the shares of the ~2
 candidates it ranks. :class:`LexicalMatch` answers both exactly: :meth:`LexicalMatch.at` looks
 the given rows up in each word's postings (sorted by document), and :meth:`LexicalMatch.top`
 runs Fagin's threshold algorithm over the postings in impact order (each term's postings by
-descending score, :func:`impact_order`, saved beside the index): it scores the documents among
+descending score, :func:`~matcher.index.postings.impact_order`, saved beside the index): it scores the documents among
 every term's m best postings exactly, and stops once the k-th best of them beats what any
 document outside them could score; else it doubles m, and past the longest list it adds every
 posting up, as :meth:`LexicalMatch.dense` does.
@@ -201,11 +201,7 @@ class LexicalMatch:
         return order, shares[order]
 
     def _union(self, lists: list[np.ndarray]) -> np.ndarray:
-        """The documents in any of the lists, ascending (a mark per document: cheaper than sorting them)."""
-        mark = np.zeros(self.n, dtype=bool)
-        for docs in lists:
-            mark[docs] = True
-        return np.flatnonzero(mark)
+        return union_by_mark(lists, self.n)
 
     def _known(
         self, rows: np.ndarray, lists: dict[int, tuple[np.ndarray, np.ndarray]]
@@ -363,6 +359,15 @@ def top_k_rows(values: np.ndarray, k: int) -> np.ndarray:
     threshold = np.partition(values, len(values) - k)[len(values) - k]
     above = np.flatnonzero(values >= threshold)  # the k largest, and any ties at the threshold
     return above[np.argsort(-values[above], kind="stable")][:k]
+
+
+def union_by_mark(lists: Sequence[np.ndarray], n: int) -> np.ndarray:
+    """The values in any of the lists (each in 0..n-1), ascending: a mark per value, cheaper than
+    sorting them when the lists hold a good share of n."""
+    mark = np.zeros(n, dtype=bool)
+    for values in lists:
+        mark[values] = True
+    return np.flatnonzero(mark)
 
 
 def unique_sorted(rows: np.ndarray) -> np.ndarray:

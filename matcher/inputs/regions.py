@@ -62,7 +62,6 @@ def _key(text: str) -> str:
 
 
 _BY_NAME = {_key(name): code for code, _, name in SUBJECTS}
-_BY_NAME.update({_key(name.replace(" область", "")) + " область": code for code, _, name in SUBJECTS})
 _BY_NUMBER = {number: code for code, number, _ in SUBJECTS}
 _BY_NUMBER[99] = ""  # "99 - Байконур": no code
 

@@ -18,7 +18,7 @@ import io
 import itertools
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,6 @@ class Table:
     header_rows: tuple[int, ...] = ()
     encoding: str | None = None
     delimiter: str | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 # --- CSV ------------------------------------------------------------------------------------

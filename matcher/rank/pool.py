@@ -19,7 +19,7 @@ import numpy as np
 
 from matcher.errors import REBUILD, IndexCorrupt
 from matcher.index.bm25 import fold
-from matcher.index.bm25_match import LexicalMatch, top_k_rows, unique_sorted
+from matcher.index.bm25_match import LexicalMatch, top_k_rows, union_by_mark, unique_sorted
 from matcher.rank.need import Need, buyer_key
 from matcher.rank.parts import NEUTRAL, holds_certification, region_covers
 from matcher.schema import Participant
@@ -241,10 +241,7 @@ class Pool:
         if sum(len(rows) for rows in found) * UNION_BY_MARK < self.n:
             return unique_sorted(np.concatenate(found))
         # blocks of a big registry hold hundreds of thousands of rows each: a mark per firm, not a sort
-        mark = np.zeros(self.n, dtype=bool)
-        for rows in found:
-            mark[rows] = True
-        return np.flatnonzero(mark)
+        return union_by_mark(found, self.n)
 
     def _cells(self, name: str, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, int]:
         """The vocabulary ids of the given rows' strings (regions or certifications), the position in

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from matcher.i18n import N_, ntr, tr
-from matcher.results import BAND_WORDS, NO_CODES, AskingLot, Capability, GapsReport
+from matcher.render import parts
+from matcher.results import NO_CODES, AskingLot, Capability, GapsReport
 
 _STYLE = {"gap": "bold red", "single": "yellow", "covered": "green"}
 _STATUS = {"gap": N_("gap"), "single": N_("single"), "covered": N_("covered")}
@@ -41,7 +42,7 @@ def _lot_name(lot: AskingLot) -> str:
 def _best(c: Capability) -> str:
     if c.best_name is None:
         return ""
-    band = tr(BAND_WORDS[c.best_band]) if c.best_band in BAND_WORDS else c.best_band or ""
+    band = parts.word(c.best_band) if c.best_band else ""
     fit = f" ({c.best_fit:.2f}, {band})" if c.best_fit is not None else ""
     return f"{c.best_name}{fit}"
 
@@ -74,7 +75,7 @@ def print_gaps(report: GapsReport, console: Any) -> None:
     for lot in notes:
         where = tr("%(tender)s / lot %(lot)s", tender=lot.tender_id, lot=lot.lot_id)
         console.print(f"  [yellow]{escape(where)}:[/yellow] {escape(lot.note or '')}")
-    versions = tr("model %(model)s · index %(version)s", model=report.model, version=report.index_version)
+    versions = parts.versions(report.model, report.index_version)
     bands = tr("strong: fit ≥ 0.50, possible: ≥ 0.20, counted among each lot's top members")
     console.print(f"[dim]{escape(versions)} · {escape(bands)}[/dim]")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from matcher.errors import InputError
 from matcher.i18n import LANGUAGES, explicit_language, ntr, tr, use
-from matcher.render.parts import marks_text, short_reasons, word
+from matcher.render.parts import marks_text, short_reasons, versions, word
 from matcher.render.plain import suggestion_dict
 from matcher.render.sheets import _csv
 from matcher.results import MemberOpportunities, OpportunitiesReport, Opportunity
@@ -81,7 +81,7 @@ def print_opportunities(report: OpportunitiesReport, console: Any) -> None:
                 escape(_partners(o)),
             )
         console.print(table)
-    line = tr("model %(model)s · index %(version)s", model=report.model, version=report.index_version)
+    line = versions(report.model, report.index_version)
     top = tr("top %(k)s per lot", k=report.top_k)
     console.print(f"[dim]{escape(line)} · {escape(top)}[/dim]")
 

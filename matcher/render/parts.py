@@ -31,6 +31,11 @@ def word(value: str) -> str:
     return tr(WORDS[value]) if value in WORDS else value
 
 
+def versions(model: str, index_version: str) -> str:
+    """The model and index version an answer came from, for a footer."""
+    return tr("model %(model)s · index %(version)s", model=model, version=index_version)
+
+
 def footnote() -> str:
     return tr(FOOTNOTE)
 

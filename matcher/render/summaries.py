@@ -65,9 +65,7 @@ def note(err: Any, message: str) -> None:
 
 def warn(result: Any, err: Any) -> None:
     """The rejected rows and the files they went to, for the results that have any."""
-    if isinstance(result, IngestReport):
-        warn_rejects(result.rejects, err)
-    elif isinstance(result, ImportReport | OpportunitiesReport):
+    if isinstance(result, IngestReport | ImportReport | OpportunitiesReport):
         warn_rejects(result.rejects, err)
     for path in getattr(result, "rejects_files", ()):
         note(err, tr("rejected rows written to %(path)s", path=path))

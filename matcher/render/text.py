@@ -20,6 +20,7 @@ from matcher.render.parts import (
     marks_text,
     short_reasons,
     team_title,
+    versions,
 )
 from matcher.results import FeedbackReport, LotSuggestions, SimilarResult, Suggestion, Teams, TenderSuggestions
 
@@ -108,7 +109,7 @@ def print_tender(result: TenderSuggestions, console: Any) -> None:
     console.print(_table(tr("Whole tender: lead candidates (Lots = lots where the member is in the top list)"),
                          result.overall.suggestions, show_lots=True))  # fmt: skip
     _print_warning(result.overall, console)
-    console.print(f"[dim]{escape(_versions(result.model, result.index_version))} · {escape(footnote())}[/dim]")
+    console.print(f"[dim]{escape(versions(result.model, result.index_version))} · {escape(footnote())}[/dim]")
 
 
 def print_similar(result: SimilarResult, console: Any) -> None:
@@ -116,11 +117,7 @@ def print_similar(result: SimilarResult, console: Any) -> None:
 
     query = result.query_id or f'"{result.query_text}"'
     console.print(_table(escape(tr("Members similar to %(query)s", query=query)), result.suggestions))
-    console.print(f"[dim]{escape(_versions(result.model, result.index_version))}[/dim]")
-
-
-def _versions(model: str, index_version: str) -> str:
-    return tr("model %(model)s · index %(version)s", model=model, version=index_version)
+    console.print(f"[dim]{escape(versions(result.model, result.index_version))}[/dim]")
 
 
 def print_feedback(report: FeedbackReport, console: Any) -> None:

@@ -55,7 +55,6 @@ class Language:
             await self.app(scope, receive, send)
             return
         lang, remember = choose(scope)
-        scope.setdefault("state", {})["lang"] = lang
 
         async def send_with_language(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":

@@ -33,6 +33,10 @@ class ScorePart:
     weight: float
     contribution: float
     detail: str
+    # False when the request gives nothing to compare this part with (no buyer, codes, region,
+    # required certifications or value): its value is then neutral, the same for every member,
+    # and its words say so; it is not a reason for this member.
+    asked: bool = True
 
 
 FeedbackStatus = Literal["shortlisted", "contacted", "not-relevant", "won", "lost"]

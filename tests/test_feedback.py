@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 from matcher import Matcher, Workspace, build_index, ingest
 from matcher.errors import IndexCorrupt, InputError, UnknownParticipant
 from matcher.feedback import list_marks, mark, mark_lot
-from matcher.rank.feedback import FEEDBACK_PART, LotKey, similar_lots
+from matcher.i18n import tr, use
+from matcher.rank.feedback import FEEDBACK_PART, THIS_LOT, LotKey, demotion_words, similar_lots
 from matcher.refresh import refresh
 from matcher.render import write
 from matcher.render.sheets import tender_csv
@@ -236,6 +237,20 @@ def test_similar_lots_share_a_cpv_group_or_their_words():
     worded = Mark(2, "T-1", "1", "B1", "not-relevant", "other", text="road bridge repair works")
     assert similar_lots(LotKey("T-9", "A", (), "bridge repair road works"), worded) is not None
     assert similar_lots(LotKey("T-9", "A", (), "welder training"), worded) is None
+
+
+def test_demotion_words_name_the_marked_lot_by_its_ids_in_either_language():
+    marked = Mark(1, "T-1", "2", "B1", "not-relevant", "too-far", codes=("45221111-3",), created_at="2026-11-30")
+    for lang in ("en", "ru"):
+        with use(lang):
+            here = demotion_words(marked, similar_lots(LotKey("T-1", "2"), marked) or "", 0.1, LotKey("T-1", "2"))
+            other_lot = LotKey("T-9", "A", ("45221119-9",))
+            there = demotion_words(marked, similar_lots(other_lot, marked) or "", 0.1, other_lot)
+            # a similarity that happens to read like "this lot" still names the lot it was marked on
+            same_words = demotion_words(marked, tr(THIS_LOT), 0.1, other_lot)
+        assert "T-1" not in here, (lang, here)
+        assert "T-1" in there and "452" in there, (lang, there)
+        assert "T-1" in same_words, (lang, same_words)
 
 
 def test_a_member_marked_not_relevant_is_demoted_for_similar_lots_and_says_why(ws):

@@ -10,7 +10,8 @@ import json
 from rich.console import Console
 
 from matcher.render import dump_json, similar_csv, similar_dict, teams_dict, tender_csv, tender_dict, write
-from matcher.render.parts import FOOTNOTE, fit_text, lot_warning
+from matcher.render.parts import FOOTNOTE, fit_text, lot_warning, short_reasons
+from matcher.render.plain import suggestion_dict
 from matcher.results import LotSuggestions, ScorePart, SimilarResult, Suggestion, Teams, TenderSuggestions
 from matcher.schema import Lot, Tender
 
@@ -167,3 +168,15 @@ def test_a_joint_holding_says_who_holds_and_what_each_partner_brings_in_every_fo
     [row] = list(csv.DictReader(io.StringIO(teams_csv(found))))
     assert row["participant_id"] == "A" and row["holder_share"] == "0.55"
     assert row["partners"] == "Beta Lab (subcontractor: Laboratory accreditation); Gamma (co-holder: 45% of the value)"
+
+
+def test_parts_the_request_did_not_ask_about_are_told_by_their_flag_not_their_words():
+    def with_codes(detail: str, asked: bool) -> Suggestion:
+        parts = (ScorePart("semantic", 0.4, 0.5, 0.2, "cosine 0.40"), ScorePart("codes", 0.5, 0.2, 0.1, detail, asked))
+        return Suggestion(1, "A", "Alpha", "contractor", 0.3, parts)
+
+    # a part not asked about is no reason, whatever its words (a translation, a reworded phrase)
+    assert short_reasons(with_codes("коды не запрошены", asked=False)) == "text similarity only"
+    assert short_reasons(with_codes("2 of 2 codes, best 45221111-3", asked=True)).startswith("2 of 2 codes")
+    data = suggestion_dict(with_codes("коды не запрошены", asked=False))
+    assert data["parts"]["codes"]["asked"] is False and data["parts"]["semantic"]["asked"] is True

@@ -61,9 +61,14 @@ def _words(text: str) -> set[str]:
     return {w.casefold() for w in _WORD.findall(text)}
 
 
+def on_lot(mark: Mark, lot: LotKey) -> bool:
+    """Whether the mark was made on this very lot (its tender and lot ids)."""
+    return (mark.tender_id, mark.lot_id) == (lot.tender_id, lot.lot_id)
+
+
 def similar_lots(lot: LotKey, marked: Mark) -> str | None:
     """Why the marked lot is similar to ``lot`` (e.g. "shares CPV group 452"), or None."""
-    if (marked.tender_id, marked.lot_id) == (lot.tender_id, lot.lot_id):
+    if on_lot(marked, lot):
         return tr(THIS_LOT)
     if lot.codes and marked.codes:
         shared = sorted(code_groups(lot.codes) & code_groups(marked.codes))
@@ -91,11 +96,11 @@ def rejection(lot: LotKey, marks: Sequence[Mark]) -> tuple[Mark, str] | None:
     return None
 
 
-def demotion_words(mark: Mark, why: str, penalty: float) -> str:
+def demotion_words(mark: Mark, why: str, penalty: float, lot: LotKey) -> str:
     """e.g. 'marked not relevant (too far) for lot 2 of T-1 (shares CPV group 452): −0.12; fit unchanged'."""
     where = (
         why
-        if why == tr(THIS_LOT)
+        if on_lot(mark, lot)
         else tr("lot %(lot)s of %(tender)s (%(why)s)", lot=mark.lot_id, tender=mark.tender_id, why=why)
     )
     return tr(
@@ -128,7 +133,7 @@ def apply_marks(
     """
     if not marks:
         return [replace(s, rank=i + 1) for i, s in enumerate(suggestions[:top_k])]
-    here = shown_here or (lambda m: (m.tender_id, m.lot_id) == (lot.tender_id, lot.lot_id))
+    here = shown_here or (lambda m: on_lot(m, lot))
     scores = [s.score for s in suggestions]
     spread = (max(scores) - min(scores)) if len(scores) > 1 else 0.0
     penalty = round(DEMOTION_SHARE * spread if spread > 0 else 0.1 * max(1.0, abs(scores[0]) if scores else 1.0), 4)
@@ -140,7 +145,7 @@ def apply_marks(
         if found is not None:
             if hide_rejected:
                 continue
-            part = ScorePart(FEEDBACK_PART, 1.0, -penalty, -penalty, demotion_words(*found, penalty))
+            part = ScorePart(FEEDBACK_PART, 1.0, -penalty, -penalty, demotion_words(*found, penalty, lot))
             s = replace(s, score=round(s.score - penalty, 4), parts=(*s.parts, part))
         out.append(s)
     out.sort(key=lambda s: -s.score)  # stable: equal scores keep the ranker's order

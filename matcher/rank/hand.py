@@ -13,11 +13,12 @@ from collections.abc import Mapping
 import numpy as np
 
 from matcher.i18n import tr
-from matcher.rank.need import Need, buyer_key
+from matcher.rank.need import Need
 from matcher.rank.parts import (
     NEUTRAL,
     PartWords,
     Scored,
+    asked,
     bm25_words,
     buyer_value,
     buyer_words,
@@ -54,15 +55,8 @@ NOT_ASKED: dict[str, float] = {"buyer": 0.0}
 
 def applies(need: Need, lexical: bool = False) -> dict[str, bool]:
     """Which parts the request gives something to compare with."""
-    return {
-        "semantic": True,
-        "lexical": lexical,
-        "buyer": bool(buyer_key(need.buyer)),
-        "codes": bool(need.codes),
-        "region": bool(need.regions),
-        "certifications": bool(need.certifications),
-        "size": need.value is not None and need.value > 0,
-    }
+    parts = ("semantic", "buyer", "codes", "region", "certifications", "size")
+    return {"lexical": lexical} | {name: asked(name, need) for name in parts}
 
 
 def active_weights(need: Need, lexical: bool = False) -> dict[str, float]:

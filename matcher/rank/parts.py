@@ -182,12 +182,23 @@ def bm25_share_words(need: Need, firm: Participant, value: float) -> str:
 # What each part says when the request does not ask about it (the same for every member: not a reason).
 NOT_ASKED_BUYER, NOT_ASKED_CODES, NOT_ASKED_REGION = N_("no buyer given"), N_("no codes asked"), N_("no region asked")
 NOT_ASKED_CERTIFICATIONS, NOT_ASKED_VALUE = N_("none required"), N_("no value given")
-_NOT_ASKED = (NOT_ASKED_BUYER, NOT_ASKED_CODES, NOT_ASKED_REGION, NOT_ASKED_CERTIFICATIONS, NOT_ASKED_VALUE)
+
+# The request's field each part (or learned feature) compares a member with; a part whose field the
+# request leaves empty was not asked about. Parts not named here (the text's) are always asked.
+_BUYER_PARTS = ("buyer", "buyer_count", "buyer_share", "buyer_place", "buyer_gated")
+_ASKED_BY: dict[str, Callable[[Need], bool]] = {
+    **dict.fromkeys(_BUYER_PARTS, lambda n: bool(buyer_key(n.buyer))),
+    **dict.fromkeys(("codes", "codes_exact"), lambda n: bool(n.codes)),
+    "region": lambda n: bool(n.regions),
+    "certifications": lambda n: bool(n.certifications),
+    **dict.fromkeys(("size", "value_fit"), lambda n: n.value is not None and n.value > 0),
+}
 
 
-def not_asked(words: str) -> bool:
-    """Whether a part's words say the request did not ask about it (in any language)."""
-    return any(words == w or words == tr(w) for w in _NOT_ASKED)
+def asked(part: str, need: Need) -> bool:
+    """Whether the request gives something to compare the part with (see :attr:`ScorePart.asked`)."""
+    check = _ASKED_BY.get(part)
+    return check is None or check(need)
 
 
 def buyer_words(need: Need, firm: Participant, value: float) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 from matcher.rank.calibration import Calibration, band
 from matcher.rank.hand import HandWeighted
 from matcher.rank.need import Need
-from matcher.rank.parts import Scored
+from matcher.rank.parts import Scored, asked
 from matcher.rank.pool import Pool
 from matcher.results import ScorePart, Suggestion
 from matcher.schema import Participant
@@ -111,6 +111,7 @@ def _suggestion(
             round(scored.weights[name], 4),
             round(float(scored.contributions[name][k]), 4),
             words[name],
+            asked(name, need),
         )
         for name in scored.values
     )

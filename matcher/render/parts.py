@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from matcher.i18n import N_, ntr, tr
-from matcher.rank.parts import not_asked
 from matcher.results import BAND_WORDS, Assignment, LotSuggestions, Mark, Partner, Suggestion, Team
 
 # "feedback" is there only for a member demoted by a manager's mark (matcher.rank.feedback)
@@ -85,11 +84,11 @@ def short_reasons(s: Suggestion) -> str:
         n = int(count.group())
         bits.append(ntr("%(n)s past contract for this buyer", "%(n)s past contracts for this buyer", n))
     codes = s.part("codes")
-    if codes and codes.detail and not not_asked(codes.detail):
+    if codes and codes.detail and codes.asked:
         bits.append(codes.detail.split("; ")[0])  # the count and levels, and the best code
     for name in ("certifications", "region", "size"):
         part = s.part(name)
-        if part and part.value < 1.0 and not not_asked(part.detail):
+        if part and part.value < 1.0 and part.asked:
             bits.append(part.detail)
     feedback = s.part("feedback")
     if feedback:

@@ -45,6 +45,7 @@ def _part_dict(part: ScorePart) -> dict[str, Any]:
         "weight": part.weight,
         "contribution": part.contribution,
         "detail": part.detail,
+        "asked": part.asked,
     }
 
 

@@ -30,6 +30,9 @@ class ScorePartOut(BaseModel):
     weight: float
     contribution: float
     detail: str
+    asked: bool = Field(
+        default=True, description="false: the request gives nothing to compare this part with; its value is neutral"
+    )
 
 
 class MarkOut(BaseModel):

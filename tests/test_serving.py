@@ -346,7 +346,7 @@ def test_a_killed_worker_is_replaced_and_the_others_keep_answering(workspace, tm
     log = (tmp_path / "serve.log").open("w")
     server = subprocess.Popen(
         [*matcher, "serve", "-w", str(workspace.root), "--port", str(port), "--workers", "2",
-         "--rate-limit", str(LIMIT)],
+         "--rate-limit", str(LIMIT), "--forwarded-allow-ips", "127.0.0.1"],
         stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -398,8 +398,8 @@ def _both_answer_and_share_the_limit(base: str, workers: set[int], deadline: flo
     """Each request on a connection of its own, which either worker may accept: both answer (the
     new one once it has loaded), and one client gets LIMIT answers from the two together, then 429.
 
-    The client is an address of its own (X-Forwarded-For, which uvicorn trusts from 127.0.0.1), so
-    that the test's other requests do not count against it."""
+    The client is an address of its own (X-Forwarded-For, which the server believes from 127.0.0.1
+    as told by --forwarded-allow-ips), so that the test's other requests do not count against it."""
     with httpx.Client(base_url=base, timeout=60, limits=httpx.Limits(max_keepalive_connections=0)) as fresh:
         seen: set[int] = set()
         while seen != workers:
@@ -412,6 +412,14 @@ def _both_answer_and_share_the_limit(base: str, workers: set[int], deadline: flo
     allowed = [r for r in burst if r.status_code == 200]
     assert len(allowed) == LIMIT and [r.status_code for r in burst[LIMIT:]] == [429] * 3
     assert {r.json()["worker"] for r in allowed} == workers, "both workers counted in the one window"
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
 
 
 def _up(base: str) -> bool:
@@ -464,5 +472,28 @@ def test_a_burst_of_keep_alive_connections_is_spread_over_the_workers(workspace,
         counts = {worker: split.count(worker) for worker in workers}
         assert set(split) <= workers
         assert min(counts.values()) >= 2, f"connections per worker: {counts}"
+    finally:
+        _stop(server, log)
+
+
+def test_without_a_named_proxy_x_forwarded_for_cannot_pose_as_another_client(workspace, tmp_path):
+    """By default nobody may name the client: three requests from here, each claiming another
+    address, are one client to the rate limit (2 a minute), so the third is refused."""
+    port = _free_port()
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "matcher", "serve", "-w", str(workspace.root), "--port", str(port),
+         "--rate-limit", "2"],
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while not _listening(port):  # every route counts against the limit, /ready too: only connect
+            assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.5)
+        claims = [{"X-Forwarded-For": f"203.0.113.{i}"} for i in range(3)]
+        codes = [httpx.get(base + "/participants/none", headers=h, timeout=60).status_code for h in claims]
+        assert codes[:2] == [404, 404] and codes[2] == 429, codes
     finally:
         _stop(server, log)

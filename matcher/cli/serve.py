@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -64,6 +64,15 @@ def serve(
     workers: Annotated[
         int, typer.Option("--workers", min=1, max=64, help="Worker processes sharing the mapped index files.")
     ] = 1,
+    forwarded_allow_ips: Annotated[
+        Optional[str],
+        typer.Option(
+            "--forwarded-allow-ips",
+            help="The reverse proxy in front (addresses or networks, comma-separated; * for any): only a request "
+            "from it may name its client in X-Forwarded-For, which the rate limit and the logs then count. "
+            "Default: nobody, each request is its peer's address.",
+        ),
+    ] = None,
     poll: Annotated[
         float,
         typer.Option(
@@ -86,11 +95,14 @@ def serve(
     --host says otherwise; with --api-key (or MATCHER_API_KEY) or --api-key-file every request but
     /health, /ready and the page's key form (/ui/key) needs the X-API-Key header. With --workers N
     the rate limit is shared by the workers (a SQLite file in the workspace) and /metrics adds up
-    every worker's counts.
+    every worker's counts. Behind a reverse proxy, --forwarded-allow-ips names it, so that each
+    client is counted apart; without it, X-Forwarded-For is ignored (no client can pose as another).
 
     Example: matcher serve --sample --port 8000
 
     Example: MATCHER_API_KEY=s3cret matcher serve -w my-cluster --host 0.0.0.0 --workers 4 --rate-limit 60
+
+    Example: matcher serve -w my-cluster --forwarded-allow-ips 127.0.0.1  (behind nginx on this machine)
     """
     # FastAPI, uvicorn and Jinja2 load here, not at `matcher --help`.
     import uvicorn
@@ -129,12 +141,24 @@ def serve(
         )  # fmt: skip
         application.state.follower.service.warm_up()
         _note(f"Serving {where}")
-        uvicorn.run(application, host=host, port=port, log_config=logging_config(), access_log=False)
+        uvicorn.run(
+            application, host=host, port=port, log_config=logging_config(), access_log=False,
+            **_proxy_options(forwarded_allow_ips),
+        )  # fmt: skip
         return
     key_list = [keys] if isinstance(keys, str) else list(keys or ())
     _serve_workers(
-        ws.root, model, workers, host, port, key_list, rate_limit, max_body, follow_s, cors_origin or [], where
-    )
+        ws.root, model, workers, host, port, key_list, rate_limit, max_body, follow_s, cors_origin or [], where,
+        _proxy_options(forwarded_allow_ips),
+    )  # fmt: skip
+
+
+def _proxy_options(trusted: str | None) -> dict[str, Any]:
+    """uvicorn's proxy settings: X-Forwarded-For and -Proto believed from `trusted` only, or from nobody
+    (uvicorn's own default believes 127.0.0.1, so that any local process could pose as any client)."""
+    if not trusted:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": [ip.strip() for ip in trusted.split(",") if ip.strip()]}
 
 
 def _serve_workers(
@@ -149,6 +173,7 @@ def _serve_workers(
     follow_s: float | None,
     cors_origins: list[str],
     where: str,
+    proxy: dict[str, Any],
 ) -> None:
     """uvicorn's supervisor over `workers` processes (a dead one is replaced), each calling
     matcher.web.worker.create and, on Linux, listening on a socket of its own (SO_REUSEPORT: the
@@ -180,7 +205,7 @@ def _serve_workers(
     _note(f"Serving {where}")
     config = uvicorn.Config(
         "matcher.web.worker:create", factory=True, workers=workers, host=host, port=port,
-        log_config=logging_config(), access_log=False,
+        log_config=logging_config(), access_log=False, **proxy,
     )  # fmt: skip
     try:
         run_workers(config)

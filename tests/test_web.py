@@ -519,6 +519,19 @@ def test_a_page_answers_a_bad_link_with_the_page_not_json(client):
     assert client.get("/ui/similar", params={"text": "bridges", "top_k": "500"}).status_code == 200  # held to 100
 
 
+def test_a_stale_page_address_answers_the_page_and_an_unknown_api_path_json(client):
+    missing = client.get("/ui/nothing-here")
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+    assert "There is no page at /ui/nothing-here" in missing.text and 'name="text"' in missing.text  # the forms
+    link = client.get("/ui/suggest")  # a form's address opened as a link
+    assert link.status_code == 405 and link.headers["content-type"].startswith("text/html")
+    assert "POST" in link.headers["allow"] and "takes a form sent from this page" in link.text
+    russian = client.get("/ui/nothing-here", headers={"Accept-Language": "ru"})  # no cookie left behind
+    assert russian.status_code == 404 and "There is no page" not in russian.text and "/ui/nothing-here" in russian.text
+    api = client.get("/no-such-route")
+    assert api.status_code == 404 and api.json()["detail"] == "Not Found"
+
+
 def test_similar_page_finds_a_member_by_name_in_any_case(client):
     page = client.get("/ui/similar", params={"member": "mostostroy-nevsky llc", "top_k": 3})
     assert page.status_code == 200

@@ -21,7 +21,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from matcher import __version__
@@ -85,7 +85,12 @@ def _add_error_handlers(app: FastAPI) -> None:
         return _error(422, f"{field or 'request'}: {first.get('msg', 'invalid')}", field)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        path = request.url.path
+        if exc.status_code in (404, 405) and (path == "/" or path.startswith("/ui/")):
+            from matcher.web.pages import missing_page  # a person's browser: the page, saying what is wrong
+
+            return missing_page(request, exc.status_code, getattr(exc, "headers", None))
         return _error(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)

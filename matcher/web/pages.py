@@ -296,6 +296,19 @@ def _page(request: Request, status: int = 200, **context: Any) -> HTMLResponse:
     return response
 
 
+def missing_page(request: Request, status: int, headers: Mapping[str, str] | None = None) -> HTMLResponse:
+    """The page, with an error, for a page address that does not exist (404) or a form's address
+    opened as a link (405): a person followed a stale link or typed an address, not a program."""
+    path = request.url.path[:200]
+    if status == 405:
+        error = tr("%(path)s takes a form sent from this page, not a link: use the forms below.", path=path)
+    else:
+        error = tr("There is no page at %(path)s: use the forms below.", path=path)
+    response = _page(request, status, error=error)
+    response.headers.update(headers or {})  # 405: Allow
+    return response
+
+
 # --- routes ---------------------------------------------------------------------------
 
 

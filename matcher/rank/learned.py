@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,6 +33,9 @@ from matcher.rank.parts import Scored, explain_parts
 from matcher.rank.pool import Pool
 from matcher.schema import Participant
 from matcher.store.files import atomic_write_text
+
+if TYPE_CHECKING:
+    from matcher.index.bm25_match import LexicalMatch
 
 MODEL_FORMAT = 1
 CANDIDATES = 200  # per source (dense, BM25), as when serving
@@ -242,8 +245,15 @@ class _Window:
             if not label.any():
                 yield None
                 continue
-            year = first.date.year  # type: ignore[union-attr]
-            yield feature_matrix(need, self.pool, rows, dense_all[rows], lexical.at(rows), year), label
+            yield self.features(need, rows, dense_all, lexical, first, qv), label
+
+    def features(
+        self, need: Need, rows: np.ndarray, dense: np.ndarray, lexical: LexicalMatch, first: Contract, query: np.ndarray
+    ) -> np.ndarray:
+        """One tender's candidate rows of features (``dense``: every firm's best cosine; ``query``: the
+        tender's vector). scripts/feature_trials.py adds columns here to try features."""
+        year = first.date.year  # type: ignore[union-attr]
+        return feature_matrix(need, self.pool, rows, dense[rows], lexical.at(rows), year)
 
 
 def fit(

@@ -69,7 +69,7 @@ def serve(
         typer.Option(
             "--forwarded-allow-ips",
             help="The reverse proxy in front (addresses or networks, comma-separated; * for any): only a request "
-            "from it may name its client in X-Forwarded-For, which the rate limit and the logs then count. "
+            "from it may name its client in X-Forwarded-For, which the rate limit then counts apart. "
             "Default: nobody, each request is its peer's address.",
         ),
     ] = None,

@@ -153,6 +153,9 @@ class Taxonomy:
         return self.cpv_en.get(digits, code)
 
 
+# Pure, and asked of the same pairs over and over (firms share their codes): explaining a lot's
+# top 10 asks about 800 pairs, a few hundred distinct; a pair then costs a dictionary lookup.
+@lru_cache(maxsize=1 << 16)
 def match_code(wanted: str, firm_code: str) -> CodeMatch:
     """Score one firm code against one requested code by their place in the code tree.
 

@@ -20,9 +20,16 @@ def saved(tmp_path):
     return vectors, tmp_path / "vectors.npy"
 
 
-def test_rows_are_those_of_the_array_in_any_order_with_repeats(saved):
+@pytest.fixture(params=["positional reads", "mapped"])
+def open_rows(request):
+    """Both ways of reading: positional reads (a big file) and the mapping (a small one)."""
+    limit = 0 if request.param == "positional reads" else 2**40
+    return lambda path: VectorFile(path, map_up_to=limit)
+
+
+def test_rows_are_those_of_the_array_in_any_order_with_repeats(saved, open_rows):
     vectors, path = saved
-    rows, mapped = VectorFile(path), np.load(path, mmap_mode="r")
+    rows, mapped = open_rows(path), np.load(path, mmap_mode="r")
     rng = np.random.default_rng(0)
     asks = [
         rng.integers(0, 500, 300),  # unsorted, with repeats
@@ -41,16 +48,16 @@ def test_rows_are_those_of_the_array_in_any_order_with_repeats(saved):
     np.testing.assert_array_equal(rows[[3, 1]], vectors[[3, 1]])  # a list will do
 
 
-def test_rows_outside_the_file_are_an_index_error(saved):
-    rows = VectorFile(saved[1])
+def test_rows_outside_the_file_are_an_index_error(saved, open_rows):
+    rows = open_rows(saved[1])
     for ids in ([0, 500], [-1]):
         with pytest.raises(IndexError, match="outside"):
             rows[ids]
 
 
-def test_threads_read_at_once(saved):
+def test_threads_read_at_once(saved, open_rows):
     vectors, path = saved
-    rows = VectorFile(path)
+    rows = open_rows(path)
     failures = []
 
     def read(seed: int) -> None:
@@ -68,23 +75,23 @@ def test_threads_read_at_once(saved):
     assert not failures
 
 
-def test_the_file_is_closed_when_dropped_or_closed(saved):
-    rows = VectorFile(saved[1])
+def test_the_file_is_closed_when_dropped_or_closed(saved, open_rows):
+    rows = open_rows(saved[1])
     fd = rows._fd
     os.fstat(fd)
     del rows
     gc.collect()
     with pytest.raises(OSError):
         os.fstat(fd)
-    rows = VectorFile(saved[1])
+    rows = open_rows(saved[1])
     rows.close()
     with pytest.raises(ValueError, match="closed"):
         rows[[0]]
 
 
-def test_a_file_deleted_while_open_is_still_read(saved):
+def test_a_file_deleted_while_open_is_still_read(saved, open_rows):
     vectors, path = saved
-    rows = VectorFile(path)
+    rows = open_rows(path)
     path.unlink()  # a refresh pruning the version while a request still reads it
     np.testing.assert_array_equal(rows[[4, 2]], vectors[[4, 2]])
 
@@ -116,3 +123,11 @@ def test_a_truncated_or_unreadable_file_is_a_clear_error(saved, tmp_path):
     (tmp_path / "junk.npy").write_bytes(b"not numpy at all")
     with pytest.raises(IndexCorrupt, match="npy"):
         VectorFile(tmp_path / "junk.npy")
+
+
+def test_a_small_file_is_gathered_from_a_mapping_and_a_big_one_by_positional_reads(saved):
+    vectors, path = saved
+    small, big = VectorFile(path), VectorFile(path, map_up_to=path.stat().st_size - 1)
+    assert small._mapped is not None and big._mapped is None
+    ids = np.array([9, 3, 3, 400])
+    np.testing.assert_array_equal(small[ids], big[ids])

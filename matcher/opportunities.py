@@ -35,7 +35,7 @@ from matcher.results import (
     Suggestion,
     Teammate,
 )
-from matcher.schema import Tender
+from matcher.schema import Participant, Tender
 from matcher.store.reported import Reported, ReportedLot, now
 
 if TYPE_CHECKING:
@@ -110,8 +110,8 @@ def opportunities(
     for pid, opps in found.items():
         new = tuple(sorted((o for o in opps if (pid, o.tender_id, o.lot_id) not in seen), key=_order))
         if new:
-            spoken = m.participant(pid).language
-            members.append(MemberOpportunities(pid, names[pid], new, spoken, _in_language(m, spoken, new, by_id)))
+            firm = m.participant(pid)  # read once: its language, and its reasons in that language
+            members.append(MemberOpportunities(pid, names[pid], new, firm.language, _in_language(m, firm, new, by_id)))
     members.sort(key=lambda mo: (-mo.opportunities[0].fit, mo.participant_id))
     if remember:
         at = now()
@@ -187,14 +187,15 @@ def _strong(lots: Sequence[LotSuggestions]) -> list[Teammate]:
 
 
 def _in_language(
-    m: Matcher, lang: str | None, opps: tuple[Opportunity, ...], tenders: dict[str, Tender]
+    m: Matcher, firm: Participant, opps: tuple[Opportunity, ...], tenders: dict[str, Tender]
 ) -> tuple[Opportunity, ...]:
     """A member's lots with their reasons in its own language, for its digest: only when nobody
     chose a language (``--lang``) and the member's is another that matcher speaks; else ()."""
+    lang = firm.language
     if explicit_language() is not None or lang not in LANGUAGES or lang == language():
         return ()
     with use(lang):
-        return tuple(replace(o, suggestion=m.explain(tenders[o.tender_id], o.lot_id, o.suggestion)) for o in opps)
+        return tuple(replace(o, suggestion=m.explain(tenders[o.tender_id], o.lot_id, o.suggestion, firm)) for o in opps)
 
 
 def _opportunity(item: FeedItem, lot: LotSuggestions, s: Suggestion, strong: list[Teammate], k: int) -> Opportunity:

@@ -269,9 +269,12 @@ class Matcher:
                     ranked[(id(tender), lot.id)] = LotSuggestions(lot.id, lot.title, tuple(found))
         return [tuple(ranked[(id(t), lot.id)] for lot in t.lots) for t in tenders]
 
-    def explain(self, tender: Tender, lot_id: str, suggestion: Suggestion) -> Suggestion:
+    def explain(
+        self, tender: Tender, lot_id: str, suggestion: Suggestion, firm: Participant | None = None
+    ) -> Suggestion:
         """A lot's suggestion with the words of its parts written again, in the language in force
         (:mod:`matcher.i18n`); values, scores and fit unchanged. A manager's demotion keeps its words.
+        ``firm``: the member's profile when the caller has read it already (else it is read here).
 
         Example:
             >>> with use("ru"):  # doctest: +SKIP
@@ -279,7 +282,7 @@ class Matcher:
         """
         lot = next(x for x in tender.lots if x.id == lot_id)
         words = self.ranker.explain(
-            _lot_need(lot, tender), self.participant(suggestion.participant_id),
+            _lot_need(lot, tender), firm or self.participant(suggestion.participant_id),
             {p.name: p.value for p in suggestion.parts if p.name != "feedback"},
         )  # fmt: skip
         parts = tuple(replace(p, detail=words.get(p.name, p.detail)) for p in suggestion.parts)

@@ -179,7 +179,8 @@ def bm25_share_words(need: Need, firm: Participant, value: float) -> str:
     return tr("matches %(share)s%% of what the request's words can score (BM25)", share=round(value * 100))
 
 
-# What each part says when the request does not ask about it (the same for every member: not a reason).
+# What each part says when the request does not ask about it (see asked(): the same for every member,
+# not a reason).
 NOT_ASKED_BUYER, NOT_ASKED_CODES, NOT_ASKED_REGION = N_("no buyer given"), N_("no codes asked"), N_("no region asked")
 NOT_ASKED_CERTIFICATIONS, NOT_ASKED_VALUE = N_("none required"), N_("no value given")
 
@@ -202,23 +203,23 @@ def asked(part: str, need: Need) -> bool:
 
 
 def buyer_words(need: Need, firm: Participant, value: float) -> str:
-    return buyer_part(need, firm)[1] if buyer_key(need.buyer) else tr(NOT_ASKED_BUYER)
+    return buyer_part(need, firm)[1] if asked("buyer", need) else tr(NOT_ASKED_BUYER)
 
 
 def codes_words(need: Need, firm: Participant, value: float) -> str:
-    return codes_part(need, firm, load_taxonomy())[1] if need.codes else tr(NOT_ASKED_CODES)
+    return codes_part(need, firm, load_taxonomy())[1] if asked("codes", need) else tr(NOT_ASKED_CODES)
 
 
 def region_words(need: Need, firm: Participant, value: float) -> str:
-    return region_part(need, firm)[1] if need.regions else tr(NOT_ASKED_REGION)
+    return region_part(need, firm)[1] if asked("region", need) else tr(NOT_ASKED_REGION)
 
 
 def certification_words(need: Need, firm: Participant, value: float) -> str:
-    return certifications_part(need, firm)[1] if need.certifications else tr(NOT_ASKED_CERTIFICATIONS)
+    return certifications_part(need, firm)[1] if asked("certifications", need) else tr(NOT_ASKED_CERTIFICATIONS)
 
 
 def size_words(need: Need, firm: Participant, value: float) -> str:
-    return size_part(need, firm)[1] if need.value else tr(NOT_ASKED_VALUE)
+    return size_part(need, firm)[1] if asked("size", need) else tr(NOT_ASKED_VALUE)
 
 
 def explain_parts(

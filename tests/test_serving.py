@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
@@ -341,15 +342,9 @@ LIMIT = 400  # per minute and client: over the test's own requests to the server
 
 @pytest.mark.skipif(not Path("/proc").exists(), reason="finds the workers through /proc")
 def test_a_killed_worker_is_replaced_and_the_others_keep_answering(workspace, tmp_path):
-    port = _free_port()
-    matcher = [sys.executable, "-m", "matcher"]
-    log = (tmp_path / "serve.log").open("w")
-    server = subprocess.Popen(
-        [*matcher, "serve", "-w", str(workspace.root), "--port", str(port), "--workers", "2",
-         "--rate-limit", str(LIMIT), "--forwarded-allow-ips", "127.0.0.1"],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    server, log, base = _serve(
+        workspace, tmp_path, "--workers", "2", "--rate-limit", str(LIMIT), "--forwarded-allow-ips", "127.0.0.1"
+    )
     try:
         deadline = time.monotonic() + 300
         while len(_workers(server.pid)) < 2 or not _up(base):
@@ -383,6 +378,18 @@ def test_a_killed_worker_is_replaced_and_the_others_keep_answering(workspace, tm
         _stop(server, log)
 
 
+def _serve(workspace: Workspace, tmp_path: Path, *options: str) -> tuple[subprocess.Popen, IO[str], str]:
+    """`matcher serve` over the workspace on a free port of 127.0.0.1, its output in tmp_path/serve.log:
+    the process, the open log and the base URL."""
+    port = _free_port()
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "matcher", "serve", "-w", str(workspace.root), "--port", str(port), *options],
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
+    )  # fmt: skip
+    return server, log, f"http://127.0.0.1:{port}"
+
+
 def _stop(server: subprocess.Popen, log) -> None:
     """SIGINT, as Ctrl+C: the server stops gracefully and no worker is left behind."""
     server.send_signal(signal.SIGINT)
@@ -414,9 +421,9 @@ def _both_answer_and_share_the_limit(base: str, workers: set[int], deadline: flo
     assert {r.json()["worker"] for r in allowed} == workers, "both workers counted in the one window"
 
 
-def _listening(port: int) -> bool:
+def _listening(base: str) -> bool:
     try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])), timeout=1).close()
         return True
     except OSError:
         return False
@@ -438,14 +445,7 @@ def test_a_burst_of_keep_alive_connections_is_spread_over_the_workers(workspace,
 
     if not REUSE_PORT:
         pytest.skip("no SO_REUSEPORT balancing here: the workers share one socket")
-    port = _free_port()
-    log = (tmp_path / "serve.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "matcher", "serve", "-w", str(workspace.root), "--port", str(port),
-         "--workers", "2", "--rate-limit", "0"],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    server, log, base = _serve(workspace, tmp_path, "--workers", "2", "--rate-limit", "0")
     try:
         deadline = time.monotonic() + 300
         workers: set[int] = set()
@@ -479,17 +479,10 @@ def test_a_burst_of_keep_alive_connections_is_spread_over_the_workers(workspace,
 def test_without_a_named_proxy_x_forwarded_for_cannot_pose_as_another_client(workspace, tmp_path):
     """By default nobody may name the client: three requests from here, each claiming another
     address, are one client to the rate limit (2 a minute), so the third is refused."""
-    port = _free_port()
-    log = (tmp_path / "serve.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "matcher", "serve", "-w", str(workspace.root), "--port", str(port),
-         "--rate-limit", "2"],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    server, log, base = _serve(workspace, tmp_path, "--rate-limit", "2")
     try:
         deadline = time.monotonic() + 300
-        while not _listening(port):  # every route counts against the limit, /ready too: only connect
+        while not _listening(base):  # every route counts against the limit, /ready too: only connect
             assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
             time.sleep(0.5)
         claims = [{"X-Forwarded-For": f"203.0.113.{i}"} for i in range(3)]

@@ -588,8 +588,9 @@ NOTES = """## How to read these figures
   files. Nothing of a member is read at opening: the members are a mapped Arrow table read by
   row (`members.arrow`), the ranking's arrays and maps one mapped file (`pool.bin`); the mapped
   pages are those of the index, BM25's postings, the pool and the members that queries touched
-  (page cache: shared by every process serving the index, and reclaimable). The exact vectors are
-  read with positional reads (`VectorFile`): their pages stay in the page cache, not mapped here.
+  (page cache: shared by every process serving the index, and reclaimable). The exact vectors of a
+  file over 256 MiB (1M) are read with positional reads (`VectorFile`): their pages stay in the page
+  cache, not mapped here; a smaller file (10k, 100k) is gathered from a mapping, and counts as mapped.
 - **Model**: the sizes are built with all-MiniLM-L6-v2 on int8 ONNX, named explicitly: `--model
   auto` would choose the multilingual e5 for the synthetic firms (a fifth write in Russian),
   which embeds 11 profiles/s here. Real vectors come from the shared cache of
